@@ -1,0 +1,373 @@
+package vssubs
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Wire header names shared by the client and the portal.
+const (
+	HeaderIdempotencyKey = "Idempotency-Key"
+	HeaderCorrelationID  = "X-Correlation-ID"
+	HeaderRequestID      = "X-Request-ID"
+	HeaderRetryAfter     = "Retry-After"
+)
+
+// Client talks to the Visual Studio Subscriptions administration portal on behalf of one
+// signed-in principal. Its services are fields, so calls read c.Orders.Place(ctx, req).
+// A Client is safe for concurrent use.
+type Client struct {
+	// Orders places Open License orders on behalf of customers.
+	Orders *OrdersService
+	// Partners recognizes the caller and registers it on agreements.
+	Partners *PartnersService
+	// VLSC is the Volume Licensing Service Center's add-open flow.
+	VLSC *VLSCService
+	// Agreements lists and reads the agreements the caller has a role on.
+	Agreements *AgreementsService
+	// Access lets a customer see and remove partners' access to an agreement.
+	Access *AccessService
+
+	common  service
+	baseURL *url.URL
+	http    *http.Client
+	cred    Credential
+	logger  *slog.Logger
+	rules   Rules
+	lang    string
+	agent   string
+}
+
+// service is shared by every service so each is just a named view of the client.
+type service struct{ client *Client }
+
+// Option configures a Client; NewClient reports an option's error instead of panicking.
+type Option func(*Client) error
+
+// WithBaseURL sets the portal's API root, such as https://portal.example.com/. Required.
+func WithBaseURL(raw string) Option {
+	return func(c *Client) error {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("vssubs: WithBaseURL: %q is not an absolute http(s) URL", raw)
+		}
+		if u.User != nil {
+			return errors.New("vssubs: WithBaseURL: credentials in the URL are refused; use WithCredential")
+		}
+		if !strings.HasSuffix(u.Path, "/") {
+			u.Path += "/"
+		}
+		c.baseURL = u
+		return nil
+	}
+}
+
+// WithHTTPClient sets the *http.Client whose Transport carries every request, such as an
+// httpmock transport, the embedded portal's Transport, or one with tracing.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) error {
+		if hc == nil {
+			return errors.New("vssubs: WithHTTPClient: nil client")
+		}
+		c.http = hc
+		return nil
+	}
+}
+
+// WithTransport is WithHTTPClient for callers that only have an http.RoundTripper.
+func WithTransport(rt http.RoundTripper) Option {
+	return func(c *Client) error {
+		if rt == nil {
+			return errors.New("vssubs: WithTransport: nil transport")
+		}
+		c.http = &http.Client{Transport: rt}
+		return nil
+	}
+}
+
+// WithCredential sets how the client obtains its bearer token.
+func WithCredential(cred Credential) Option {
+	return func(c *Client) error {
+		if cred == nil {
+			return errors.New("vssubs: WithCredential: nil credential")
+		}
+		c.cred = cred
+		return nil
+	}
+}
+
+// WithLogger sets the structured logger; the client is silent without one.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *Client) error {
+		if l == nil {
+			return errors.New("vssubs: WithLogger: nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithRules sets the validation rules of the pre-flight checks; use the portal's rules.
+func WithRules(r Rules) Option {
+	return func(c *Client) error {
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("vssubs: WithRules: %w", err)
+		}
+		c.rules = r
+		return nil
+	}
+}
+
+// WithLanguage sets the caller's language ("en" or "fr"), sent as Accept-Language so the
+// portal writes the caller's notifications in it.
+func WithLanguage(lang string) Option {
+	return func(c *Client) error {
+		if !ValidLanguage(lang) {
+			return fmt.Errorf("vssubs: WithLanguage: %q is not one of en, fr", lang)
+		}
+		c.lang = lang
+		return nil
+	}
+}
+
+// WithUserAgent adds a product token to the User-Agent of every request.
+func WithUserAgent(ua string) Option {
+	return func(c *Client) error {
+		c.agent = strings.TrimSpace(ua + " " + c.agent)
+		return nil
+	}
+}
+
+// NewClient builds a client from options, validating each; it makes no network call.
+func NewClient(opts ...Option) (*Client, error) {
+	c := &Client{
+		http:   &http.Client{Timeout: 60 * time.Second},
+		logger: slog.New(slog.DiscardHandler),
+		rules:  DefaultRules(),
+		lang:   LangEnglish,
+		agent:  "vssubs-go/" + Version,
+	}
+	for _, opt := range opts {
+		if err := opt(c); err != nil {
+			return nil, err
+		}
+	}
+	if c.baseURL == nil {
+		return nil, errors.New("vssubs: NewClient: WithBaseURL is required")
+	}
+	c.common.client = c
+	c.Orders = (*OrdersService)(&c.common)
+	c.Partners = (*PartnersService)(&c.common)
+	c.VLSC = (*VLSCService)(&c.common)
+	c.Agreements = (*AgreementsService)(&c.common)
+	c.Access = (*AccessService)(&c.common)
+	return c, nil
+}
+
+// Version is this SDK's version, sent in the User-Agent.
+const Version = "0.1.0"
+
+// Rules returns the validation rules the client checks input with before sending.
+func (c *Client) Rules() Rules { return c.rules }
+
+// ResponseMeta describes the HTTP exchange behind a result: the portal's request id and
+// how many attempts the call took. Every result type embeds it.
+type ResponseMeta struct {
+	StatusCode int    `json:"-"`
+	RequestID  string `json:"-"`
+	Attempts   int    `json:"-"`
+}
+
+// Meta returns the exchange facts of a result.
+func (m *ResponseMeta) Meta() ResponseMeta { return *m }
+
+func (m *ResponseMeta) setMeta(v ResponseMeta) { *m = v }
+
+type metaSetter interface{ setMeta(ResponseMeta) }
+
+// CallOption adjusts one call, such as supplying its idempotency key.
+type CallOption func(*callConfig)
+
+type callConfig struct {
+	idempotencyKey string
+}
+
+// WithIdempotencyKey sends key as the write's Idempotency-Key instead of a generated one,
+// so a caller can safely repeat a logical operation across process restarts.
+func WithIdempotencyKey(key string) CallOption {
+	return func(cc *callConfig) { cc.idempotencyKey = key }
+}
+
+func isWrite(method string) bool {
+	return method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch || method == http.MethodDelete
+}
+
+// NewIdempotencyKey returns a fresh random key, the kind the client generates once per
+// logical write.
+func NewIdempotencyKey() string { return randomHex(16) }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms.
+	return hex.EncodeToString(b)
+}
+
+// do sends one logical call: it encodes in as JSON, sends it, and decodes a 2xx answer
+// into out, or turns any other answer into an *APIError.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any, opts []CallOption) error {
+	var cc callConfig
+	for _, o := range opts {
+		o(&cc)
+	}
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return fmt.Errorf("vssubs: encoding request: %w", err)
+		}
+	}
+	u := c.baseURL.JoinPath(path)
+	u.RawQuery = query.Encode()
+
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("vssubs: building request: %w", err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept-Language", c.lang)
+	req.Header.Set("User-Agent", c.agent)
+	req.Header.Set(HeaderCorrelationID, randomHex(8))
+	if isWrite(method) {
+		key := cc.idempotencyKey
+		if key == "" {
+			key = NewIdempotencyKey()
+		}
+		req.Header.Set(HeaderIdempotencyKey, key)
+	}
+	if c.cred != nil {
+		tok, err := c.cred.Token(ctx)
+		if err != nil {
+			return fmt.Errorf("vssubs: getting token: %w", err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		return fmt.Errorf("vssubs: %s %s: %w", method, u.Path, err)
+	}
+	defer resp.Body.Close()
+	meta := ResponseMeta{StatusCode: resp.StatusCode, RequestID: resp.Header.Get(HeaderRequestID), Attempts: 1}
+	c.logger.LogAttrs(ctx, slog.LevelDebug, "vssubs request",
+		slog.String("method", method), slog.String("path", u.Path), slog.Int("status", resp.StatusCode),
+		slog.Duration("duration", time.Since(start)), slog.String("request_id", meta.RequestID))
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return decodeError(resp, meta)
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("vssubs: decoding %s %s response [request %s]: %w", method, u.Path, meta.RequestID, err)
+	}
+	if m, ok := out.(metaSetter); ok {
+		m.setMeta(meta)
+	}
+	return nil
+}
+
+// maxErrorBody bounds how much of an error body is read, so a misbehaving server cannot
+// make the client buffer without limit.
+const maxErrorBody = 1 << 20
+
+// decodeError turns a non-2xx answer into an *APIError, whatever its body holds.
+func decodeError(resp *http.Response, meta ResponseMeta) error {
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	e := ParseErrorBody(resp.StatusCode, raw)
+	if e.RequestID == "" {
+		e.RequestID = meta.RequestID
+	}
+	if d, ok := ParseRetryAfter(resp.Header.Get(HeaderRetryAfter), time.Now()); ok && d > e.RetryAfter {
+		e.RetryAfter = d
+	}
+	e.Attempts = meta.Attempts
+	return e
+}
+
+// ParseErrorBody decodes an error answer of the given status into an *APIError. A body
+// that is not the portal's error shape still yields an *APIError with a code derived
+// from the status, so callers can always use errors.Is.
+func ParseErrorBody(status int, raw []byte) *APIError {
+	var b ErrorBody
+	if err := json.Unmarshal(raw, &b); err != nil || b.Code == "" {
+		return &APIError{StatusCode: status, Code: codeForStatus(status), Message: http.StatusText(status)}
+	}
+	return &APIError{
+		StatusCode: status,
+		Code:       b.Code,
+		Message:    b.Message,
+		RequestID:  b.RequestID,
+		Fields:     b.Fields,
+		RetryAfter: time.Duration(max(b.RetryAfterSeconds, 0)) * time.Second,
+		Details:    b.Details,
+	}
+}
+
+func codeForStatus(status int) ErrorCode {
+	switch status {
+	case http.StatusUnauthorized:
+		return CodeUnauthorized
+	case http.StatusForbidden:
+		return CodeForbidden
+	case http.StatusNotFound:
+		return CodeNotFound
+	case http.StatusConflict:
+		return CodeConflict
+	case http.StatusUnprocessableEntity, http.StatusBadRequest:
+		return CodeValidation
+	case http.StatusTooManyRequests:
+		return CodeRateLimited
+	case http.StatusServiceUnavailable:
+		return CodeUnavailable
+	}
+	return CodeInternal
+}
+
+// ParseRetryAfter reads a Retry-After value in seconds or as an HTTP date.
+func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s < 0 {
+			return 0, false
+		}
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}

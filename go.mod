@@ -1,0 +1,3 @@
+module github.com/vssubs/vssubs-go
+
+go 1.24

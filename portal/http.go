@@ -1,0 +1,251 @@
+package portal
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	vssubs "github.com/vssubs/vssubs-go"
+)
+
+// request is what a handler works with: the HTTP request, the signed-in caller, and the
+// notifications to send once the handler has released the state lock.
+type request struct {
+	*http.Request
+	caller string // normalized email; "" when anonymous
+	lang   string // from Accept-Language, "" when absent or unsupported
+	outbox []vssubs.Notification
+}
+
+// handler answers a request with a status and a JSON body, or an error; a nil body with
+// a 2xx status writes no body.
+type handler func(rq *request) (int, any, error)
+
+// maxBody bounds a request body unless a route says otherwise.
+const maxBody = 1 << 20
+
+func (p *Portal) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, rt := range p.endpoints() {
+		mux.Handle(rt.Pattern, p.serve(rt))
+	}
+	mux.Handle("/", p.serve(Endpoint{Pattern: "/", Anonymous: true, h: func(*request) (int, any, error) {
+		return 0, nil, apiError(http.StatusNotFound, vssubs.CodeNotFound, "no such endpoint")
+	}}))
+	return mux
+}
+
+// Endpoint is one operation of the portal's API.
+type Endpoint struct {
+	// Pattern is the net/http ServeMux pattern, such as "POST /v1/orders".
+	Pattern string
+	// Anonymous endpoints need no signed-in caller.
+	Anonymous bool
+	h         handler
+}
+
+// Endpoints lists every operation the portal serves, for contract and authorization tests
+// that must cover each one.
+func (p *Portal) Endpoints() []Endpoint { return p.endpoints() }
+
+func (p *Portal) endpoints() []Endpoint {
+	return []Endpoint{
+		{Pattern: "POST /v1/orders", h: p.placeOrder},
+		{Pattern: "GET /v1/orders/{order}", h: p.getOrder},
+		{Pattern: "GET /v1/me", h: p.me},
+		{Pattern: "POST /v1/registrations", h: p.register},
+		{Pattern: "POST /v1/agreements", h: p.addAgreement},
+		{Pattern: "GET /v1/agreements", h: p.listAgreements},
+		{Pattern: "GET /v1/agreements/{agreement}", h: p.getAgreement},
+		{Pattern: "GET /v1/agreements/{agreement}/partners", h: p.listPartners},
+		{Pattern: "DELETE /v1/agreements/{agreement}/partners/{partner}", h: p.removePartner},
+		{Pattern: "POST /v1/vlsc/open-licenses", h: p.addOpenLicense},
+		{Pattern: "GET /v1/vlsc/relationships", h: p.listRelationships},
+		{Pattern: "GET /v1/vlsc/relationships/{license}/manage-link", h: p.manageLink},
+		{Pattern: "POST /v1/vlsc/claims", h: p.claim},
+	}
+}
+
+func (p *Portal) serve(ep Endpoint) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		reqID := "req_" + randomHex(8)
+		w.Header().Set(vssubs.HeaderRequestID, reqID)
+		if cid := r.Header.Get(vssubs.HeaderCorrelationID); cid != "" {
+			w.Header().Set(vssubs.HeaderCorrelationID, cid)
+		}
+		rq := &request{Request: r, lang: acceptLanguage(r.Header.Get("Accept-Language"))}
+		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			rq.caller = p.principal(strings.TrimSpace(tok))
+		}
+		var (
+			status int
+			body   any
+			err    error
+		)
+		if rq.caller == "" && !ep.Anonymous {
+			err = apiError(http.StatusUnauthorized, vssubs.CodeUnauthorized, "sign in: a valid bearer token is required")
+		} else {
+			status, body, err = ep.h(rq)
+		}
+		p.deliver(r.Context(), rq.outbox)
+		if err != nil {
+			status = p.writeError(w, reqID, err)
+		} else {
+			writeJSON(w, status, body)
+		}
+		p.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "portal request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status),
+			slog.Duration("duration", time.Since(start)), slog.String("request_id", reqID))
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	if body == nil {
+		w.WriteHeader(status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// writeError answers err in the one JSON error shape and returns the status written.
+func (p *Portal) writeError(w http.ResponseWriter, reqID string, err error) int {
+	var ae *vssubs.APIError
+	var ve *vssubs.ValidationError
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &ve):
+		ae = validationError(ve)
+	default:
+		p.cfg.logger.Error("portal internal error", slog.String("request_id", reqID), slog.String("error", err.Error()))
+		ae = apiError(http.StatusInternalServerError, vssubs.CodeInternal, "internal error")
+	}
+	body := ae.Body()
+	body.RequestID = reqID
+	if ae.RetryAfter > 0 {
+		w.Header().Set(vssubs.HeaderRetryAfter, strconv.Itoa(body.RetryAfterSeconds))
+	}
+	writeJSON(w, ae.StatusCode, body)
+	return ae.StatusCode
+}
+
+func apiError(status int, code vssubs.ErrorCode, msg string) *vssubs.APIError {
+	return &vssubs.APIError{StatusCode: status, Code: code, Message: msg}
+}
+
+// validationError answers a failed validation; an unticked box alone has its own code.
+func validationError(ve *vssubs.ValidationError) *vssubs.APIError {
+	e := apiError(http.StatusUnprocessableEntity, vssubs.CodeValidation, "invalid input")
+	if len(ve.Fields) == 1 && ve.Fields[0].Field == vssubs.FieldAcceptTerms {
+		e.Code, e.Message = vssubs.CodeTermsNotAccepted, "the acknowledgement box must be ticked"
+	}
+	e.Fields = ve.Fields
+	return e
+}
+
+// decode reads the JSON body into v, refusing unknown fields and oversized bodies.
+func decode(rq *request, v any, limit int64) error {
+	if limit <= 0 {
+		limit = maxBody
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(nil, rq.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return apiError(http.StatusRequestEntityTooLarge, vssubs.CodeValidation, fmt.Sprintf("request body over %d bytes", limit))
+		}
+		e := apiError(http.StatusBadRequest, vssubs.CodeValidation, "malformed JSON body")
+		e.Fields = []vssubs.FieldError{{Field: "body", Reason: err.Error()}}
+		return e
+	}
+	return nil
+}
+
+func acceptLanguage(h string) string {
+	for part := range strings.SplitSeq(h, ",") {
+		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
+		if vssubs.ValidLanguage(base) {
+			return base
+		}
+	}
+	return ""
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// paginate returns the page of items starting at cursor. Cursors are opaque to clients:
+// the base64 of an offset into a stably ordered list.
+func paginate[T any](items []T, cursor string, size int) (vssubs.Page[T], error) {
+	off := 0
+	if cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(cursor)
+		n, convErr := strconv.Atoi(strings.TrimPrefix(string(raw), "o:"))
+		if err != nil || convErr != nil || !strings.HasPrefix(string(raw), "o:") || n < 0 || n > len(items) {
+			e := apiError(http.StatusBadRequest, vssubs.CodeValidation, "invalid cursor")
+			e.Fields = []vssubs.FieldError{{Field: "cursor", Reason: "is not a cursor this portal issued"}}
+			return vssubs.Page[T]{}, e
+		}
+		off = n
+	}
+	end := min(off+size, len(items))
+	page := vssubs.Page[T]{Items: items[off:end]}
+	if page.Items == nil {
+		page.Items = []T{}
+	}
+	if end < len(items) {
+		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(end)))
+	}
+	return page, nil
+}
+
+// deliver sends notifications after the state lock is released. A failing notifier is
+// logged and never fails the operation that caused the notification.
+func (p *Portal) deliver(ctx context.Context, notes []vssubs.Notification) {
+	ctx = context.WithoutCancel(ctx)
+	for _, n := range notes {
+		if err := p.cfg.notifier.Notify(ctx, n); err != nil {
+			p.cfg.logger.Warn("notification not delivered", slog.String("id", n.ID), slog.String("kind", string(n.Kind)), slog.String("error", err.Error()))
+		}
+	}
+}
+
+// notify queues a notification to email, rendered in that user's language. It must be
+// called with the state lock held.
+func (p *Portal) notify(rq *request, kind vssubs.NotificationKind, email, agreementID string, data map[string]string) {
+	u := p.st.user(email, "")
+	subject, text, err := vssubs.RenderNotification(kind, u.Language, data)
+	if err != nil {
+		// The templates are fixed and tested for every kind; a failure here is a bug in
+		// the portal, so it is logged loudly rather than failing the user's operation.
+		p.cfg.logger.Error("notification not rendered", slog.String("kind", string(kind)), slog.String("error", err.Error()))
+		return
+	}
+	rq.outbox = append(rq.outbox, vssubs.Notification{
+		ID:          p.st.nextID("ntf"),
+		Kind:        kind,
+		To:          email,
+		Language:    u.Language,
+		Subject:     subject,
+		Text:        text,
+		AgreementID: agreementID,
+		Data:        data,
+		CreatedAt:   p.cfg.now().UTC(),
+	})
+}

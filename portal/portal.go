@@ -1,0 +1,221 @@
+// Package portal is the embedded reference implementation of the Visual Studio
+// Subscriptions administration portal: the business rules of every partner flow, served
+// as an http.Handler, in process (Transport) or over a socket.
+package portal
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	vssubs "github.com/vssubs/vssubs-go"
+)
+
+// Portal is an in-memory administration portal. It is safe for concurrent use; every
+// notification it sends goes through its Notifier.
+type Portal struct {
+	cfg      config
+	mux      *http.ServeMux
+	recorder *vssubs.Recorder
+
+	mu sync.Mutex
+	st state
+}
+
+type config struct {
+	now      func() time.Time
+	notifier vssubs.Notifier
+	rules    vssubs.Rules
+	logger   *slog.Logger
+	secret   []byte
+	lockout  LockoutPolicy
+	pageSize int
+}
+
+// LockoutPolicy is how many wrong authorization/license combinations one caller may
+// submit within Window before its registrations are locked for Duration.
+type LockoutPolicy struct {
+	MaxFailures int
+	Window      time.Duration
+	Duration    time.Duration
+}
+
+// DefaultLockoutPolicy locks a caller for 15 minutes after five wrong submissions within
+// 15 minutes.
+func DefaultLockoutPolicy() LockoutPolicy {
+	return LockoutPolicy{MaxFailures: 5, Window: 15 * time.Minute, Duration: 15 * time.Minute}
+}
+
+// Option configures a Portal.
+type Option func(*config) error
+
+// WithClock injects the portal's clock, so tests move time instead of sleeping.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return errors.New("portal: WithClock: nil clock")
+		}
+		c.now = now
+		return nil
+	}
+}
+
+// WithNotifier delivers the portal's notifications through n instead of the built-in
+// Recorder (Portal.Recorder then returns nil).
+func WithNotifier(n vssubs.Notifier) Option {
+	return func(c *config) error {
+		if n == nil {
+			return errors.New("portal: WithNotifier: nil notifier")
+		}
+		c.notifier = n
+		return nil
+	}
+}
+
+// WithRules sets the validation rules (license number format, consumer mail domains).
+func WithRules(r vssubs.Rules) Option {
+	return func(c *config) error {
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("portal: WithRules: %w", err)
+		}
+		c.rules = r
+		return nil
+	}
+}
+
+// WithLockout sets the registration lockout policy.
+func WithLockout(p LockoutPolicy) Option {
+	return func(c *config) error {
+		if p.MaxFailures < 1 || p.Window <= 0 || p.Duration <= 0 {
+			return fmt.Errorf("portal: WithLockout: need MaxFailures >= 1 and positive Window and Duration, got %+v", p)
+		}
+		c.lockout = p
+		return nil
+	}
+}
+
+// WithLogger sets the portal's logger; it is silent without one.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("portal: WithLogger: nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithSecret sets the key that signs tokens and licensing-centre links, so they stay
+// valid across restarts of a portal server. It must be at least 32 bytes.
+func WithSecret(secret []byte) Option {
+	return func(c *config) error {
+		if len(secret) < 32 {
+			return errors.New("portal: WithSecret: the secret must be at least 32 bytes")
+		}
+		c.secret = append([]byte(nil), secret...)
+		return nil
+	}
+}
+
+// WithPageSize sets how many items a list page holds (default 100).
+func WithPageSize(n int) Option {
+	return func(c *config) error {
+		if n < 1 || n > 1000 {
+			return fmt.Errorf("portal: WithPageSize: %d is not within 1..1000", n)
+		}
+		c.pageSize = n
+		return nil
+	}
+}
+
+// New builds a portal with empty state.
+func New(opts ...Option) (*Portal, error) {
+	cfg := config{
+		now:      time.Now,
+		rules:    vssubs.DefaultRules(),
+		logger:   slog.New(slog.DiscardHandler),
+		lockout:  DefaultLockoutPolicy(),
+		pageSize: 100,
+	}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.secret == nil {
+		cfg.secret = make([]byte, 32)
+		_, _ = rand.Read(cfg.secret)
+	}
+	p := &Portal{cfg: cfg, st: newState()}
+	if cfg.notifier == nil {
+		p.recorder = &vssubs.Recorder{}
+		p.cfg.notifier = p.recorder
+	}
+	p.mux = p.routes()
+	return p, nil
+}
+
+// Recorder returns the built-in notification recorder, or nil when WithNotifier was used.
+func (p *Portal) Recorder() *vssubs.Recorder { return p.recorder }
+
+// Rules returns the portal's validation rules, for clients to check input the same way.
+func (p *Portal) Rules() vssubs.Rules { return p.cfg.rules }
+
+// ServeHTTP serves the portal's API.
+func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.mux.ServeHTTP(w, r) }
+
+// Token returns the bearer token that signs email in to this portal. The embedded portal
+// stands in for the identity provider: tokens are the email, signed with its secret.
+func (p *Portal) Token(email string) string {
+	email = vssubs.NormalizeEmail(email)
+	payload := base64.RawURLEncoding.EncodeToString([]byte(email))
+	return "vst_" + payload + "." + p.sign("token", payload)
+}
+
+// principal returns the email a token signs in, or "" if the token is not valid.
+func (p *Portal) principal(token string) string {
+	rest, ok := strings.CutPrefix(token, "vst_")
+	if !ok {
+		return ""
+	}
+	payload, mac, ok := strings.Cut(rest, ".")
+	if !ok || !hmac.Equal([]byte(mac), []byte(p.sign("token", payload))) {
+		return ""
+	}
+	email, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return ""
+	}
+	return string(email)
+}
+
+// sign MACs a value under a purpose label, so a token can never pass as a link.
+func (p *Portal) sign(purpose, value string) string {
+	m := hmac.New(sha256.New, p.cfg.secret)
+	m.Write([]byte(purpose + "\x00" + value))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// Client returns a client signed in to this portal as email, over the in-process
+// Transport. Extra options are applied after the portal's own.
+func (p *Portal) Client(email string, opts ...vssubs.Option) (*vssubs.Client, error) {
+	base := []vssubs.Option{
+		vssubs.WithBaseURL(InProcessURL),
+		vssubs.WithTransport(p.Transport()),
+		vssubs.WithCredential(vssubs.StaticToken(p.Token(email))),
+		vssubs.WithRules(p.cfg.rules),
+	}
+	return vssubs.NewClient(append(base, opts...)...)
+}
+
+// InProcessURL is the base URL of clients that reach the portal through Transport.
+const InProcessURL = "http://portal.invalid/"

@@ -1,0 +1,73 @@
+package portal
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strconv"
+)
+
+// Transport returns an http.RoundTripper that calls the portal's handler directly, with no
+// socket, so a program runs the whole workflow in one process.
+func (p *Portal) Transport() http.RoundTripper { return inProcess{h: p} }
+
+type inProcess struct{ h http.Handler }
+
+func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := req.Context().Err(); err != nil {
+		return nil, err
+	}
+	// A RoundTripper must not modify the caller's request, and a handler may read the
+	// body after the caller reuses it, so the handler gets its own copy.
+	in := req.Clone(req.Context())
+	if req.Body != nil {
+		body, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		in.Body = io.NopCloser(bytes.NewReader(body))
+		in.ContentLength = int64(len(body))
+	}
+	if in.RemoteAddr == "" {
+		in.RemoteAddr = "in-process"
+	}
+	in.RequestURI = in.URL.RequestURI()
+	w := &recorder{header: http.Header{}}
+	t.h.ServeHTTP(w, in)
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	w.header.Set("Content-Length", strconv.Itoa(w.body.Len()))
+	return &http.Response{
+		Status:        strconv.Itoa(w.status) + " " + http.StatusText(w.status),
+		StatusCode:    w.status,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        w.header,
+		Body:          io.NopCloser(&w.body),
+		ContentLength: int64(w.body.Len()),
+		Request:       req,
+	}, nil
+}
+
+// recorder is the minimal http.ResponseWriter the in-process transport needs.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(b)
+}
