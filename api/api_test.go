@@ -1,0 +1,97 @@
+package api_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/vssubs/vssubs-go/api"
+	"github.com/vssubs/vssubs-go/portal"
+)
+
+func TestContractIsValidOpenAPI3(t *testing.T) {
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI())
+	if err != nil {
+		t.Fatalf("api/openapi.yaml does not load: %v", err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("openapi version %q, want 3.x", doc.OpenAPI)
+	}
+	// Validate checks the document's structure, every $ref, and every example against
+	// its schema.
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("api/openapi.yaml is not valid OpenAPI 3: %v", err)
+	}
+}
+
+// endpointKey turns a ServeMux pattern such as "GET /v1/orders/{order}" and a contract
+// method and path into the same form, so the two lists compare.
+func endpointKey(method, path string) string { return strings.ToUpper(method) + " " + path }
+
+func TestContractCoversEveryEndpointAndNoMore(t *testing.T) {
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inContract []string
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			inContract = append(inContract, endpointKey(method, path))
+		}
+	}
+	p, err := portal.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var served []string
+	for _, ep := range p.Endpoints() {
+		method, path, ok := strings.Cut(ep.Pattern, " ")
+		if !ok {
+			t.Fatalf("endpoint pattern %q has no method", ep.Pattern)
+		}
+		served = append(served, endpointKey(method, path))
+	}
+	slices.Sort(inContract)
+	slices.Sort(served)
+	if diff := cmp.Diff(served, inContract); diff != "" {
+		t.Errorf("portal.Endpoints() (-) and api/openapi.yaml (+) differ:\n%s", diff)
+	}
+}
+
+func TestEveryOperationHasAnIDAndDocumentsUnauthorized(t *testing.T) {
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			where := endpointKey(method, path)
+			if op.OperationID == "" {
+				t.Errorf("%s has no operationId", where)
+			}
+			if prev, dup := ids[op.OperationID]; dup {
+				t.Errorf("operationId %q is used by %s and %s", op.OperationID, prev, where)
+			}
+			ids[op.OperationID] = where
+			if op.Responses.Status(401) == nil {
+				t.Errorf("%s does not document 401 unauthorized", where)
+			}
+			if op.Responses.Status(429) == nil {
+				t.Errorf("%s does not document 429 with Retry-After", where)
+			}
+		}
+	}
+}
+
+func TestOpenAPIReturnsACopy(t *testing.T) {
+	a := api.OpenAPI()
+	a[0] = 'X'
+	if b := api.OpenAPI(); b[0] == 'X' {
+		t.Fatal("modifying the returned contract changed the next one")
+	}
+}

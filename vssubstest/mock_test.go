@@ -1,0 +1,233 @@
+package vssubstest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/vssubstest"
+)
+
+func TestMockAnswersWithTheContractsExamples(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := vssubstest.Mock(t)
+	m.PlaceOrder().RespondOK()
+
+	got, err := m.Client.Orders.Place(ctx, vssubs.OrderRequest{
+		CustomerEmail: "it-director@contoso.com",
+		CustomerName:  "Contoso Ltd",
+		Lines:         []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: 10}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &vssubs.Order{
+		ID:                  "ord_000001",
+		AgreementID:         "agr_000001",
+		AuthorizationNumber: "V418479945",
+		LicenseNumber:       "L416389917",
+		CustomerEmail:       "it-director@contoso.com",
+		CustomerName:        "Contoso Ltd",
+		PrimaryContactEmail: "bob@northwind-it.com",
+		Lines:               []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: 10}, {Level: vssubs.LevelProfessional, Quantity: 5}},
+		PlacedBy:            "alice@fabrikam-partners.com",
+		PlacedAt:            time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC),
+	}
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(vssubs.Order{}, "ResponseMeta")); diff != "" {
+		t.Errorf("order (-want +got):\n%s", diff)
+	}
+	if got.Meta().StatusCode != http.StatusCreated || !strings.HasPrefix(got.Meta().RequestID, "req_mock_") {
+		t.Errorf("meta = %+v, want 201 and a mock request id", got.Meta())
+	}
+}
+
+func TestMockAnswersEachKindOfFailure(t *testing.T) {
+	form := vssubs.OpenLicenseForm{AuthorizationNumber: "V418479945", LicenseNumber: "L416389917", CustomerEmail: "it-director@contoso.com", AcceptTerms: true}
+	dropped := errors.New("connection reset by peer")
+	for _, tc := range []struct {
+		name           string
+		mock           func(*vssubstest.MockOperation)
+		wantIs         error
+		wantStatus     int
+		wantRetryAfter time.Duration
+	}{
+		{name: "an error code answers the contract's example at its status",
+			mock: func(o *vssubstest.MockOperation) { o.RespondError(vssubs.CodeNoMatchingLicense) }, wantIs: vssubs.ErrNoMatchingLicense, wantStatus: 422},
+		{name: "a lockout carries the example's Retry-After",
+			mock: func(o *vssubstest.MockOperation) { o.RespondError(vssubs.CodeLockedOut) }, wantIs: vssubs.ErrLockedOut, wantStatus: 423, wantRetryAfter: 15 * time.Minute},
+		{name: "a rate limit carries the Retry-After asked for",
+			mock: func(o *vssubstest.MockOperation) { o.RespondRateLimited(42 * time.Second) }, wantIs: vssubs.ErrRateLimited, wantStatus: 429, wantRetryAfter: 42 * time.Second},
+		{name: "a transport failure reaches the caller as the transport's error",
+			mock: func(o *vssubstest.MockOperation) { o.RespondTransportError(dropped) }, wantIs: dropped},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m := vssubstest.Mock(t)
+			tc.mock(m.Register())
+			_, err := m.Client.Partners.Register(context.Background(), form)
+			if !errors.Is(err, tc.wantIs) {
+				t.Fatalf("got %v, want errors.Is %v", err, tc.wantIs)
+			}
+			var ae *vssubs.APIError
+			if tc.wantStatus == 0 {
+				if errors.As(err, &ae) {
+					t.Fatalf("a transport failure became an *APIError: %v", err)
+				}
+				return
+			}
+			if !errors.As(err, &ae) {
+				t.Fatalf("got %T, want *APIError", err)
+			}
+			if ae.StatusCode != tc.wantStatus || !strings.HasPrefix(ae.RequestID, "req_mock_") {
+				t.Errorf("status %d, request id %q; want %d and a mock request id", ae.StatusCode, ae.RequestID, tc.wantStatus)
+			}
+			if ae.RetryAfter != tc.wantRetryAfter {
+				t.Errorf("RetryAfter = %v, want %v", ae.RetryAfter, tc.wantRetryAfter)
+			}
+		})
+	}
+}
+
+func TestMockServesAnswersInOrderThenRepeatsTheLast(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := vssubstest.Mock(t)
+	m.Me().RespondError(vssubs.CodeNotRecognized).RespondOK().Times(3)
+
+	var got []string
+	for range 3 {
+		_, err := m.Client.Partners.Me(ctx)
+		got = append(got, fmt.Sprint(err))
+	}
+	want := []string{got[0], "<nil>", "<nil>"}
+	if !strings.Contains(got[0], "not_recognized") || !cmp.Equal(got, want) {
+		t.Errorf("answers = %q, want not_recognized then success twice", got)
+	}
+	if n := m.Me().Calls(); n != 3 {
+		t.Errorf("Calls() = %d, want 3", n)
+	}
+}
+
+func TestMockPagesThroughListExamples(t *testing.T) {
+	t.Parallel()
+	m := vssubstest.Mock(t)
+	m.ListAgreements().RespondOK()
+	all, err := vssubs.Collect(m.Client.Agreements.List(context.Background()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 || all[0].ID != "agr_000001" || all[0].Role != vssubs.RolePartner {
+		t.Errorf("agreements = %+v, want the contract's one example agreement", all)
+	}
+}
+
+// recordingTB stands in for the testing.TB of a test that is expected to fail, so the
+// kit's own failures can be asserted on.
+type recordingTB struct {
+	testing.TB
+	mu       sync.Mutex
+	errs     []string
+	cleanups []func()
+}
+
+func (r *recordingTB) Helper() {}
+func (r *recordingTB) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+func (r *recordingTB) Fatalf(format string, args ...any) {
+	r.Errorf(format, args...)
+	runtime.Goexit()
+}
+func (r *recordingTB) Cleanup(f func()) { r.cleanups = append(r.cleanups, f) }
+
+// finish runs the cleanups, last registered first, as the testing package does.
+func (r *recordingTB) finish() []string {
+	for i := len(r.cleanups) - 1; i >= 0; i-- {
+		r.cleanups[i]()
+	}
+	return r.errs
+}
+
+// inGoroutine runs f where Fatalf may stop it.
+func inGoroutine(f func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	<-done
+}
+
+func TestMockFailsTheTestWhenExpectationsAreNotMet(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func(m *vssubstest.MockPortal)
+		want string
+	}{
+		{name: "a registered answer never used",
+			run:  func(m *vssubstest.MockPortal) { m.GetOrder().RespondOK() },
+			want: "getOrder (GET /v1/orders/{order}) was called 0 times, want 1"},
+		{name: "an operation called more often than expected",
+			run: func(m *vssubstest.MockPortal) {
+				m.Me().RespondOK()
+				m.Client.Partners.Me(context.Background())
+				m.Client.Partners.Me(context.Background())
+			},
+			want: "getMe (GET /v1/me) was called 2 times, want 1"},
+		{name: "a call nothing was registered for",
+			run:  func(m *vssubstest.MockPortal) { m.Client.Partners.Me(context.Background()) },
+			want: "unexpected GET /v1/me"},
+		{name: "an error code the contract does not give the operation",
+			run:  func(m *vssubstest.MockPortal) { m.GetOrder().RespondError(vssubs.CodeCapacityExceeded) },
+			want: `getOrder never answers "capacity_exceeded"`},
+		{name: "an operation the contract does not have",
+			run:  func(m *vssubstest.MockPortal) { m.Operation("launchRocket") },
+			want: `has no operation "launchRocket"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rec := &recordingTB{TB: t}
+			inGoroutine(func() { tc.run(vssubstest.Mock(rec)) })
+			errs := strings.Join(rec.finish(), "\n")
+			if !strings.Contains(errs, tc.want) {
+				t.Errorf("the kit reported:\n%s\nwant a failure containing %q", errs, tc.want)
+			}
+		})
+	}
+}
+
+func TestTheKitChecksExchangesAgainstTheContract(t *testing.T) {
+	t.Parallel()
+	rec := &recordingTB{TB: t}
+	inGoroutine(func() {
+		p := vssubstest.NewPortal(rec)
+		// A request the client would never send: no Idempotency-Key, an unknown field.
+		req, _ := http.NewRequest("POST", p.URL()+"v1/orders", strings.NewReader(
+			`{"customer_email":"it@contoso.com","customer_name":"Contoso","lines":[{"level":"enterprise","quantity":1}],"coupon":"FREE"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+p.Token("alice@fabrikam-partners.com"))
+		resp, err := (&http.Client{Transport: p.Transport()}).Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+	})
+	errs := strings.Join(rec.finish(), "\n")
+	for _, want := range []string{`parameter "Idempotency-Key" in header has an error`, `property "coupon" is unsupported`} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("the kit reported:\n%s\nwant a failure containing %q", errs, want)
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package vssubstest_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/vssubstest"
+)
+
+func TestPortalRunsTheWorkflowInProcessAndOverHTTP(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		opts    []vssubstest.Option
+		wantURL string
+	}{
+		{name: "in process by default", wantURL: "http://portal.invalid/"},
+		{name: "over httptest when asked", opts: []vssubstest.Option{vssubstest.OverHTTP()}, wantURL: "http://127.0.0.1:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := vssubstest.NewPortal(t, tc.opts...)
+			if !strings.HasPrefix(p.URL(), tc.wantURL) {
+				t.Errorf("URL() = %q, want prefix %q", p.URL(), tc.wantURL)
+			}
+			s := p.PartnerRegistered()
+			ctx := context.Background()
+
+			me, err := s.Partner.Partners.Me(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []vssubs.AgreementRole{{AgreementID: s.Order.AgreementID, LicenseNumber: s.Order.LicenseNumber, CustomerName: s.Order.CustomerName, Role: vssubs.RolePartner}}
+			if diff := cmp.Diff(want, me.Agreements); diff != "" {
+				t.Errorf("partner's agreements (-want +got):\n%s", diff)
+			}
+			if got := kinds(p.Notifications("", s.CustomerEmail)); !cmp.Equal(got, []vssubs.NotificationKind{vssubs.KindOrderInvitation, vssubs.KindPartnerAdded}) {
+				t.Errorf("customer's notifications = %v, want order_invitation then partner_added", got)
+			}
+			// The manage link is built from the host the portal was reached at, and is
+			// claimed through the same portal.
+			primary := p.Client(s.PartnerEmail)
+			if _, err := primary.VLSC.AddOpenLicense(ctx, vssubs.AddOpenRequest{AuthorizationNumber: s.Order.AuthorizationNumber, LicenseNumber: s.Order.LicenseNumber}); err != nil {
+				t.Fatal(err)
+			}
+			link, err := primary.VLSC.ManageSubscriptionsLink(ctx, s.Order.LicenseNumber)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := primary.Partners.ClaimFromVLSC(ctx, link.URL); !errors.Is(err, vssubs.ErrAlreadyRegistered) {
+				t.Errorf("claiming a license the partner already manages: got %v, want ErrAlreadyRegistered", err)
+			}
+		})
+	}
+}
+
+func kinds(ns []vssubs.Notification) []vssubs.NotificationKind {
+	var out []vssubs.NotificationKind
+	for _, n := range ns {
+		out = append(out, n.Kind)
+	}
+	return out
+}
+
+func TestScenariosSetUpTheirSituationInOneLine(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := vssubstest.NewPortal(t)
+
+	placed := p.OrderPlaced(vssubstest.WithCustomer("cio@northwind.com", "Northwind Traders"))
+	if _, err := placed.Partner.Partners.Me(ctx); !errors.Is(err, vssubs.ErrNotRecognized) {
+		t.Errorf("OrderPlaced: the partner must not have access yet, Me got %v", err)
+	}
+	if placed.Agreement != nil {
+		t.Errorf("OrderPlaced: Agreement = %+v, want nil before registration", placed.Agreement)
+	}
+	if got := p.Notifications(vssubs.KindOrderInvitation, "cio@northwind.com"); len(got) != 1 {
+		t.Errorf("OrderPlaced: the customer got %d order invitations, want 1", len(got))
+	}
+
+	removed := p.PartnerRemoved()
+	if _, err := removed.Partner.Agreements.Get(ctx, removed.Agreement.ID); !errors.Is(err, vssubs.ErrAccessRemoved) {
+		t.Errorf("PartnerRemoved: Get got %v, want ErrAccessRemoved", err)
+	}
+	if got := p.Notifications(vssubs.KindPartnerRemoved, removed.PartnerEmail); len(got) != 1 {
+		t.Errorf("PartnerRemoved: the partner got %d partner_removed notifications, want 1", len(got))
+	}
+}
+
+func TestAnonymousClientIsUnauthorized(t *testing.T) {
+	t.Parallel()
+	p := vssubstest.NewPortal(t)
+	_, err := p.AnonymousClient().Partners.Me(context.Background())
+	var ae *vssubs.APIError
+	if !errors.As(err, &ae) || ae.StatusCode != http.StatusUnauthorized || !errors.Is(err, vssubs.ErrUnauthorized) {
+		t.Fatalf("Me without a credential: got %v, want 401 ErrUnauthorized", err)
+	}
+}
