@@ -381,7 +381,6 @@ func clone(v any) any {
 	return out
 }
 
-
 // pathRegexp matches the mock's URLs for a contract path template such as
 // /v1/orders/{order}, with or without a query.
 func pathRegexp(path string) *regexp.Regexp {
