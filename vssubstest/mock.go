@@ -49,7 +49,7 @@ type MockPortal struct {
 // times as expected.
 func Mock(tb testing.TB, opts ...vssubs.Option) *MockPortal {
 	tb.Helper()
-	c, err := contract.Load()
+	c, err := contract.Shared()
 	if err != nil {
 		tb.Fatalf("vssubstest.Mock: %v", err)
 	}

@@ -95,7 +95,7 @@ func NewPortal(tb testing.TB, opts ...Option) *Portal {
 		p.url, p.transport = srv.URL+"/", srv.Client().Transport
 	}
 	if cfg.contract {
-		c, err := contract.Load()
+		c, err := contract.Shared()
 		if err != nil {
 			tb.Fatalf("vssubstest.NewPortal: %v", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -43,6 +44,15 @@ func Load() (*Contract, error) {
 	}
 	return &Contract{doc: doc, router: router}, nil
 }
+
+// Shared returns the contract loaded once per process. Parsing the YAML takes tens of
+// milliseconds, too long to repeat for every test; the loaded contract is never modified
+// afterwards and kin-openapi's validation is safe for concurrent use, so one copy serves
+// every test.
+func Shared() (*Contract, error) { return shared() }
+
+// shared is set once and read-only from then on.
+var shared = sync.OnceValues(Load)
 
 // Doc returns the parsed document. Callers must not modify it.
 func (c *Contract) Doc() *openapi3.T { return c.doc }
