@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -329,7 +330,7 @@ func ParseErrorBody(status int, raw []byte) *APIError {
 		Message:    b.Message,
 		RequestID:  b.RequestID,
 		Fields:     b.Fields,
-		RetryAfter: time.Duration(max(b.RetryAfterSeconds, 0)) * time.Second,
+		RetryAfter: seconds(b.RetryAfterSeconds),
 		Details:    b.Details,
 	}
 }
@@ -354,6 +355,14 @@ func codeForStatus(status int) ErrorCode {
 	return CodeInternal
 }
 
+// seconds converts a wait in whole seconds to a Duration, treating a negative wait as
+// none and capping one too long for a Duration (found by fuzzing: it overflowed into a
+// negative wait).
+func seconds(s int) time.Duration {
+	const most = int64(math.MaxInt64 / time.Second)
+	return time.Duration(min(max(int64(s), 0), most)) * time.Second
+}
+
 // ParseRetryAfter reads a Retry-After value in seconds or as an HTTP date.
 func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
@@ -364,7 +373,7 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		if s < 0 {
 			return 0, false
 		}
-		return time.Duration(s) * time.Second, true
+		return seconds(s), true
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		return max(t.Sub(now), 0), true

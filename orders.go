@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Order field names used in FieldError.
@@ -53,10 +54,17 @@ func (r Rules) NormalizeOrder(o OrderRequest) (OrderRequest, error) {
 	switch {
 	case o.CustomerName == "":
 		fe.add(FieldCustomerName, "is required")
-	case len(o.CustomerName) > 200:
+	case !utf8.ValidString(o.CustomerName):
+		// JSON would replace the bad bytes, so the portal would store another name
+		// than the one checked here.
+		fe.add(FieldCustomerName, "must be valid UTF-8 text")
+	case utf8.RuneCountInString(o.CustomerName) > 200:
 		fe.add(FieldCustomerName, "must be at most 200 characters")
 	}
-	if o.PrimaryContactEmail != "" {
+	// Normalized before the emptiness test: a blank Primary Contact means the caller, as
+	// an absent one does (fuzzing found "  " refused as "is required", then accepted once
+	// normalized).
+	if o.PrimaryContactEmail = NormalizeEmail(o.PrimaryContactEmail); o.PrimaryContactEmail != "" {
 		o.PrimaryContactEmail = r.checkEmail(&fe, FieldPrimaryContactEmail, o.PrimaryContactEmail, false)
 	}
 	if o.CustomerLanguage != "" && !ValidLanguage(o.CustomerLanguage) {

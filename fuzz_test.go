@@ -1,0 +1,235 @@
+package vssubs_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+
+	vssubs "github.com/vssubs/vssubs-go"
+)
+
+// These fuzz targets check the properties the client and the portal rely on to agree:
+// normalization is idempotent, and what the client accepts and sends is accepted by the
+// portal unchanged after the JSON trip. Their seed corpora, in testdata/fuzz, run as
+// ordinary tests; `go test -fuzz=FuzzX` explores further (see the README's Fuzzing section).
+
+// wireTrip sends v through JSON as the client and the portal do.
+func wireTrip[T any](t *testing.T, v T) T {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("encoding %#v: %v", v, err)
+	}
+	var out T
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("decoding %s: %v", raw, err)
+	}
+	return out
+}
+
+// fieldsOf returns the field errors of err, which must be nil or a *ValidationError
+// naming only fields from known.
+func fieldsOf(t *testing.T, err error, known ...string) []vssubs.FieldError {
+	t.Helper()
+	if err == nil {
+		return nil
+	}
+	var ve *vssubs.ValidationError
+	if !errors.As(err, &ve) || len(ve.Fields) == 0 {
+		t.Fatalf("got %T %v, want a *ValidationError with fields", err, err)
+	}
+	for _, f := range ve.Fields {
+		base, _, _ := strings.Cut(f.Field, "[")
+		if !slices.Contains(known, base) || f.Reason == "" {
+			t.Fatalf("field error %+v: unknown field or empty reason", f)
+		}
+	}
+	return ve.Fields
+}
+
+func FuzzNormalizeNumber(f *testing.F) {
+	for _, s := range []string{"V418479945", " l416389917 ", "AB-12-CD", "-AB12", "ﬀ123456", "ǅ12345", ""} {
+		f.Add(s)
+	}
+	formats := []vssubs.LicenseFormat{vssubs.DefaultLicenseFormat(), {MinLen: 1, MaxLen: 64, AllowHyphen: true}}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := vssubs.NormalizeNumber(s)
+		if again := vssubs.NormalizeNumber(n); again != n {
+			t.Fatalf("NormalizeNumber is not idempotent: %q -> %q -> %q", s, n, again)
+		}
+		for _, lf := range formats {
+			if lf.Check(n) != "" {
+				continue
+			}
+			if len(n) < lf.MinLen || len(n) > lf.MaxLen {
+				t.Fatalf("%+v accepted %q of length %d", lf, n, len(n))
+			}
+			for i, r := range n {
+				hyphen := r == '-' && lf.AllowHyphen && i > 0 && i < len(n)-1
+				if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || hyphen) {
+					t.Fatalf("%+v accepted %q with %q at %d", lf, n, r, i)
+				}
+			}
+			if strings.Contains(n, "--") {
+				t.Fatalf("%+v accepted %q with a double hyphen", lf, n)
+			}
+		}
+	})
+}
+
+func FuzzEmail(f *testing.F) {
+	for _, s := range []string{"it-director@contoso.com", " Bob@Northwind-IT.com ", "a@b", "a@.b.com", `"a@b"@c.com`, "Alice <a@b.com>", "a@b..com", "\xff@b.com", "é@x.fr", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e := vssubs.NormalizeEmail(s)
+		if again := vssubs.NormalizeEmail(e); again != e {
+			t.Fatalf("NormalizeEmail is not idempotent: %q -> %q -> %q", s, e, again)
+		}
+		_ = vssubs.MaskEmail(e)
+		if vssubs.EmailProblem(e) != "" {
+			return
+		}
+		if !utf8.ValidString(e) || len(e) > 254 || !strings.Contains(e, "@") {
+			t.Fatalf("EmailProblem accepted %q", e)
+		}
+		at := strings.LastIndexByte(e, '@')
+		if masked, want := vssubs.MaskEmail(e), e[:1]+"***"+e[at:]; masked != want {
+			t.Fatalf("MaskEmail(%q) = %q, want %q: only the first letter of the local part shows", e, masked, want)
+		}
+	})
+}
+
+func FuzzNormalizeForm(f *testing.F) {
+	f.Add("V418479945", "L416389917", "it-director@contoso.com", true)
+	f.Add(" v418479945 ", "l416389917\t", " IT-Director@Contoso.com", false)
+	f.Add("", "", "", false)
+	f.Add("V4184-79945", "L41638991700000000000", "not an email", true)
+	rules := vssubs.DefaultRules()
+	known := []string{vssubs.FieldAuthorizationNumber, vssubs.FieldLicenseNumber, vssubs.FieldCustomerEmail, vssubs.FieldAcceptTerms}
+	f.Fuzz(func(t *testing.T, auth, lic, email string, accept bool) {
+		in := vssubs.OpenLicenseForm{AuthorizationNumber: auth, LicenseNumber: lic, CustomerEmail: email, AcceptTerms: accept}
+		out, err := rules.NormalizeForm(in)
+		fields := fieldsOf(t, err, known...)
+		again, err2 := rules.NormalizeForm(out)
+		if diff := cmp.Diff(out, again); diff != "" {
+			t.Fatalf("NormalizeForm is not idempotent (-once +twice):\n%s", diff)
+		}
+		if diff := cmp.Diff(fields, fieldsOf(t, err2, known...)); diff != "" {
+			t.Fatalf("normalizing again changes the verdict (-once +twice):\n%s", diff)
+		}
+		if err != nil {
+			return
+		}
+		// What the client accepts, the portal accepts as sent.
+		portalSide, err := rules.NormalizeForm(wireTrip(t, out))
+		if err != nil || portalSide != out {
+			t.Fatalf("the client accepted %+v but the portal got %+v: %v", out, portalSide, err)
+		}
+	})
+}
+
+func FuzzNormalizeOrder(f *testing.F) {
+	f.Add("it-director@contoso.com", "Contoso Ltd", "", "fr", "enterprise", 10, "professional", 5)
+	f.Add(" CIO@Northwind.com ", "  Northwind \t Traders ", "bob@northwind-it.com", "", "enterprise", 1, "enterprise", 1)
+	f.Add("someone@gmail.com", "", "x", "de", "gold", 0, "", 100001)
+	f.Add("a@b.com", strings.Repeat("é", 101), "", "en", "msdn_platforms", 100000, "test_professional", 1)
+	rules := vssubs.DefaultRules()
+	known := []string{vssubs.FieldCustomerEmail, vssubs.FieldCustomerName, vssubs.FieldPrimaryContactEmail, vssubs.FieldCustomerLanguage, vssubs.FieldLines}
+	f.Fuzz(func(t *testing.T, email, name, contact, lang, level1 string, qty1 int, level2 string, qty2 int) {
+		in := vssubs.OrderRequest{CustomerEmail: email, CustomerName: name, PrimaryContactEmail: contact, CustomerLanguage: lang}
+		if level1 != "" {
+			in.Lines = append(in.Lines, vssubs.OrderLine{Level: vssubs.Level(level1), Quantity: qty1})
+		}
+		if level2 != "" {
+			in.Lines = append(in.Lines, vssubs.OrderLine{Level: vssubs.Level(level2), Quantity: qty2})
+		}
+		out, err := rules.NormalizeOrder(in)
+		fields := fieldsOf(t, err, known...)
+		again, err2 := rules.NormalizeOrder(out)
+		if diff := cmp.Diff(out, again); diff != "" {
+			t.Fatalf("NormalizeOrder is not idempotent (-once +twice):\n%s", diff)
+		}
+		if diff := cmp.Diff(fields, fieldsOf(t, err2, known...)); diff != "" {
+			t.Fatalf("normalizing again changes the verdict (-once +twice):\n%s", diff)
+		}
+		if err != nil {
+			return
+		}
+		portalSide, err := rules.NormalizeOrder(wireTrip(t, out))
+		if err != nil {
+			t.Fatalf("the client accepted %+v but the portal refuses it: %v", out, err)
+		}
+		if diff := cmp.Diff(out, portalSide); diff != "" {
+			t.Fatalf("the portal sees another order than the client validated (-client +portal):\n%s", diff)
+		}
+	})
+}
+
+func FuzzParseErrorBody(f *testing.F) {
+	f.Add(422, []byte(`{"code":"validation_failed","message":"invalid input","fields":[{"field":"customer_email","reason":"is required"}],"request_id":"req_1"}`))
+	f.Add(423, []byte(`{"code":"locked_out","message":"locked","retry_after_seconds":900}`))
+	f.Add(409, []byte(`{"code":"capacity_exceeded","message":"full","details":{"level":"enterprise","purchased":"10"}}`))
+	f.Add(502, []byte(`<html>Bad Gateway</html>`))
+	f.Add(429, []byte(`{"code":"","message":"no code"}`))
+	f.Add(403, []byte(`{"code":"from_a_newer_portal","message":"?"}`))
+	f.Add(0, []byte(nil))
+	f.Fuzz(func(t *testing.T, status int, raw []byte) {
+		e := vssubs.ParseErrorBody(status, raw)
+		if e == nil {
+			t.Fatal("ParseErrorBody returned nil")
+		}
+		if e.StatusCode != status || e.Code == "" {
+			t.Fatalf("got status %d code %q, want status %d and a code", e.StatusCode, e.Code, status)
+		}
+		if e.RetryAfter < 0 {
+			t.Fatalf("negative RetryAfter %v from %q", e.RetryAfter, raw)
+		}
+		if e.Error() == "" {
+			t.Fatal("empty Error()")
+		}
+		if wait, ok := vssubs.RetryAfter(e); ok && wait != e.RetryAfter {
+			t.Fatalf("RetryAfter(err) = %v, want %v", wait, e.RetryAfter)
+		}
+		// The portal writes errors with Body; parsing what it writes gives the error back.
+		raw2, err := json.Marshal(e.Body())
+		if err != nil {
+			t.Fatal(err)
+		}
+		back := vssubs.ParseErrorBody(status, raw2)
+		if back.Code != e.Code || back.Message != e.Message || back.RetryAfter != e.RetryAfter.Round(time.Second) {
+			t.Fatalf("Body does not round-trip: %+v -> %s -> %+v", e, raw2, back)
+		}
+	})
+}
+
+func FuzzParseRetryAfter(f *testing.F) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	for _, s := range []string{"30", "0", "-5", "Mon, 23 Nov 2026 12:00:30 GMT", "soon", " 120 ", "99999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		d, ok := vssubs.ParseRetryAfter(v, now)
+		if ok && d < 0 {
+			t.Fatalf("ParseRetryAfter(%q) = %v, a negative wait", v, d)
+		}
+		if !ok && d != 0 {
+			t.Fatalf("ParseRetryAfter(%q) = %v but not ok", v, d)
+		}
+	})
+}
+
+// The status text fallback is what a caller sees for a body that is not the portal's.
+func TestParseErrorBodyFallsBackToTheStatus(t *testing.T) {
+	e := vssubs.ParseErrorBody(http.StatusServiceUnavailable, []byte("upstream down"))
+	if e.Code != vssubs.CodeUnavailable || !errors.Is(e, vssubs.ErrUnavailable) {
+		t.Fatalf("got %+v, want code unavailable matching ErrUnavailable", e)
+	}
+}
