@@ -1,3 +1,8 @@
 module github.com/vssubs/vssubs-go
 
 go 1.24
+
+require (
+	github.com/google/go-cmp v0.7.0
+	github.com/jarcoal/httpmock v1.4.2
+)
