@@ -246,7 +246,10 @@ func TestRegister(t *testing.T) {
 		{"a wrong authorization number", func(f *vssubs.OpenLicenseForm) { f.AuthorizationNumber = "V0000000" }},
 		{"a wrong license number", func(f *vssubs.OpenLicenseForm) { f.LicenseNumber = "L0000000" }},
 		{"the customer email of another company", func(f *vssubs.OpenLicenseForm) { f.CustomerEmail = "it@fabrikam.com" }},
-		{"numbers from two different orders", func(f *vssubs.OpenLicenseForm) { f.LicenseNumber = other.LicenseNumber; f.AuthorizationNumber = "V9999999" }},
+		{"numbers from two different orders", func(f *vssubs.OpenLicenseForm) {
+			f.LicenseNumber = other.LicenseNumber
+			f.AuthorizationNumber = "V9999999"
+		}},
 	}
 	var messages []string
 	for _, m := range mismatches {

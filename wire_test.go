@@ -41,11 +41,11 @@ func TestEveryFailureHasTheOneErrorShape(t *testing.T) {
 	w := newWorld(t)
 	tok := w.p.Token(alice)
 	tests := []struct {
-		name           string
-		method, path   string
-		token, body    string
-		status         int
-		code           vssubs.ErrorCode
+		name         string
+		method, path string
+		token, body  string
+		status       int
+		code         vssubs.ErrorCode
 	}{
 		{"no token is unauthorized", "GET", "/v1/me", "", "", 401, vssubs.CodeUnauthorized},
 		{"a forged token is unauthorized", "GET", "/v1/me", "vst_YWxpY2U.0000", "", 401, vssubs.CodeUnauthorized},
