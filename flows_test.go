@@ -33,24 +33,24 @@ func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c
 
 func (c *fakeClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
-// world is a portal with signed-in clients for the test's principals.
-type world struct {
+// flowWorld is a portal with signed-in clients for the test's principals.
+type flowWorld struct {
 	t     *testing.T
 	p     *portal.Portal
 	clock *fakeClock
 }
 
-func newWorld(t *testing.T, opts ...portal.Option) *world {
+func newFlowWorld(t *testing.T, opts ...portal.Option) *flowWorld {
 	t.Helper()
 	clock := &fakeClock{now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
 	p, err := portal.New(append([]portal.Option{portal.WithClock(clock.Now)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{t: t, p: p, clock: clock}
+	return &flowWorld{t: t, p: p, clock: clock}
 }
 
-func (w *world) client(email string, opts ...vssubs.Option) *vssubs.Client {
+func (w *flowWorld) client(email string, opts ...vssubs.Option) *vssubs.Client {
 	w.t.Helper()
 	c, err := w.p.Client(email, opts...)
 	if err != nil {
@@ -60,7 +60,7 @@ func (w *world) client(email string, opts ...vssubs.Option) *vssubs.Client {
 }
 
 // notes returns the notifications of kind sent to to, once the portal has handed them over.
-func (w *world) notes(kind vssubs.NotificationKind, to string) []vssubs.Notification {
+func (w *flowWorld) notes(kind vssubs.NotificationKind, to string) []vssubs.Notification {
 	w.t.Helper()
 	if err := w.p.Flush(context.Background()); err != nil {
 		w.t.Fatal(err)
@@ -69,7 +69,7 @@ func (w *world) notes(kind vssubs.NotificationKind, to string) []vssubs.Notifica
 }
 
 // order places an order for the customer with bob as Primary Contact, as alice.
-func (w *world) order() *vssubs.Order {
+func (w *flowWorld) order() *vssubs.Order {
 	w.t.Helper()
 	o, err := w.client(alice).Orders.Place(context.Background(), vssubs.OrderRequest{
 		CustomerEmail: customer, CustomerName: "Contoso Ltd", PrimaryContactEmail: bob,
@@ -86,7 +86,7 @@ func formFor(o *vssubs.Order) vssubs.OpenLicenseForm {
 }
 
 // register registers email as a partner on o's agreement.
-func (w *world) register(email string, o *vssubs.Order) *vssubs.Agreement {
+func (w *flowWorld) register(email string, o *vssubs.Order) *vssubs.Agreement {
 	w.t.Helper()
 	a, err := w.client(email).Partners.Register(context.Background(), formFor(o))
 	if err != nil {
@@ -108,7 +108,7 @@ func wantErr(t *testing.T, err, sentinel error) *vssubs.APIError {
 var ctx = context.Background()
 
 func TestPlaceOrder(t *testing.T) {
-	w := newWorld(t)
+	w := newFlowWorld(t)
 	o := w.order()
 
 	t.Run("the order carries its numbers in the portal's format", func(t *testing.T) {
@@ -195,7 +195,7 @@ func TestPlaceOrder(t *testing.T) {
 
 func TestOrderValidationIsEnforcedByThePortalToo(t *testing.T) {
 	strict := vssubs.Rules{ConsumerDomains: []string{"contoso.com"}}
-	w := newWorld(t, portal.WithRules(strict))
+	w := newFlowWorld(t, portal.WithRules(strict))
 	req := vssubs.OrderRequest{CustomerEmail: customer, CustomerName: "Contoso", Lines: []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: 1}}}
 
 	// A client with default rules lets the order through; the portal's rules refuse it.
@@ -214,7 +214,7 @@ func TestOrderValidationIsEnforcedByThePortalToo(t *testing.T) {
 }
 
 func TestRecognition(t *testing.T) {
-	w := newWorld(t)
+	w := newFlowWorld(t)
 	o := w.order()
 	_, err := w.client(alice).Partners.Me(ctx)
 	ae := wantErr(t, err, vssubs.ErrNotRecognized)
@@ -234,7 +234,7 @@ func TestRecognition(t *testing.T) {
 }
 
 func TestRegister(t *testing.T) {
-	w := newWorld(t)
+	w := newFlowWorld(t)
 	o := w.order()
 	other := w.order() // same customer, another license
 	good := formFor(o)
@@ -320,7 +320,7 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func TestBadInputNeverReachesTheWire(t *testing.T) {
-	w := newWorld(t)
+	w := newFlowWorld(t)
 	o := w.order()
 	ct := &countingTransport{next: w.p.Transport()}
 	c := w.client(carol, vssubs.WithTransport(ct))
@@ -356,7 +356,7 @@ func TestBadInputNeverReachesTheWire(t *testing.T) {
 }
 
 func TestThePortalRefusesAnUntickedBoxWithItsOwnCode(t *testing.T) {
-	w := newWorld(t)
+	w := newFlowWorld(t)
 	o := w.order()
 	f := formFor(o)
 	f.AcceptTerms = false
@@ -374,7 +374,7 @@ func TestThePortalRefusesAnUntickedBoxWithItsOwnCode(t *testing.T) {
 }
 
 func TestVLSCAddOpenPath(t *testing.T) {
-	w := newWorld(t)
+	w := newFlowWorld(t)
 	o := w.order()
 	bobc := w.client(bob)
 
@@ -447,7 +447,7 @@ func TestVLSCAddOpenPath(t *testing.T) {
 }
 
 func TestAddAgreement(t *testing.T) {
-	w := newWorld(t)
+	w := newFlowWorld(t)
 	first, second := w.order(), w.order()
 
 	t.Run("a caller with no access yet must register first", func(t *testing.T) {
@@ -489,7 +489,7 @@ func TestAddAgreement(t *testing.T) {
 }
 
 func TestCustomerSeesAndRemovesPartners(t *testing.T) {
-	w := newWorld(t)
+	w := newFlowWorld(t)
 	o := w.order()
 	w.register(alice, o)
 	w.register(carol, o)
@@ -584,7 +584,7 @@ func TestCustomerSeesAndRemovesPartners(t *testing.T) {
 }
 
 func TestRemovalAlsoBlocksTheLicensingCentrePath(t *testing.T) {
-	w := newWorld(t)
+	w := newFlowWorld(t)
 	o := w.order()
 	bobc := w.client(bob)
 	if _, err := bobc.VLSC.AddOpenLicense(ctx, vssubs.AddOpenRequest{AuthorizationNumber: o.AuthorizationNumber, LicenseNumber: o.LicenseNumber}); err != nil {
@@ -607,7 +607,7 @@ func TestRemovalAlsoBlocksTheLicensingCentrePath(t *testing.T) {
 }
 
 func TestLockout(t *testing.T) {
-	w := newWorld(t)
+	w := newFlowWorld(t)
 	o := w.order()
 	wrong := formFor(o)
 	wrong.LicenseNumber = "L0000000"
@@ -661,7 +661,7 @@ func TestLockout(t *testing.T) {
 }
 
 func TestLockoutPolicyIsConfigurable(t *testing.T) {
-	w := newWorld(t, portal.WithLockout(portal.LockoutPolicy{MaxFailures: 2, Window: time.Hour, Duration: time.Hour}))
+	w := newFlowWorld(t, portal.WithLockout(portal.LockoutPolicy{MaxFailures: 2, Window: time.Hour, Duration: time.Hour}))
 	o := w.order()
 	wrong := formFor(o)
 	wrong.AuthorizationNumber = "V0000000"
@@ -681,7 +681,7 @@ func TestLockoutPolicyIsConfigurable(t *testing.T) {
 }
 
 func TestNotificationsAreInTheRecipientsLanguage(t *testing.T) {
-	w := newWorld(t)
+	w := newFlowWorld(t)
 	o, err := w.client(alice).Orders.Place(ctx, vssubs.OrderRequest{
 		CustomerEmail: customer, CustomerName: "Contoso SA", CustomerLanguage: vssubs.LangFrench,
 		Lines: []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: 1}},
@@ -750,7 +750,7 @@ func TestEveryKindRendersInBothLanguages(t *testing.T) {
 }
 
 func TestConcurrentPartnersRegisterIndependently(t *testing.T) {
-	w := newWorld(t)
+	w := newFlowWorld(t)
 	o := w.order()
 	const n = 32
 	var wg sync.WaitGroup
@@ -784,7 +784,7 @@ func TestConcurrentPartnersRegisterIndependently(t *testing.T) {
 }
 
 func TestListsArePagedWithCursors(t *testing.T) {
-	w := newWorld(t, portal.WithPageSize(2))
+	w := newFlowWorld(t, portal.WithPageSize(2))
 	const n = 5
 	var want []string
 	for range n {

@@ -38,7 +38,7 @@ func rawCall(t *testing.T, p *portal.Portal, method, path, token, body string) (
 }
 
 func TestEveryFailureHasTheOneErrorShape(t *testing.T) {
-	w := newWorld(t)
+	w := newFlowWorld(t)
 	tok := w.p.Token(alice)
 	tests := []struct {
 		name         string
@@ -66,7 +66,7 @@ func TestEveryFailureHasTheOneErrorShape(t *testing.T) {
 }
 
 func TestThePortalServesOverARealSocket(t *testing.T) {
-	w := newWorld(t)
+	w := newFlowWorld(t)
 	srv := httptest.NewServer(w.p)
 	defer srv.Close()
 	c, err := vssubs.NewClient(vssubs.WithBaseURL(srv.URL), vssubs.WithCredential(vssubs.StaticToken(w.p.Token(alice))))
