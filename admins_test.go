@@ -42,13 +42,17 @@ func TestAdminRules(t *testing.T) {
 		want   error
 	}{
 		{"the customer, super admin from the order, adds an admin", nil,
-			func(t *testing.T, w *world) error { return addAs(t, w, customerEmail, "new@contoso.example", vssubs.RoleAdmin) }, nil},
+			func(t *testing.T, w *world) error {
+				return addAs(t, w, customerEmail, "new@contoso.example", vssubs.RoleAdmin)
+			}, nil},
 		{"a super admin adds a super admin", nil,
 			func(t *testing.T, w *world) error { return addAs(t, w, customerEmail, super2, vssubs.RoleSuperAdmin) }, nil},
 		{"an admin does not add admins", nil,
 			func(t *testing.T, w *world) error { return addAs(t, w, admin, "new@contoso.example", vssubs.RoleAdmin) }, vssubs.ErrForbidden},
 		{"a partner does not add admins", nil,
-			func(t *testing.T, w *world) error { return addAs(t, w, partnerEmail, "new@contoso.example", vssubs.RoleAdmin) }, vssubs.ErrForbidden},
+			func(t *testing.T, w *world) error {
+				return addAs(t, w, partnerEmail, "new@contoso.example", vssubs.RoleAdmin)
+			}, vssubs.ErrForbidden},
 		{"someone who already has a role is not added again", nil,
 			func(t *testing.T, w *world) error { return addAs(t, w, customerEmail, admin, vssubs.RoleSuperAdmin) }, vssubs.ErrConflict},
 		{"a super admin removes an admin", nil,
@@ -62,9 +66,13 @@ func TestAdminRules(t *testing.T) {
 		{"a third super admin can be removed", []string{super2, super3},
 			func(t *testing.T, w *world) error { return w.customer.Admins.Remove(ctx, w.agreementID, super3) }, nil},
 		{"so can the customer, once two others remain", []string{super2, super3},
-			func(t *testing.T, w *world) error { return w.client(t, super2).Admins.Remove(ctx, w.agreementID, customerEmail) }, nil},
+			func(t *testing.T, w *world) error {
+				return w.client(t, super2).Admins.Remove(ctx, w.agreementID, customerEmail)
+			}, nil},
 		{"removing someone without a role is not found", nil,
-			func(t *testing.T, w *world) error { return w.customer.Admins.Remove(ctx, w.agreementID, "nobody@contoso.example") }, vssubs.ErrNotFound},
+			func(t *testing.T, w *world) error {
+				return w.customer.Admins.Remove(ctx, w.agreementID, "nobody@contoso.example")
+			}, vssubs.ErrNotFound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
