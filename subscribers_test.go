@@ -582,3 +582,61 @@ func TestExport(t *testing.T) {
 		t.Errorf("ExportFileName = %q", got)
 	}
 }
+
+// List copies the filter into each page's query, and stops with an error when the portal
+// repeats a cursor instead of looping forever.
+func TestListStopsOnRepeatedCursor(t *testing.T) {
+	var queries []string
+	c, err := vssubs.NewClient(vssubs.WithBaseURL("https://portal.test/"), vssubs.WithTransport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		queries = append(queries, r.URL.RawQuery)
+		body := `{"items":[{"id":"sub_000001","email":"ada@contoso.example"}],"next_cursor":"c1"}`
+		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := vssubs.SubscriberFilter{Search: "ada", Level: vssubs.LevelEnterprise, PageSize: 1}
+	got, err := vssubs.Collect(c.Subscribers.List(context.Background(), "agr_000001", f))
+	if err == nil || !strings.Contains(err.Error(), "repeated cursor") {
+		t.Fatalf("want a repeated-cursor error, got %v", err)
+	}
+	if len(got) != 2 {
+		t.Errorf("got %d subscribers before the repeat, want 2", len(got))
+	}
+	want := []string{"level=enterprise&limit=1&q=ada", "cursor=c1&level=enterprise&limit=1&q=ada"}
+	if diff := cmp.Diff(want, queries); diff != "" {
+		t.Errorf("queries (-want +got):\n%s", diff)
+	}
+	if f != (vssubs.SubscriberFilter{Search: "ada", Level: vssubs.LevelEnterprise, PageSize: 1}) {
+		t.Errorf("List changed the caller's filter: %+v", f)
+	}
+}
+
+// The 90-day rule holds for bulk rows too: a freed seat does not go to a new email in a
+// batch before its time.
+func TestBulkAddKeepsTheNinetyDayRule(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelProfessional, Quantity: 2})
+	ids := bulkAdd(t, w, 2, vssubs.LevelProfessional)
+	w.clock.Advance(10 * day)
+	if _, err := w.partner.Subscribers.Remove(ctx, w.agreementID, ids); err != nil {
+		t.Fatal(err)
+	}
+	rows := []vssubs.BulkRow{
+		{Row: 2, SubscriberInput: person("0", vssubs.LevelProfessional)}, // back on their own seat
+		{Row: 3, SubscriberInput: person("new", vssubs.LevelProfessional)},
+	}
+	_, err := w.partner.Subscribers.BulkAdd(ctx, w.agreementID, vssubs.BulkAddRequest{Rows: rows})
+	var be *vssubs.BulkError
+	if !errors.As(err, &be) {
+		t.Fatalf("want *BulkError, got %v", err)
+	}
+	want := []vssubs.RowError{{Row: 3, Field: "level", Reason: "a professional seat goes to a different email 90 days after its last assignment: the next one is free on 2026-04-05"}}
+	if diff := cmp.Diff(want, be.Rows); diff != "" {
+		t.Errorf("row errors (-want +got):\n%s", diff)
+	}
+	w.clock.Advance(80 * day)
+	if _, err := w.partner.Subscribers.BulkAdd(ctx, w.agreementID, vssubs.BulkAddRequest{Rows: rows}); err != nil {
+		t.Errorf("90 days after the last assignment: %v", err)
+	}
+}
