@@ -222,6 +222,17 @@ func TestBulkAddIsOneIdempotentOperation(t *testing.T) {
 	if n := assigned(t, w); n != 30 {
 		t.Errorf("assigned %d, want 30", n)
 	}
+	sess, err := w.partner.Subscribers.GetBulk(ctx, w.agreementID, first.BulkID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSess := vssubs.BulkSession{ID: first.BulkID, AgreementID: w.agreementID, Total: 30, Chunks: 3, Received: 30, Status: vssubs.BulkCommitted}
+	if diff := cmp.Diff(wantSess, *sess, cmpopts.IgnoreFields(vssubs.BulkSession{}, "ResponseMeta")); diff != "" {
+		t.Errorf("session (-want +got):\n%s", diff)
+	}
+	if _, err := w.customer.Subscribers.GetBulk(ctx, w.agreementID, first.BulkID); !errors.Is(err, vssubs.ErrNotFound) {
+		t.Errorf("another caller's bulk add: want ErrNotFound, got %v", err)
+	}
 	if n := len(w.p.Recorder().Find(vssubs.KindSubscriptionAssigned, "")); n != 30 {
 		t.Errorf("sent %d subscription_assigned, want 30", n)
 	}

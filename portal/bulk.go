@@ -59,11 +59,10 @@ func (p *Portal) startBulk(rq *request) (int, any, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a, _, err := p.agreementFor(rq, anyRole()...)
+	a, st, err := p.subscriptionsFor(rq)
 	if err != nil {
 		return 0, nil, err
 	}
-	st := a.subscriptions()
 	now := p.cfg.now().UTC()
 	if b := st.bulkKeys[rq.caller+"\x00"+key]; b != nil {
 		if b.Total != req.Total || b.Chunks != req.Chunks {
@@ -96,13 +95,18 @@ func (st *subscriptions) expireBulks(now time.Time) {
 	}
 }
 
-// bulkOf finds the caller's own session named in the path.
-func bulkOf(rq *request, st *subscriptions) (*bulkSession, error) {
+// bulkFor finds the caller's own session named in the path, with its agreement. It must
+// be called with the state lock held.
+func (p *Portal) bulkFor(rq *request) (*agreement, *subscriptions, *bulkSession, error) {
+	a, st, err := p.subscriptionsFor(rq)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	b := st.bulks[rq.PathValue("bulk")]
 	if b == nil || b.owner != rq.caller {
-		return nil, apiError(http.StatusNotFound, vssubs.CodeNotFound, "no such bulk add")
+		return nil, nil, nil, apiError(http.StatusNotFound, vssubs.CodeNotFound, "no such bulk add")
 	}
-	return b, nil
+	return a, st, b, nil
 }
 
 func (p *Portal) putBulkChunk(rq *request) (int, any, error) {
@@ -121,11 +125,7 @@ func (p *Portal) putBulkChunk(rq *request) (int, any, error) {
 	sum := sha256.Sum256(raw)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a, _, err := p.agreementFor(rq, anyRole()...)
-	if err != nil {
-		return 0, nil, err
-	}
-	b, err := bulkOf(rq, a.subscriptions())
+	_, _, b, err := p.bulkFor(rq)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -148,11 +148,7 @@ func (p *Portal) putBulkChunk(rq *request) (int, any, error) {
 func (p *Portal) getBulk(rq *request) (int, any, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a, _, err := p.agreementFor(rq, anyRole()...)
-	if err != nil {
-		return 0, nil, err
-	}
-	b, err := bulkOf(rq, a.subscriptions())
+	_, _, b, err := p.bulkFor(rq)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -163,12 +159,7 @@ func (p *Portal) getBulk(rq *request) (int, any, error) {
 func (p *Portal) commitBulk(rq *request) (int, any, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a, _, err := p.agreementFor(rq, anyRole()...)
-	if err != nil {
-		return 0, nil, err
-	}
-	st := a.subscriptions()
-	b, err := bulkOf(rq, st)
+	a, st, b, err := p.bulkFor(rq)
 	if err != nil {
 		return 0, nil, err
 	}
