@@ -382,9 +382,11 @@ type countingTransport struct {
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if strings.HasSuffix(r.URL.Path, c.suffix) {
-		body, _ := r.GetBody()
 		buf := new(strings.Builder)
-		_, _ = io.Copy(buf, body)
+		if r.GetBody != nil {
+			body, _ := r.GetBody()
+			_, _ = io.Copy(buf, body)
+		}
 		c.batches = append(c.batches, strings.Count(buf.String(), `"sub_`))
 	}
 	return c.next.RoundTrip(r)
@@ -638,5 +640,26 @@ func TestBulkAddKeepsTheNinetyDayRule(t *testing.T) {
 	w.clock.Advance(80 * day)
 	if _, err := w.partner.Subscribers.BulkAdd(ctx, w.agreementID, vssubs.BulkAddRequest{Rows: rows}); err != nil {
 		t.Errorf("90 days after the last assignment: %v", err)
+	}
+}
+
+// List fetches a page only when the loop reaches it: a loop that stops early costs the
+// pages it read and no more.
+func TestListFetchesPagesLazily(t *testing.T) {
+	w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelEnterprise, Quantity: 30})
+	bulkAdd(t, w, 30, vssubs.LevelEnterprise)
+	ct := &countingTransport{next: w.p.Transport(), suffix: "/subscribers"}
+	c := w.client(t, partnerEmail, vssubs.WithTransport(ct))
+	n := 0
+	for _, err := range c.Subscribers.List(context.Background(), w.agreementID, vssubs.SubscriberFilter{PageSize: 10}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n++; n == 15 {
+			break
+		}
+	}
+	if len(ct.batches) != 2 {
+		t.Errorf("reading 15 subscribers in pages of 10 made %d requests, want 2", len(ct.batches))
 	}
 }
