@@ -52,7 +52,7 @@ func newFlowWorld(t *testing.T, opts ...portal.Option) *flowWorld {
 
 func (w *flowWorld) client(email string, opts ...vssubs.Option) *vssubs.Client {
 	w.t.Helper()
-	c, err := w.p.Client(email, opts...)
+	c, err := w.p.Client(email, append([]vssubs.Option{checkedByContract(w.t, w.p)}, opts...)...)
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package portal_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -61,6 +62,15 @@ var (
 	signedInGot201 = everyone(unauthorized, ok(201))
 )
 
+// onTheAgreement is a row where every role on the target gets success: without a role
+// the agreement does not exist, and a removed partner is told so.
+func onTheAgreement(success outcome) map[principal]outcome {
+	return map[principal]outcome{
+		anonymous: unauthorized, unrecognized: notFound, partnerWithout: notFound, partnerWith: success,
+		partnerRemoved: accessRemoved, admin: success, superAdmin: success,
+	}
+}
+
 // everyone is a row where every signed-in principal gets the same outcome.
 func everyone(anon, signedIn outcome) map[principal]outcome {
 	row := map[principal]outcome{}
@@ -82,6 +92,10 @@ type world struct {
 	partnerID string
 	// claimToken is the licensing-centre token of the target's license.
 	claimToken string
+	// subscriberID is a subscriber of the target, added by the customer.
+	subscriberID string
+	// bulkID is a bulk add session on the target, opened by a row's setup.
+	bulkID string
 }
 
 func newWorld(t *testing.T) *world {
@@ -116,8 +130,49 @@ func newWorld(t *testing.T) *world {
 			w.partnerID = pa.PartnerID
 		}
 	}
-	p.GrantRoleForTest(w.target.Agreement.ID, w.emails[admin], vssubs.RoleAdmin)
+	if _, err := w.target.Customer.Admins.Add(ctx, w.target.Agreement.ID, vssubs.AdminInput{Email: w.emails[admin], Name: "Grace Hopper"}); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := w.target.Customer.Subscribers.Add(ctx, w.target.Agreement.ID, ada())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.subscriberID = sub.ID
 	return w
+}
+
+// ada is the target's subscriber.
+func ada() vssubs.SubscriberInput {
+	return vssubs.SubscriberInput{FirstName: "Ada", LastName: "Lovelace", Email: "ada@contoso.com", Level: vssubs.LevelEnterprise, Country: "GB", Language: "en"}
+}
+
+// hasRole reports whether who has a live role on the target.
+func hasRole(who principal) bool { return who == partnerWith || who == admin || who == superAdmin }
+
+// openBulk returns a setup that opens a one-row bulk add session on the target, and puts
+// its chunk when withChunk is set. A session belongs to whoever opened it, so each caller
+// with a role opens its own; callers without one are given the super admin's.
+func openBulk(withChunk bool) func(t *testing.T, w *world, who principal) {
+	return func(t *testing.T, w *world, who principal) {
+		t.Helper()
+		owner := who
+		if !hasRole(who) {
+			owner = superAdmin
+		}
+		base := "/v1/agreements/" + w.target.Agreement.ID + "/bulk-adds"
+		status, raw := w.send(t, owner, http.MethodPost, base, vssubs.BulkStartRequest{Total: 1, Chunks: 1})
+		var sess vssubs.BulkSession
+		if err := json.Unmarshal(raw, &sess); status != http.StatusCreated || err != nil {
+			t.Fatalf("opening a bulk add as %s: %d %s", owner, status, raw)
+		}
+		w.bulkID = sess.ID
+		if withChunk {
+			row := vssubs.BulkRow{Row: 2, SubscriberInput: vssubs.SubscriberInput{FirstName: "Alan", LastName: "Turing", Email: "alan@contoso.com", Level: vssubs.LevelEnterprise, Country: "GB", Language: "en"}}
+			if status, raw := w.send(t, owner, http.MethodPut, base+"/"+sess.ID+"/chunks/0", vssubs.BulkChunk{Rows: []vssubs.BulkRow{row}}); status != http.StatusOK {
+				t.Fatalf("putting a chunk as %s: %d %s", owner, status, raw)
+			}
+		}
+	}
 }
 
 // addLicense puts the target's license in who's Relationship Summary.
@@ -212,6 +267,50 @@ func matrix() map[string]row {
 				partnerRemoved: notPrimary, admin: notPrimary, superAdmin: notPrimary,
 			},
 		},
+		// Subscriptions: every role on the agreement manages them.
+		"POST /v1/agreements/{agreement}/subscribers": {
+			body: func(*world) any {
+				return vssubs.SubscriberInput{FirstName: "Grace", LastName: "Hopper", Email: "grace.hopper@contoso.com", Level: vssubs.LevelProfessional, Country: "US", Language: "en"}
+			},
+			want: onTheAgreement(ok(201)),
+		},
+		"GET /v1/agreements/{agreement}/subscribers":              {want: onTheAgreement(ok(200))},
+		"GET /v1/agreements/{agreement}/subscribers/{subscriber}": {want: onTheAgreement(ok(200))},
+		"PUT /v1/agreements/{agreement}/subscribers/{subscriber}": {
+			body: func(*world) any { in := ada(); in.Reference = "Analytical Engine"; return in },
+			want: onTheAgreement(ok(200)),
+		},
+		"POST /v1/agreements/{agreement}/subscribers/remove": {
+			body: func(w *world) any { return vssubs.RemoveRequest{IDs: []string{w.subscriberID}} },
+			want: onTheAgreement(ok(200)),
+		},
+		"GET /v1/agreements/{agreement}/overview": {want: onTheAgreement(ok(200))},
+		"POST /v1/agreements/{agreement}/bulk-adds": {
+			body: func(*world) any { return vssubs.BulkStartRequest{Total: 1, Chunks: 1} },
+			want: onTheAgreement(ok(201)),
+		},
+		"GET /v1/agreements/{agreement}/bulk-adds/{bulk}": {setup: openBulk(false), want: onTheAgreement(ok(200))},
+		"PUT /v1/agreements/{agreement}/bulk-adds/{bulk}/chunks/{chunk}": {
+			setup: openBulk(false),
+			body: func(*world) any {
+				return vssubs.BulkChunk{Rows: []vssubs.BulkRow{{Row: 2, SubscriberInput: vssubs.SubscriberInput{FirstName: "Alan", LastName: "Turing", Email: "alan@contoso.com", Level: vssubs.LevelEnterprise, Country: "GB", Language: "en"}}}}
+			},
+			want: onTheAgreement(ok(200)),
+		},
+		"POST /v1/agreements/{agreement}/bulk-adds/{bulk}/commit": {setup: openBulk(true), want: onTheAgreement(ok(200))},
+		// Admins: everyone on the agreement sees them; only super admins change them.
+		"GET /v1/agreements/{agreement}/admins": {want: onTheAgreement(ok(200))},
+		"POST /v1/agreements/{agreement}/admins": {
+			body: func(*world) any { return vssubs.AdminInput{Email: "new-admin@contoso.com", Name: "New Admin"} },
+			want: map[principal]outcome{
+				anonymous: unauthorized, unrecognized: notFound, partnerWithout: notFound, partnerWith: forbidden,
+				partnerRemoved: accessRemoved, admin: forbidden, superAdmin: ok(201),
+			},
+		},
+		"DELETE /v1/agreements/{agreement}/admins/{email}": {want: map[principal]outcome{
+			anonymous: unauthorized, unrecognized: notFound, partnerWithout: notFound, partnerWith: forbidden,
+			partnerRemoved: accessRemoved, admin: forbidden, superAdmin: ok(204),
+		}},
 	}
 }
 
@@ -262,16 +361,19 @@ func TestAuthorizationMatrix(t *testing.T) {
 }
 
 // call sends the endpoint's request as who, with the world's ids in the path, and
-// returns its outcome. It goes through the kit's transport, so the exchange is also
-// checked against the contract.
+// returns its outcome.
 func (w *world) call(t *testing.T, who principal, pattern string, body any) outcome {
 	t.Helper()
 	method, path, _ := strings.Cut(pattern, " ")
 	ids := map[string]string{
-		"{order}":     w.target.Order.ID,
-		"{agreement}": w.target.Agreement.ID,
-		"{partner}":   w.partnerID,
-		"{license}":   w.target.Order.LicenseNumber,
+		"{order}":      w.target.Order.ID,
+		"{agreement}":  w.target.Agreement.ID,
+		"{partner}":    w.partnerID,
+		"{license}":    w.target.Order.LicenseNumber,
+		"{subscriber}": w.subscriberID,
+		"{bulk}":       w.bulkID,
+		"{chunk}":      "0",
+		"{email}":      w.emails[admin],
 	}
 	for _, seg := range strings.Split(path, "/") {
 		if strings.HasPrefix(seg, "{") {
@@ -282,13 +384,29 @@ func (w *world) call(t *testing.T, who principal, pattern string, body any) outc
 			path = strings.Replace(path, seg, url.PathEscape(id), 1)
 		}
 	}
+	status, raw := w.send(t, who, method, path, body)
+	got := outcome{Status: status}
+	if status >= 400 {
+		var eb vssubs.ErrorBody
+		if err := json.Unmarshal(raw, &eb); err != nil {
+			t.Fatalf("%s as %s: %d with an undecodable error body: %v", pattern, who, status, err)
+		}
+		got.Code = eb.Code
+	}
+	return got
+}
+
+// send makes one request as who and returns the status and body. It goes through the
+// kit's transport, so the exchange is also checked against the contract.
+func (w *world) send(t *testing.T, who principal, method, path string, body any) (int, []byte) {
+	t.Helper()
 	var rd io.Reader = http.NoBody
 	if body != nil {
 		raw, err := json.Marshal(body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rd = strings.NewReader(string(raw))
+		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, strings.TrimSuffix(w.p.URL(), "/")+path, rd)
 	if err != nil {
@@ -308,13 +426,9 @@ func (w *world) call(t *testing.T, who principal, pattern string, body any) outc
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	got := outcome{Status: resp.StatusCode}
-	if resp.StatusCode >= 400 {
-		var eb vssubs.ErrorBody
-		if err := json.NewDecoder(resp.Body).Decode(&eb); err != nil {
-			t.Fatalf("%s as %s: %d with an undecodable error body: %v", pattern, who, resp.StatusCode, err)
-		}
-		got.Code = eb.Code
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return got
+	return resp.StatusCode, raw
 }

@@ -131,6 +131,45 @@ func (m *MockPortal) ManageSubscriptionsLink() *MockOperation {
 	return m.Operation("getManageLink")
 }
 
+// AddSubscriber mocks Subscribers.Add.
+func (m *MockPortal) AddSubscriber() *MockOperation { return m.Operation("addSubscriber") }
+
+// ListSubscribers mocks Subscribers.List (and the listing behind Subscribers.Export).
+func (m *MockPortal) ListSubscribers() *MockOperation { return m.Operation("listSubscribers") }
+
+// GetSubscriber mocks Subscribers.Get.
+func (m *MockPortal) GetSubscriber() *MockOperation { return m.Operation("getSubscriber") }
+
+// UpdateSubscriber mocks Subscribers.Update.
+func (m *MockPortal) UpdateSubscriber() *MockOperation { return m.Operation("updateSubscriber") }
+
+// RemoveSubscribers mocks Subscribers.Remove, one call per batch of up to 500 ids.
+func (m *MockPortal) RemoveSubscribers() *MockOperation { return m.Operation("removeSubscribers") }
+
+// Overview mocks Subscribers.Overview.
+func (m *MockPortal) Overview() *MockOperation { return m.Operation("getOverview") }
+
+// StartBulkAdd mocks the first step of Subscribers.BulkAdd, opening its session.
+func (m *MockPortal) StartBulkAdd() *MockOperation { return m.Operation("startBulkAdd") }
+
+// GetBulkAdd mocks Subscribers.GetBulk.
+func (m *MockPortal) GetBulkAdd() *MockOperation { return m.Operation("getBulkAdd") }
+
+// PutBulkChunk mocks the chunks of Subscribers.BulkAdd, one call per chunk.
+func (m *MockPortal) PutBulkChunk() *MockOperation { return m.Operation("putBulkChunk") }
+
+// CommitBulkAdd mocks the last step of Subscribers.BulkAdd.
+func (m *MockPortal) CommitBulkAdd() *MockOperation { return m.Operation("commitBulkAdd") }
+
+// ListAdmins mocks Admins.List.
+func (m *MockPortal) ListAdmins() *MockOperation { return m.Operation("listAdmins") }
+
+// AddAdmin mocks Admins.Add.
+func (m *MockPortal) AddAdmin() *MockOperation { return m.Operation("addAdmin") }
+
+// RemoveAdmin mocks Admins.Remove.
+func (m *MockPortal) RemoveAdmin() *MockOperation { return m.Operation("removeAdmin") }
+
 // MockOperation is one mocked operation. Its answers are given in the order they were
 // added; once they run out the last one repeats. Unless Times says otherwise, the test
 // expects exactly one call per answer added.
@@ -151,6 +190,9 @@ type mockAnswer struct {
 	retryAfter time.Duration
 	err        error // a transport failure
 }
+
+// OperationID returns the contract's operationId of the mocked operation.
+func (o *MockOperation) OperationID() string { return o.op.ID }
 
 // RespondOK answers with the operation's success status and the contract's example body.
 func (o *MockOperation) RespondOK() *MockOperation {

@@ -5,16 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/api"
 	"github.com/vssubs/vssubs-go/vssubstest"
 )
 
@@ -229,5 +233,59 @@ func TestTheKitChecksExchangesAgainstTheContract(t *testing.T) {
 		if !strings.Contains(errs, want) {
 			t.Errorf("the kit reported:\n%s\nwant a failure containing %q", errs, want)
 		}
+	}
+}
+
+func TestMockHasAHelperForEveryOperationOfTheContract(t *testing.T) {
+	m := vssubstest.Mock(t)
+	var helpers []string
+	v := reflect.ValueOf(m)
+	for i := range v.NumMethod() {
+		method := v.Type().Method(i)
+		if method.Type.NumIn() != 1 || method.Type.NumOut() != 1 || method.Type.Out(0) != reflect.TypeOf(&vssubstest.MockOperation{}) {
+			continue
+		}
+		op := v.Method(i).Call(nil)[0].Interface().(*vssubstest.MockOperation)
+		helpers = append(helpers, op.OperationID())
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			ops = append(ops, op.OperationID)
+		}
+	}
+	slices.Sort(helpers)
+	slices.Sort(ops)
+	if diff := cmp.Diff(ops, helpers); diff != "" {
+		t.Errorf("operations of api/openapi.yaml (-) and MockPortal helpers (+) differ:\n%s", diff)
+	}
+}
+
+func TestMockDrivesAMultiStepCall(t *testing.T) {
+	t.Parallel()
+	m := vssubstest.Mock(t)
+	m.StartBulkAdd().RespondOK()
+	m.PutBulkChunk().RespondOK().Times(2)
+	m.CommitBulkAdd().RespondError(vssubs.CodeValidation)
+
+	rows := []vssubs.BulkRow{
+		{SubscriberInput: vssubs.SubscriberInput{FirstName: "Ada", LastName: "Lovelace", Email: "ada@contoso.com", Level: vssubs.LevelEnterprise, Country: "GB"}},
+		{SubscriberInput: vssubs.SubscriberInput{FirstName: "Alan", LastName: "Turing", Email: "alan@contoso.com", Level: vssubs.LevelEnterprise, Country: "GB"}},
+	}
+	_, err := m.Client.Subscribers.BulkAdd(context.Background(), "agr_000001", vssubs.BulkAddRequest{Rows: rows, ChunkSize: 1})
+	var be *vssubs.BulkError
+	if !errors.As(err, &be) {
+		t.Fatalf("got %v, want a *BulkError", err)
+	}
+	want := []vssubs.RowError{
+		{Row: 3, Field: "email", Reason: "already has a subscription on this agreement"},
+		{Row: 7, Field: "level", Reason: "every enterprise subscription is assigned: 10 purchased, 10 assigned"},
+	}
+	if diff := cmp.Diff(want, be.Rows); diff != "" {
+		t.Errorf("rows refused (-want +got):\n%s", diff)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -99,5 +100,35 @@ func TestAnonymousClientIsUnauthorized(t *testing.T) {
 	var ae *vssubs.APIError
 	if !errors.As(err, &ae) || ae.StatusCode != http.StatusUnauthorized || !errors.Is(err, vssubs.ErrUnauthorized) {
 		t.Fatalf("Me without a credential: got %v, want 401 ErrUnauthorized", err)
+	}
+}
+
+func TestCustomerWithAdmins(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := vssubstest.NewPortal(t)
+	s := p.CustomerWithAdmins(vssubstest.WithAdmins("grace@contoso-x.com", "alan@contoso-x.com"))
+
+	admins, err := vssubs.Collect(s.Customer.Admins.List(ctx, s.Order.AgreementID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range admins {
+		got = append(got, string(a.Role)+" "+a.Email)
+	}
+	want := []string{"admin alan@contoso-x.com", "admin grace@contoso-x.com", "super_admin " + s.CustomerEmail}
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("admins (-want +got):\n%s", diff)
+	}
+	for email, c := range s.Admins {
+		agr, err := c.Agreements.Get(ctx, s.Order.AgreementID)
+		if err != nil || agr.Role != vssubs.RoleAdmin {
+			t.Errorf("%s: Get = %+v, %v; want the admin role", email, agr, err)
+		}
+		if n := len(p.Notifications(vssubs.KindAdminInvitation, email)); n != 1 {
+			t.Errorf("%s got %d admin invitations, want 1", email, n)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package vssubstest
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	vssubs "github.com/vssubs/vssubs-go"
 )
@@ -19,6 +20,8 @@ type Scenario struct {
 	Order *vssubs.Order
 	// Agreement is the partner's view of the agreement once it registered; nil before.
 	Agreement *vssubs.Agreement
+	// Admins are the clients of the admins the customer added, by email.
+	Admins map[string]*vssubs.Client
 }
 
 // Form returns the OLP Partners registration form that matches the scenario's order,
@@ -38,6 +41,7 @@ type ScenarioOption func(*scenarioConfig)
 type scenarioConfig struct {
 	partner, customer, customerName, primaryContact string
 	lines                                           []vssubs.OrderLine
+	admins                                          []string
 }
 
 // WithPartner sets the partner's email (default partner-N@fabrikam-partners.com).
@@ -60,6 +64,12 @@ func WithPrimaryContact(email string) ScenarioOption {
 // WithLines sets the order's lines (default 10 Enterprise and 5 Professional).
 func WithLines(lines ...vssubs.OrderLine) ScenarioOption {
 	return func(c *scenarioConfig) { c.lines = lines }
+}
+
+// WithAdmins names the admins CustomerWithAdmins adds (default two, admin-N-1@ and
+// admin-N-2@ the customer's domain).
+func WithAdmins(emails ...string) ScenarioOption {
+	return func(c *scenarioConfig) { c.admins = emails }
 }
 
 // OrderPlaced sets up an Open License order a partner placed for a customer. The partner
@@ -112,5 +122,28 @@ func (p *Portal) PartnerRemoved(opts ...ScenarioOption) *Scenario {
 	me, err := s.Partner.Partners.Me(context.Background())
 	p.must("reading the scenario's partner", err)
 	p.must("removing the scenario's partner", s.Customer.Access.RemovePartner(context.Background(), s.Agreement.ID, me.ID))
+	return s
+}
+
+// CustomerWithAdmins sets up an order whose customer, its super admin, then added admins
+// to the agreement; each received admin_invitation. The partner has no access.
+func (p *Portal) CustomerWithAdmins(opts ...ScenarioOption) *Scenario {
+	p.tb.Helper()
+	var cfg scenarioConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := p.OrderPlaced(opts...)
+	if cfg.admins == nil {
+		domain := s.CustomerEmail[strings.LastIndexByte(s.CustomerEmail, '@'):]
+		n := p.next()
+		cfg.admins = []string{fmt.Sprintf("admin-%d-1%s", n, domain), fmt.Sprintf("admin-%d-2%s", n, domain)}
+	}
+	s.Admins = map[string]*vssubs.Client{}
+	for i, email := range cfg.admins {
+		_, err := s.Customer.Admins.Add(context.Background(), s.Order.AgreementID, vssubs.AdminInput{Email: email, Name: fmt.Sprintf("Admin %d", i+1)})
+		p.must("adding the scenario's admin "+email, err)
+		s.Admins[vssubs.NormalizeEmail(email)] = p.Client(email)
+	}
 	return s
 }
