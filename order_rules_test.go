@@ -1,0 +1,64 @@
+package vssubs_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	vssubs "github.com/vssubs/vssubs-go"
+)
+
+// The rules fuzzing led to (see the README's Fuzzing section), stated case by case.
+func TestOrderRulesFoundByFuzzing(t *testing.T) {
+	base := vssubs.OrderRequest{
+		CustomerEmail: "it@contoso.com",
+		CustomerName:  "Contoso",
+		Lines:         []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: 1}},
+	}
+	for _, tc := range []struct {
+		name       string
+		edit       func(*vssubs.OrderRequest)
+		wantFields []vssubs.FieldError
+		wantOrder  func(*vssubs.OrderRequest)
+	}{
+		{name: "a blank Primary Contact means the caller, as an absent one does",
+			edit:      func(o *vssubs.OrderRequest) { o.PrimaryContactEmail = "  \t" },
+			wantOrder: func(o *vssubs.OrderRequest) { o.PrimaryContactEmail = "" }},
+		{name: "a Primary Contact is normalized like every email",
+			edit:      func(o *vssubs.OrderRequest) { o.PrimaryContactEmail = " Bob@Northwind-IT.com " },
+			wantOrder: func(o *vssubs.OrderRequest) { o.PrimaryContactEmail = "bob@northwind-it.com" }},
+		{name: "the name's limit counts characters, not bytes",
+			edit:      func(o *vssubs.OrderRequest) { o.CustomerName = strings.Repeat("é", 200) },
+			wantOrder: func(o *vssubs.OrderRequest) { o.CustomerName = strings.Repeat("é", 200) }},
+		{name: "a name over 200 characters is refused",
+			edit:       func(o *vssubs.OrderRequest) { o.CustomerName = strings.Repeat("é", 201) },
+			wantFields: []vssubs.FieldError{{Field: vssubs.FieldCustomerName, Reason: "must be at most 200 characters"}}},
+		{name: "a name JSON would rewrite is refused rather than stored differently",
+			edit:       func(o *vssubs.OrderRequest) { o.CustomerName = "Con\xfftoso" },
+			wantFields: []vssubs.FieldError{{Field: vssubs.FieldCustomerName, Reason: "must be valid UTF-8 text"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := base
+			tc.edit(&in)
+			got, err := vssubs.DefaultRules().NormalizeOrder(in)
+			var ve *vssubs.ValidationError
+			errors.As(err, &ve)
+			var gotFields []vssubs.FieldError
+			if ve != nil {
+				gotFields = ve.Fields
+			}
+			if diff := cmp.Diff(tc.wantFields, gotFields); diff != "" {
+				t.Fatalf("field errors (-want +got):\n%s", diff)
+			}
+			if tc.wantOrder != nil {
+				want := base
+				tc.wantOrder(&want)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("normalized order (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
