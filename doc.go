@@ -22,7 +22,7 @@
 // examples of this package run on it. The package vssubstest builds test kits on it.
 //
 // The client's services are fields: [Client.Orders], [Client.Partners], [Client.VLSC],
-// [Client.Agreements] and [Client.Access].
+// [Client.Agreements], [Client.Access], [Client.Subscribers] and [Client.Admins].
 //
 // # The workflow
 //
@@ -62,6 +62,21 @@
 // The agreements a caller has a role on are listed by [AgreementsService.List]; an
 // agreement the caller has no role on is [ErrNotFound], never [ErrForbidden], so ids
 // cannot be probed.
+//
+// # Managing the subscriptions
+//
+// Once a partner has access, it manages the subscriptions the license holds, as the
+// customer and its admins do. [SubscribersService.Add] assigns one subscription;
+// [SubscribersService.BulkAdd] assigns many, all or none, each bad row reported with its
+// reason, from rows read from the spreadsheet template or a CSV file with [ReadBulk].
+// Subscribers are edited ([SubscribersService.Update]), removed
+// ([SubscribersService.Remove]), listed with a filter ([SubscribersService.List]) and
+// exported as CSV ([SubscribersService.Export]). The seats of a level never exceed
+// what was purchased ([ErrCapacityExceeded]), and a seat goes to another person no
+// sooner than 90 days after its last assignment ([ErrReassignTooSoon]).
+// [SubscribersService.Overview] gives each level's purchased, assigned and available
+// seats. A super admin adds and removes admins ([AdminsService.Add],
+// [AdminsService.Remove]); the last two super admins stay ([ErrLastSuperAdmin]).
 //
 // # Lists, writes and errors
 //

@@ -191,3 +191,113 @@ func ExampleRetryAfter() {
 	fmt.Println(errors.Is(err, vssubs.ErrLockedOut), wait, ok)
 	// Output: true 15m0s true
 }
+
+func ExampleSubscribersService_Get() {
+	ctx := context.Background()
+	_, partner, _, agreementID := exampleAgreement()
+	ada, err := partner.Subscribers.Add(ctx, agreementID, vssubs.SubscriberInput{
+		FirstName: "Ada", LastName: "Lovelace", Email: "ada@contoso.example", Level: vssubs.LevelEnterprise, Country: "gb",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	got, err := partner.Subscribers.Get(ctx, agreementID, ada.ID)
+	fmt.Println(got.FirstName, got.LastName, got.Country, got.Language, err)
+
+	_, err = partner.Subscribers.Get(ctx, agreementID, "sub_999999")
+	fmt.Println(errors.Is(err, vssubs.ErrNotFound))
+	// Output:
+	// Ada Lovelace GB en <nil>
+	// true
+}
+
+func ExampleSubscribersService_Update() {
+	ctx := context.Background()
+	_, partner, _, agreementID := exampleAgreement()
+	in := vssubs.SubscriberInput{FirstName: "Ada", LastName: "Lovelace", Email: "ada@contoso.example", Level: vssubs.LevelEnterprise, Country: "GB"}
+	ada, err := partner.Subscribers.Add(ctx, agreementID, in)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// Moving to another purchased level takes a seat of it.
+	in.Level, in.Reference = vssubs.LevelProfessional, "Analytical Engine"
+	moved, err := partner.Subscribers.Update(ctx, agreementID, ada.ID, in)
+	fmt.Println(moved.Level, moved.Reference, err)
+
+	// Giving the seat to another person waits 90 days after its last assignment.
+	in.Email = "charles@contoso.example"
+	_, err = partner.Subscribers.Update(ctx, agreementID, ada.ID, in)
+	_, ok := vssubs.ReassignableAt(err)
+	fmt.Println(errors.Is(err, vssubs.ErrReassignTooSoon), ok)
+	// Output:
+	// professional Analytical Engine <nil>
+	// true true
+}
+
+func ExampleSubscribersService_Remove() {
+	ctx := context.Background()
+	_, partner, _, agreementID := exampleAgreement()
+	var ids []string
+	for _, email := range []string{"ada@contoso.example", "alan@contoso.example"} {
+		sub, err := partner.Subscribers.Add(ctx, agreementID, vssubs.SubscriberInput{
+			FirstName: "Sub", LastName: "Scriber", Email: email, Level: vssubs.LevelEnterprise, Country: "GB",
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		ids = append(ids, sub.ID)
+	}
+	// All or none: an unknown id removes nobody.
+	_, err := partner.Subscribers.Remove(ctx, agreementID, append(ids, "sub_999999"))
+	fmt.Println(errors.Is(err, vssubs.ErrNotFound))
+
+	n, err := partner.Subscribers.Remove(ctx, agreementID, ids)
+	fmt.Println(n, err)
+	// Output:
+	// true
+	// 2 <nil>
+}
+
+func ExampleAdminsService_List() {
+	ctx := context.Background()
+	_, partner, customer, agreementID := exampleAgreement()
+	if _, err := customer.Admins.Add(ctx, agreementID, vssubs.AdminInput{Email: "grace@contoso.example", Name: "Grace Hopper", Role: vssubs.RoleSuperAdmin}); err != nil {
+		log.Fatal(err)
+	}
+	// Everyone with a role on the agreement, partners included, sees its admins.
+	for a, err := range partner.Admins.List(ctx, agreementID) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(a.Email, a.Role)
+	}
+	// Output:
+	// it@contoso.example super_admin
+	// grace@contoso.example super_admin
+}
+
+func ExampleAdminsService_Remove() {
+	ctx := context.Background()
+	_, partner, customer, agreementID := exampleAgreement()
+	for _, in := range []vssubs.AdminInput{
+		{Email: "grace@contoso.example", Name: "Grace Hopper", Role: vssubs.RoleSuperAdmin},
+		{Email: "alan@contoso.example", Name: "Alan Turing"},
+	} {
+		if _, err := customer.Admins.Add(ctx, agreementID, in); err != nil {
+			log.Fatal(err)
+		}
+	}
+	// Only super admins remove admins.
+	err := partner.Admins.Remove(ctx, agreementID, "alan@contoso.example")
+	fmt.Println(errors.Is(err, vssubs.ErrForbidden))
+
+	fmt.Println(customer.Admins.Remove(ctx, agreementID, "alan@contoso.example"))
+	// Two super admins remain, and an agreement keeps its last two.
+	err = customer.Admins.Remove(ctx, agreementID, "grace@contoso.example")
+	fmt.Println(errors.Is(err, vssubs.ErrLastSuperAdmin))
+	// Output:
+	// true
+	// <nil>
+	// true
+}
