@@ -54,6 +54,33 @@ func fieldsOf(t *testing.T, err error, known ...string) []vssubs.FieldError {
 	return ve.Fields
 }
 
+// checkNormalizer checks what the client and the portal rely on for one input: the
+// normalizer names only known fields, normalizing twice changes neither the value nor
+// the verdict, and what it accepts comes out of the JSON trip accepted and unchanged,
+// so the portal sees what the client checked.
+func checkNormalizer[T any](t *testing.T, normalize func(T) (T, error), in T, known ...string) {
+	t.Helper()
+	out, err := normalize(in)
+	fields := fieldsOf(t, err, known...)
+	again, err2 := normalize(out)
+	if diff := cmp.Diff(out, again); diff != "" {
+		t.Fatalf("normalizing is not idempotent (-once +twice):\n%s", diff)
+	}
+	if diff := cmp.Diff(fields, fieldsOf(t, err2, known...)); diff != "" {
+		t.Fatalf("normalizing again changes the verdict (-once +twice):\n%s", diff)
+	}
+	if err != nil {
+		return
+	}
+	portalSide, err := normalize(wireTrip(t, out))
+	if err != nil {
+		t.Fatalf("the client accepted %+v but the portal refuses it: %v", out, err)
+	}
+	if diff := cmp.Diff(out, portalSide); diff != "" {
+		t.Fatalf("the portal sees another value than the client checked (-client +portal):\n%s", diff)
+	}
+}
+
 func FuzzNormalizeNumber(f *testing.F) {
 	for _, s := range []string{"V418479945", " l416389917 ", "AB-12-CD", "-AB12", "ﬀ123456", "ǅ12345", ""} {
 		f.Add(s)
@@ -117,23 +144,7 @@ func FuzzNormalizeForm(f *testing.F) {
 	known := []string{vssubs.FieldAuthorizationNumber, vssubs.FieldLicenseNumber, vssubs.FieldCustomerEmail, vssubs.FieldAcceptTerms}
 	f.Fuzz(func(t *testing.T, auth, lic, email string, accept bool) {
 		in := vssubs.OpenLicenseForm{AuthorizationNumber: auth, LicenseNumber: lic, CustomerEmail: email, AcceptTerms: accept}
-		out, err := rules.NormalizeForm(in)
-		fields := fieldsOf(t, err, known...)
-		again, err2 := rules.NormalizeForm(out)
-		if diff := cmp.Diff(out, again); diff != "" {
-			t.Fatalf("NormalizeForm is not idempotent (-once +twice):\n%s", diff)
-		}
-		if diff := cmp.Diff(fields, fieldsOf(t, err2, known...)); diff != "" {
-			t.Fatalf("normalizing again changes the verdict (-once +twice):\n%s", diff)
-		}
-		if err != nil {
-			return
-		}
-		// What the client accepts, the portal accepts as sent.
-		portalSide, err := rules.NormalizeForm(wireTrip(t, out))
-		if err != nil || portalSide != out {
-			t.Fatalf("the client accepted %+v but the portal got %+v: %v", out, portalSide, err)
-		}
+		checkNormalizer(t, rules.NormalizeForm, in, known...)
 	})
 }
 
@@ -152,25 +163,7 @@ func FuzzNormalizeOrder(f *testing.F) {
 		if level2 != "" {
 			in.Lines = append(in.Lines, vssubs.OrderLine{Level: vssubs.Level(level2), Quantity: qty2})
 		}
-		out, err := rules.NormalizeOrder(in)
-		fields := fieldsOf(t, err, known...)
-		again, err2 := rules.NormalizeOrder(out)
-		if diff := cmp.Diff(out, again); diff != "" {
-			t.Fatalf("NormalizeOrder is not idempotent (-once +twice):\n%s", diff)
-		}
-		if diff := cmp.Diff(fields, fieldsOf(t, err2, known...)); diff != "" {
-			t.Fatalf("normalizing again changes the verdict (-once +twice):\n%s", diff)
-		}
-		if err != nil {
-			return
-		}
-		portalSide, err := rules.NormalizeOrder(wireTrip(t, out))
-		if err != nil {
-			t.Fatalf("the client accepted %+v but the portal refuses it: %v", out, err)
-		}
-		if diff := cmp.Diff(out, portalSide); diff != "" {
-			t.Fatalf("the portal sees another order than the client validated (-client +portal):\n%s", diff)
-		}
+		checkNormalizer(t, rules.NormalizeOrder, in, known...)
 	})
 }
 
@@ -233,4 +226,27 @@ func TestParseErrorBodyFallsBackToTheStatus(t *testing.T) {
 	if e.Code != vssubs.CodeUnavailable || !errors.Is(e, vssubs.ErrUnavailable) {
 		t.Fatalf("got %+v, want code unavailable matching ErrUnavailable", e)
 	}
+}
+
+func FuzzNormalizeSubscriber(f *testing.F) {
+	f.Add("Ada", "Lovelace", "ada@contoso.com", "enterprise", "R&D", "gb", "", true, "")
+	f.Add(" Ada", "Love  lace", "ADA@Contoso.com", "gold", "a,b", "GBR", "de", false, "not-an-email")
+	f.Add("", "", "", "", "", "", "", false, "")
+	rules := vssubs.DefaultRules()
+	known := []string{vssubs.FieldFirstName, vssubs.FieldLastName, vssubs.FieldEmail, vssubs.FieldLevel, vssubs.FieldReference, vssubs.FieldCountry, vssubs.FieldLanguage, vssubs.FieldNotificationEmail}
+	f.Fuzz(func(t *testing.T, first, last, email, level, ref, country, lang string, downloads bool, notify string) {
+		in := vssubs.SubscriberInput{FirstName: first, LastName: last, Email: email, Level: vssubs.Level(level), Reference: ref, Country: country, Language: lang, Downloads: downloads, NotificationEmail: notify}
+		checkNormalizer(t, rules.NormalizeSubscriber, in, known...)
+	})
+}
+
+func FuzzNormalizeAdmin(f *testing.F) {
+	f.Add("grace@contoso.com", "Grace Hopper", "admin", "en")
+	f.Add(" GRACE@Contoso.com", "Grace  Hopper", "owner", "FR")
+	f.Add("", "", "", "")
+	rules := vssubs.DefaultRules()
+	known := []string{vssubs.FieldEmail, "name", vssubs.FieldRole, vssubs.FieldLanguage}
+	f.Fuzz(func(t *testing.T, email, name, role, lang string) {
+		checkNormalizer(t, rules.NormalizeAdmin, vssubs.AdminInput{Email: email, Name: name, Role: vssubs.Role(role), Language: lang}, known...)
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Subscriber field names used in FieldError and RowError, matching the JSON names.
@@ -112,7 +113,11 @@ func checkText(fe *fieldErrors, field, v string, required bool) bool {
 		fe.add(field, "must not contain doubled spaces")
 	case strings.ContainsAny(v, "\t\r\n"):
 		fe.add(field, "must not contain tabs or line breaks")
-	case len(v) > maxNameLen && field != FieldEmail && field != FieldNotificationEmail:
+	case !utf8.ValidString(v):
+		// Found by fuzzing: JSON rewrites invalid bytes, so the portal would store
+		// another value than the one checked here.
+		fe.add(field, "must be valid UTF-8 text")
+	case utf8.RuneCountInString(v) > maxNameLen && field != FieldEmail && field != FieldNotificationEmail:
 		fe.add(field, fmt.Sprintf("must be at most %d characters", maxNameLen))
 	default:
 		return true

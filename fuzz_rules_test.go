@@ -62,3 +62,35 @@ func TestOrderRulesFoundByFuzzing(t *testing.T) {
 		})
 	}
 }
+
+func TestSubscriberTextRulesFoundByFuzzing(t *testing.T) {
+	ada := vssubs.SubscriberInput{FirstName: "Ada", LastName: "Lovelace", Email: "ada@contoso.com", Level: vssubs.LevelEnterprise, Country: "GB"}
+	for _, tc := range []struct {
+		name       string
+		edit       func(*vssubs.SubscriberInput)
+		wantFields []vssubs.FieldError
+	}{
+		{name: "a name JSON would rewrite is refused rather than stored differently",
+			edit:       func(in *vssubs.SubscriberInput) { in.LastName = "Love\xe2lace" },
+			wantFields: []vssubs.FieldError{{Field: vssubs.FieldLastName, Reason: "must be valid UTF-8 text"}}},
+		{name: "the limit counts characters, not bytes",
+			edit: func(in *vssubs.SubscriberInput) { in.Reference = strings.Repeat("é", 100) }},
+		{name: "a reference over 100 characters is refused",
+			edit:       func(in *vssubs.SubscriberInput) { in.Reference = strings.Repeat("é", 101) },
+			wantFields: []vssubs.FieldError{{Field: vssubs.FieldReference, Reason: "must be at most 100 characters"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := ada
+			tc.edit(&in)
+			_, err := vssubs.DefaultRules().NormalizeSubscriber(in)
+			var ve *vssubs.ValidationError
+			var got []vssubs.FieldError
+			if errors.As(err, &ve) {
+				got = ve.Fields
+			}
+			if diff := cmp.Diff(tc.wantFields, got); diff != "" {
+				t.Errorf("field errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
