@@ -86,8 +86,16 @@ func RenderNotification(kind NotificationKind, lang string, data map[string]stri
 		lang = LangEnglish
 	}
 	render := func(part string) (string, error) {
+		name := string(kind) + "." + lang + "." + part
+		if segs, ok := compiledTexts[name]; ok {
+			text, err := renderSegments(name, segs, data)
+			if err != nil {
+				return "", fmt.Errorf("vssubs: rendering %s notification: %w", kind, err)
+			}
+			return text, nil
+		}
 		var b strings.Builder
-		if err := notificationTexts.ExecuteTemplate(&b, fmt.Sprintf("%s.%s.%s", kind, lang, part), data); err != nil {
+		if err := notificationTexts.ExecuteTemplate(&b, name, data); err != nil {
 			return "", fmt.Errorf("vssubs: rendering %s notification: %w", kind, err)
 		}
 		return b.String(), nil

@@ -187,6 +187,9 @@ func (p *Portal) commitBulk(rq *request) (int, any, error) {
 	}
 	res := &vssubs.BulkResult{BulkID: b.ID, Added: len(rows), SubscriberIDs: make([]string, len(rows))}
 	levels := map[vssubs.Level]bool{}
+	// One subscriber and one notification per row: grow once, not row by row.
+	st.ordered = slices.Grow(st.ordered, len(rows))
+	rq.outbox = slices.Grow(rq.outbox, len(rows))
 	for i, row := range rows {
 		ls := st.seats[row.Level]
 		s, err := ls.take(row.Email, now)
