@@ -3,6 +3,7 @@ package vssubs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -661,5 +662,33 @@ func TestListFetchesPagesLazily(t *testing.T) {
 	}
 	if len(ct.batches) != 2 {
 		t.Errorf("reading 15 subscribers in pages of 10 made %d requests, want 2", len(ct.batches))
+	}
+}
+
+// Many callers racing for the last seats: exactly as many as were purchased succeed, and
+// every other one gets ErrCapacityExceeded.
+func TestCapacityHoldsUnderConcurrentAdds(t *testing.T) {
+	const seats, callers = 5, 20
+	w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelEnterprise, Quantity: seats})
+	errs := make(chan error, callers)
+	for i := range callers {
+		go func() {
+			_, err := w.partner.Subscribers.Add(context.Background(), w.agreementID, person(fmt.Sprint(i), vssubs.LevelEnterprise))
+			errs <- err
+		}()
+	}
+	ok, full := 0, 0
+	for range callers {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.Is(err, vssubs.ErrCapacityExceeded):
+			full++
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok != seats || full != callers-seats {
+		t.Errorf("%d added and %d refused, want %d and %d", ok, full, seats, callers-seats)
 	}
 }
