@@ -373,15 +373,15 @@ func TestSubscriberLifecycle(t *testing.T) {
 	}
 }
 
-// countingTransport counts the requests whose path ends with suffix and the ids each
+// pathCounter counts the requests whose path ends with suffix and the ids each
 // carried, then hands the request on.
-type countingTransport struct {
+type pathCounter struct {
 	next    http.RoundTripper
 	suffix  string
 	batches []int
 }
 
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+func (c *pathCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 	if strings.HasSuffix(r.URL.Path, c.suffix) {
 		buf := new(strings.Builder)
 		if r.GetBody != nil {
@@ -398,7 +398,7 @@ func TestRemoveBatches(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelEnterprise, Quantity: 1201})
 	ids := bulkAdd(t, w, 1201, vssubs.LevelEnterprise)
-	ct := &countingTransport{next: w.p.Transport(), suffix: "/subscribers/remove"}
+	ct := &pathCounter{next: w.p.Transport(), suffix: "/subscribers/remove"}
 	c := w.client(t, partnerEmail, vssubs.WithTransport(ct))
 	n, err := c.Subscribers.Remove(ctx, w.agreementID, ids)
 	if err != nil {
@@ -649,7 +649,7 @@ func TestBulkAddKeepsTheNinetyDayRule(t *testing.T) {
 func TestListFetchesPagesLazily(t *testing.T) {
 	w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelEnterprise, Quantity: 30})
 	bulkAdd(t, w, 30, vssubs.LevelEnterprise)
-	ct := &countingTransport{next: w.p.Transport(), suffix: "/subscribers"}
+	ct := &pathCounter{next: w.p.Transport(), suffix: "/subscribers"}
 	c := w.client(t, partnerEmail, vssubs.WithTransport(ct))
 	n := 0
 	for _, err := range c.Subscribers.List(context.Background(), w.agreementID, vssubs.SubscriberFilter{PageSize: 10}) {
