@@ -60,6 +60,11 @@ func TestNotificationGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 				golden(t, string(kind)+"."+lang+".txt", "Subject: "+subject+"\n\n"+text+"\n")
+				html, err := vssubs.RenderNotificationHTML(kind, lang, sampleData())
+				if err != nil {
+					t.Fatal(err)
+				}
+				golden(t, string(kind)+"."+lang+".html", html)
 			})
 		}
 	}
@@ -84,5 +89,40 @@ func TestRenderNotificationRefusesMissingFacts(t *testing.T) {
 	_, _, err := vssubs.RenderNotification(vssubs.KindOrderInvitation, vssubs.LangFrench, map[string]string{"customer_name": "Contoso"})
 	if err == nil || !strings.Contains(err.Error(), "order_invitation") {
 		t.Fatalf("a notification missing its facts must not render; got err %v", err)
+	}
+}
+
+func TestRenderNotificationHTMLShowsMarkupAsText(t *testing.T) {
+	data := sampleData()
+	data["customer_name"] = `<script>alert("owned")</script><b>Contoso</b> & Sons`
+	for _, kind := range vssubs.NotificationKinds() {
+		for _, lang := range []string{vssubs.LangEnglish, vssubs.LangFrench} {
+			t.Run(string(kind)+"/"+lang+" escapes the customer name", func(t *testing.T) {
+				html, err := vssubs.RenderNotificationHTML(kind, lang, data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(html, "<script>") || strings.Contains(html, "<b>Contoso") {
+					t.Fatalf("markup from data reached the HTML as markup:\n%s", html)
+				}
+				// Every kind names the customer, so every kind must show the name as text.
+				want := "&lt;script&gt;alert(&#34;owned&#34;)&lt;/script&gt;&lt;b&gt;Contoso&lt;/b&gt; &amp; Sons"
+				if !strings.Contains(html, want) {
+					t.Fatalf("the customer name is not shown as text; want %q in:\n%s", want, html)
+				}
+			})
+		}
+	}
+}
+
+func TestRenderNotificationHTMLDeclaresItsLanguage(t *testing.T) {
+	for _, lang := range []string{vssubs.LangEnglish, vssubs.LangFrench} {
+		html, err := vssubs.RenderNotificationHTML(vssubs.KindPartnerAdded, lang, sampleData())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := `<html lang="` + lang + `">`; !strings.Contains(html, want) {
+			t.Errorf("want %s in the %s HTML", want, lang)
+		}
 	}
 }

@@ -231,6 +231,10 @@ func (p *Portal) deliver(ctx context.Context, notes []vssubs.Notification) {
 func (p *Portal) notify(rq *request, kind vssubs.NotificationKind, email, agreementID string, data map[string]string) {
 	u := p.st.user(email, "")
 	subject, text, err := vssubs.RenderNotification(kind, u.Language, data)
+	var html string
+	if err == nil {
+		html, err = vssubs.RenderNotificationHTML(kind, u.Language, data)
+	}
 	if err != nil {
 		// The templates are fixed and tested for every kind; a failure here is a bug in
 		// the portal, so it is logged loudly rather than failing the user's operation.
@@ -244,6 +248,7 @@ func (p *Portal) notify(rq *request, kind vssubs.NotificationKind, email, agreem
 		Language:    u.Language,
 		Subject:     subject,
 		Text:        text,
+		HTML:        html,
 		AgreementID: agreementID,
 		Data:        data,
 		CreatedAt:   p.cfg.now().UTC(),
