@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -213,17 +212,6 @@ func paginate[T any](items []T, cursor string, size int) (vssubs.Page[T], error)
 		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(end)))
 	}
 	return page, nil
-}
-
-// deliver sends notifications after the state lock is released. A failing notifier is
-// logged and never fails the operation that caused the notification.
-func (p *Portal) deliver(ctx context.Context, notes []vssubs.Notification) {
-	ctx = context.WithoutCancel(ctx)
-	for _, n := range notes {
-		if err := p.cfg.notifier.Notify(ctx, n); err != nil {
-			p.cfg.logger.Warn("notification not delivered", slog.String("id", n.ID), slog.String("kind", string(n.Kind)), slog.String("error", err.Error()))
-		}
-	}
 }
 
 // notify queues a notification to email, rendered in that user's language. It must be
