@@ -44,6 +44,20 @@ func delivery(t *testing.T, secret []byte, signedAt time.Time, n vssubs.Notifica
 	return r
 }
 
+// signed makes a case's request: the sample notification signed with secret at at.
+func signed(secret []byte, at time.Time) func(*testing.T) *http.Request {
+	return func(t *testing.T) *http.Request { return delivery(t, secret, at, sampleNotification()) }
+}
+
+// without makes a case's request: a genuine delivery with header removed.
+func without(header string) func(*testing.T) *http.Request {
+	return func(t *testing.T) *http.Request {
+		r := delivery(t, newSecret, webhookAt, sampleNotification())
+		r.Header.Del(header)
+		return r
+	}
+}
+
 func verifyAt(r *http.Request, secret vssubs.WebhookSecret, seen vssubs.ReplayCache) (vssubs.Notification, error) {
 	return vssubs.VerifyWebhook(r, secret, 5*time.Minute, seen, vssubs.WithVerifyClock(func() time.Time { return webhookAt }))
 }
@@ -86,43 +100,39 @@ func TestWebhookNotifierFailsWhenTheReceiverRefuses(t *testing.T) {
 func TestVerifyWebhookRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		secret  vssubs.WebhookSecret
+		secret  vssubs.WebhookSecret // Current defaults to newSecret
 		request func(t *testing.T) *http.Request
 		want    error
 		status  int
 	}{
 		{
 			name:    "a delivery signed with the current secret is accepted",
-			secret:  vssubs.WebhookSecret{Current: newSecret},
-			request: func(t *testing.T) *http.Request { return delivery(t, newSecret, webhookAt, sampleNotification()) },
+			request: signed(newSecret, webhookAt),
 		},
 		{
 			name:    "during a rotation the previous secret is still accepted",
 			secret:  vssubs.WebhookSecret{Current: newSecret, Previous: oldSecret},
-			request: func(t *testing.T) *http.Request { return delivery(t, oldSecret, webhookAt, sampleNotification()) },
+			request: signed(oldSecret, webhookAt),
 		},
 		{
 			name:    "once the rotation ends the old secret is refused",
-			secret:  vssubs.WebhookSecret{Current: newSecret},
-			request: func(t *testing.T) *http.Request { return delivery(t, oldSecret, webhookAt, sampleNotification()) },
+			request: signed(oldSecret, webhookAt),
 			want:    vssubs.ErrWebhookSignature, status: http.StatusUnauthorized,
 		},
 		{
-			name:   "a body altered after signing is a bad signature",
-			secret: vssubs.WebhookSecret{Current: newSecret},
+			name: "a body altered after signing is a bad signature",
 			request: func(t *testing.T) *http.Request {
-				signed := delivery(t, newSecret, webhookAt, sampleNotification())
+				original := delivery(t, newSecret, webhookAt, sampleNotification())
 				forged := sampleNotification()
 				forged.Kind = vssubs.KindPartnerAdded
 				r := delivery(t, newSecret, webhookAt, forged)
-				r.Header.Set(vssubs.HeaderWebhookSignature, signed.Header.Get(vssubs.HeaderWebhookSignature))
+				r.Header.Set(vssubs.HeaderWebhookSignature, original.Header.Get(vssubs.HeaderWebhookSignature))
 				return r
 			},
 			want: vssubs.ErrWebhookSignature, status: http.StatusUnauthorized,
 		},
 		{
-			name:   "a timestamp changed after signing is a bad signature",
-			secret: vssubs.WebhookSecret{Current: newSecret},
+			name: "a timestamp changed after signing is a bad signature",
 			request: func(t *testing.T) *http.Request {
 				r := delivery(t, newSecret, webhookAt.Add(-time.Hour), sampleNotification())
 				r.Header.Set(vssubs.HeaderWebhookTimestamp, strconv.FormatInt(webhookAt.Unix(), 10))
@@ -131,51 +141,31 @@ func TestVerifyWebhookRefusals(t *testing.T) {
 			want: vssubs.ErrWebhookSignature, status: http.StatusUnauthorized,
 		},
 		{
-			name:   "a missing signature is a bad signature",
-			secret: vssubs.WebhookSecret{Current: newSecret},
-			request: func(t *testing.T) *http.Request {
-				r := delivery(t, newSecret, webhookAt, sampleNotification())
-				r.Header.Del(vssubs.HeaderWebhookSignature)
-				return r
-			},
-			want: vssubs.ErrWebhookSignature, status: http.StatusUnauthorized,
+			name:    "a missing signature is a bad signature",
+			request: without(vssubs.HeaderWebhookSignature),
+			want:    vssubs.ErrWebhookSignature, status: http.StatusUnauthorized,
 		},
 		{
-			name:   "a delivery signed longer ago than the tolerance is stale",
-			secret: vssubs.WebhookSecret{Current: newSecret},
-			request: func(t *testing.T) *http.Request {
-				return delivery(t, newSecret, webhookAt.Add(-6*time.Minute), sampleNotification())
-			},
-			want: vssubs.ErrWebhookTimestamp, status: http.StatusUnauthorized,
+			name:    "a delivery signed longer ago than the tolerance is stale",
+			request: signed(newSecret, webhookAt.Add(-6*time.Minute)),
+			want:    vssubs.ErrWebhookTimestamp, status: http.StatusUnauthorized,
 		},
 		{
-			name:   "a delivery signed further in the future than the tolerance is refused",
-			secret: vssubs.WebhookSecret{Current: newSecret},
-			request: func(t *testing.T) *http.Request {
-				return delivery(t, newSecret, webhookAt.Add(6*time.Minute), sampleNotification())
-			},
-			want: vssubs.ErrWebhookTimestamp, status: http.StatusUnauthorized,
+			name:    "a delivery signed further in the future than the tolerance is refused",
+			request: signed(newSecret, webhookAt.Add(6*time.Minute)),
+			want:    vssubs.ErrWebhookTimestamp, status: http.StatusUnauthorized,
 		},
 		{
-			name:   "a little clock skew within the tolerance is accepted",
-			secret: vssubs.WebhookSecret{Current: newSecret},
-			request: func(t *testing.T) *http.Request {
-				return delivery(t, newSecret, webhookAt.Add(4*time.Minute), sampleNotification())
-			},
+			name:    "a little clock skew within the tolerance is accepted",
+			request: signed(newSecret, webhookAt.Add(4*time.Minute)),
 		},
 		{
-			name:   "a missing timestamp is malformed",
-			secret: vssubs.WebhookSecret{Current: newSecret},
-			request: func(t *testing.T) *http.Request {
-				r := delivery(t, newSecret, webhookAt, sampleNotification())
-				r.Header.Del(vssubs.HeaderWebhookTimestamp)
-				return r
-			},
-			want: vssubs.ErrWebhookMalformed, status: http.StatusBadRequest,
+			name:    "a missing timestamp is malformed",
+			request: without(vssubs.HeaderWebhookTimestamp),
+			want:    vssubs.ErrWebhookMalformed, status: http.StatusBadRequest,
 		},
 		{
-			name:   "a body over the limit is refused before it is read whole",
-			secret: vssubs.WebhookSecret{Current: newSecret},
+			name: "a body over the limit is refused before it is read whole",
 			request: func(t *testing.T) *http.Request {
 				n := sampleNotification()
 				n.Text = strings.Repeat("x", vssubs.DefaultWebhookMaxBody)
@@ -184,8 +174,7 @@ func TestVerifyWebhookRefusals(t *testing.T) {
 			want: vssubs.ErrWebhookTooLarge, status: http.StatusRequestEntityTooLarge,
 		},
 		{
-			name:   "a body over the limit with no announced length is refused",
-			secret: vssubs.WebhookSecret{Current: newSecret},
+			name: "a body over the limit with no announced length is refused",
 			request: func(t *testing.T) *http.Request {
 				n := sampleNotification()
 				n.Text = strings.Repeat("x", vssubs.DefaultWebhookMaxBody)
@@ -197,6 +186,9 @@ func TestVerifyWebhookRefusals(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.secret.Current == nil {
+				tc.secret.Current = newSecret
+			}
 			n, err := verifyAt(tc.request(t), tc.secret, vssubs.NewMemoryReplayCache(nil))
 			if tc.want == nil {
 				if err != nil {

@@ -192,19 +192,34 @@ func TestOutboxDeliversEveryNotificationOnceThroughAFlakyNotifier(t *testing.T) 
 	}
 }
 
+// outage is a notifier that fails, by calling fail, until it is repaired; from then on it
+// records what it receives in rec.
+type outage struct {
+	fail     func() error
+	mu       sync.Mutex
+	repaired bool
+	rec      vssubs.Recorder
+}
+
+func (o *outage) Notify(ctx context.Context, n vssubs.Notification) error {
+	o.mu.Lock()
+	repaired := o.repaired
+	o.mu.Unlock()
+	if !repaired {
+		return o.fail()
+	}
+	return o.rec.Notify(ctx, n)
+}
+
+func (o *outage) repair() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.repaired = true
+}
+
 func TestOutboxDeadLettersEverythingWhileTheNotifierIsDown(t *testing.T) {
 	const ops = 1000
-	var mu sync.Mutex
-	down := true
-	rec := &vssubs.Recorder{}
-	notifier := vssubs.NotifierFunc(func(ctx context.Context, n vssubs.Notification) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if down {
-			return errors.New("smtp: 421 service not available")
-		}
-		return rec.Notify(ctx, n)
-	})
+	notifier := &outage{fail: func() error { return errors.New("smtp: 421 service not available") }}
 	p := newOutboxPortal(t, portal.WithNotifier(notifier), portal.WithDelivery(fastDelivery(3, 4)))
 
 	want := runOperations(t, p, ops)
@@ -220,16 +235,14 @@ func TestOutboxDeadLettersEverythingWhileTheNotifierIsDown(t *testing.T) {
 	}
 	checkEachOnce(t, want, notes)
 
-	mu.Lock()
-	down = false
-	mu.Unlock()
+	notifier.repair()
 	for _, d := range dead {
 		if err := p.RetryDeadLetter(d.Notification.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
 	flush(t, p)
-	checkEachOnce(t, want, rec.All())
+	checkEachOnce(t, want, notifier.rec.All())
 	if dl := p.DeadLetters(); len(dl) != 0 {
 		t.Errorf("want the dead-letter list empty after retrying every entry, got %d", len(dl))
 	}
@@ -335,17 +348,7 @@ func TestCloseAbandonsATryInFlight(t *testing.T) {
 }
 
 func TestRetryDeadLetterKeepsTheID(t *testing.T) {
-	var mu sync.Mutex
-	fail := true
-	rec := &vssubs.Recorder{}
-	notifier := vssubs.NotifierFunc(func(ctx context.Context, n vssubs.Notification) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if fail {
-			panic("a notifier bug must not take the portal down")
-		}
-		return rec.Notify(ctx, n)
-	})
+	notifier := &outage{fail: func() error { panic("a notifier bug must not take the portal down") }}
 	p := newOutboxPortal(t, portal.WithNotifier(notifier), portal.WithDelivery(fastDelivery(2, 1)))
 	placeOrder(t, p, "a@contoso.com")
 	flush(t, p)
@@ -356,14 +359,12 @@ func TestRetryDeadLetterKeepsTheID(t *testing.T) {
 	if err := p.RetryDeadLetter("ntf_nope"); !errors.Is(err, portal.ErrNoDeadLetter) {
 		t.Errorf("retrying an unknown id: want ErrNoDeadLetter, got %v", err)
 	}
-	mu.Lock()
-	fail = false
-	mu.Unlock()
+	notifier.repair()
 	if err := p.RetryDeadLetter(dead[0].Notification.ID); err != nil {
 		t.Fatal(err)
 	}
 	flush(t, p)
-	if diff := cmp.Diff([]vssubs.Notification{dead[0].Notification}, rec.All()); diff != "" {
+	if diff := cmp.Diff([]vssubs.Notification{dead[0].Notification}, notifier.rec.All()); diff != "" {
 		t.Errorf("the retried notification must arrive unchanged, id included (-want +got):\n%s", diff)
 	}
 }
