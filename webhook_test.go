@@ -32,7 +32,7 @@ func sampleNotification() vssubs.Notification {
 }
 
 // delivery builds the request a WebhookNotifier would send for n, signed at signedAt.
-func delivery(t *testing.T, secret []byte, signedAt time.Time, n vssubs.Notification) *http.Request {
+func delivery(t testing.TB, secret []byte, signedAt time.Time, n vssubs.Notification) *http.Request {
 	t.Helper()
 	body, err := json.Marshal(n)
 	if err != nil {

@@ -183,6 +183,9 @@ func VerifyWebhook(r *http.Request, secret WebhookSecret, tolerance time.Duratio
 		return Notification{}, errors.New("vssubs: VerifyWebhook: nil ReplayCache: replays could not be refused")
 	}
 
+	if r.Body == nil {
+		return Notification{}, refuse(ErrWebhookMalformed, "no body")
+	}
 	if r.ContentLength > cfg.maxBody {
 		return Notification{}, refuse(ErrWebhookTooLarge, "%d bytes announced, at most %d accepted", r.ContentLength, cfg.maxBody)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -181,6 +182,7 @@ type outbox struct {
 	timers    map[*envelope]*time.Timer // envelopes waiting out a backoff
 	dead      []*envelope
 	unsettled map[uint64]struct{} // seqs neither delivered nor dead-lettered
+	order     []uint64            // seqs in the order they were given, settled ones trimmed from the front
 	seq       uint64
 	settled   chan struct{} // closed and replaced each time an envelope settles
 	started   bool
@@ -223,6 +225,7 @@ func (o *outbox) push(e *envelope) {
 	o.seq++
 	e.seq = o.seq
 	o.unsettled[e.seq] = struct{}{}
+	o.order = append(o.order, e.seq)
 	o.ready = append(o.ready, e)
 	if !o.started {
 		o.started = true
@@ -330,19 +333,24 @@ func (o *outbox) settle(e *envelope) {
 	o.settled = make(chan struct{})
 }
 
+// oldestUnsettled returns the smallest seq not yet settled, or the maximum uint64 when all
+// are. Trimming settled seqs from the front keeps it amortised O(1). The lock must be held.
+func (o *outbox) oldestUnsettled() uint64 {
+	for len(o.order) > 0 {
+		if _, ok := o.unsettled[o.order[0]]; ok {
+			return o.order[0]
+		}
+		o.order = o.order[1:]
+	}
+	return math.MaxUint64
+}
+
 // flush waits until every envelope queued before the call has settled, or ctx ends.
 func (o *outbox) flush(ctx context.Context) error {
 	o.mu.Lock()
 	target := o.seq
 	for {
-		pending := false
-		for s := range o.unsettled {
-			if s <= target {
-				pending = true
-				break
-			}
-		}
-		if !pending {
+		if o.oldestUnsettled() > target {
 			o.mu.Unlock()
 			return nil
 		}
