@@ -180,7 +180,7 @@ func NewSMTPNotifier(addr string, opts ...SMTPOption) (*SMTPNotifier, error) {
 func (s *SMTPNotifier) Notify(ctx context.Context, n Notification) error {
 	to, err := mail.ParseAddress(n.To)
 	if err != nil {
-		return fmt.Errorf("vssubs: smtp: notification %s: recipient %q: %w", n.ID, n.To, err)
+		return fmt.Errorf("vssubs: smtp: notification %s: recipient %s is not a mail address: %w", n.ID, MaskEmail(n.To), err)
 	}
 	msg, err := s.message(n, to)
 	if err != nil {
