@@ -42,15 +42,14 @@ func ValidLanguage(lang string) bool { return lang == LangEnglish || lang == Lan
 // Notification is one message to one person. ID is stable across redeliveries, so a
 // receiver can deduplicate.
 type Notification struct {
-	ID       string           `json:"id"`
-	Kind     NotificationKind `json:"kind"`
-	To       string           `json:"to"`
-	Language string           `json:"language"`
-	Subject  string           `json:"subject"`
-	Text     string           `json:"text"`
-	// HTML is the same message as an HTML document, every value from Data escaped.
-	HTML        string `json:"html,omitempty"`
-	AgreementID string `json:"agreement_id,omitempty"`
+	ID          string           `json:"id"`
+	Kind        NotificationKind `json:"kind"`
+	To          string           `json:"to"`
+	Language    string           `json:"language"`
+	Subject     string           `json:"subject"`
+	Text        string           `json:"text"`
+	HTML        string           `json:"html,omitempty"` // Text as an HTML document, every value from Data escaped
+	AgreementID string           `json:"agreement_id,omitempty"`
 	// Data holds the facts the texts were rendered from (names, numbers, links).
 	Data      map[string]string `json:"data,omitempty"`
 	CreatedAt time.Time         `json:"created_at"`
