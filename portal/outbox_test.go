@@ -178,8 +178,9 @@ func TestOutboxDeliversEveryNotificationOnceThroughAFlakyNotifier(t *testing.T) 
 	flush(t, p)
 
 	flaky.mu.Lock()
-	got, failures := append([]vssubs.Notification(nil), flaky.received...), flaky.failures
+	got, failures, calls := append([]vssubs.Notification(nil), flaky.received...), flaky.failures, flaky.calls
 	flaky.mu.Unlock()
+	t.Logf("%d operations: %d calls to the notifier, %d failed, %d deliveries before deduplication", ops, calls, failures, len(got))
 	if failures < ops/4 {
 		t.Fatalf("the notifier failed only %d times; the test would prove nothing", failures)
 	}
