@@ -234,6 +234,9 @@ func TestBulkAddIsOneIdempotentOperation(t *testing.T) {
 	if _, err := w.customer.Subscribers.GetBulk(ctx, w.agreementID, first.BulkID); !errors.Is(err, vssubs.ErrNotFound) {
 		t.Errorf("another caller's bulk add: want ErrNotFound, got %v", err)
 	}
+	if err := w.p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if n := len(w.p.Recorder().Find(vssubs.KindSubscriptionAssigned, "")); n != 30 {
 		t.Errorf("sent %d subscription_assigned, want 30", n)
 	}

@@ -208,8 +208,8 @@ func TestOrderValidationIsEnforcedByThePortalToo(t *testing.T) {
 	if ae.StatusCode != http.StatusUnprocessableEntity || ae.RequestID == "" {
 		t.Errorf("error = %+v", ae)
 	}
-	if n := w.p.Recorder().Len(); n != 0 {
-		t.Errorf("a refused order sent %d notifications", n)
+	if n := w.notes("", ""); len(n) != 0 {
+		t.Errorf("a refused order sent %d notifications", len(n))
 	}
 }
 

@@ -3,9 +3,12 @@ module github.com/vssubs/vssubs-go
 go 1.24.0
 
 require (
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
+	github.com/emersion/go-smtp v0.25.1
 	github.com/google/go-cmp v0.7.0
 	github.com/jarcoal/httpmock v1.4.2
 	github.com/xuri/excelize/v2 v2.10.0
+	go.uber.org/goleak v1.3.0
 )
 
 require (

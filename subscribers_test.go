@@ -365,6 +365,9 @@ func TestSubscriberLifecycle(t *testing.T) {
 	if diff := cmp.Diff(want, *updated, ignoreMeta); diff != "" {
 		t.Errorf("Update (-want +got):\n%s", diff)
 	}
+	if err := w.p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if n := len(w.p.Recorder().Find(vssubs.KindSubscriptionAssigned, "")); n != 1 {
 		t.Errorf("an edit that keeps the seat notifies nobody; got %d notifications", n)
 	}
