@@ -107,11 +107,16 @@ func (r Rules) CheckBulkRows(rows []BulkRow) ([]BulkRow, []RowError) {
 	out := make([]BulkRow, len(rows))
 	var bad []RowError
 	firstRow := make(map[string]int, len(rows))
+	numbers := make(map[int]bool, len(rows))
 	for i, row := range rows {
 		if row.Row == 0 {
 			row.Row = i + 1
 		}
 		var fe fieldErrors
+		if numbers[row.Row] {
+			fe.add("row", "the row number appears more than once in the batch")
+		}
+		numbers[row.Row] = true
 		fe = append(fe, row.problems...)
 		row.SubscriberInput = r.checkSubscriber(&fe, row.SubscriberInput)
 		row.problems = nil

@@ -1,9 +1,13 @@
 package vssubs_test
 
 import (
+	"bytes"
 	"errors"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -92,5 +96,28 @@ func TestSubscriberTextRulesFoundByFuzzing(t *testing.T) {
 				t.Errorf("field errors (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestVerifyWebhookRefusesATimestampCenturiesAhead(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	secret := []byte(strings.Repeat("s", vssubs.MinWebhookSecretLen))
+	body := []byte(`{"id":"ntf_000001","kind":"partner_added"}`)
+	for _, ahead := range []time.Duration{6 * time.Minute, 200 * 365 * 24 * time.Hour} {
+		signedAt := now.Add(ahead)
+		// Far enough ahead, Sub saturates; Unix seconds are used as the sender sends them.
+		unix := signedAt.Unix()
+		if ahead > time.Hour {
+			unix = 9_000_000_000_000_000_000
+			signedAt = time.Unix(unix, 0)
+		}
+		req, _ := http.NewRequest(http.MethodPost, "https://receiver.example/hook", bytes.NewReader(body))
+		req.Header.Set(vssubs.HeaderWebhookTimestamp, strconv.FormatInt(unix, 10))
+		req.Header.Set(vssubs.HeaderWebhookSignature, vssubs.SignWebhook(secret, signedAt, body))
+		_, err := vssubs.VerifyWebhook(req, vssubs.WebhookSecret{Current: secret}, 5*time.Minute,
+			vssubs.NewMemoryReplayCache(func() time.Time { return now }), vssubs.WithVerifyClock(func() time.Time { return now }))
+		if !errors.Is(err, vssubs.ErrWebhookTimestamp) {
+			t.Errorf("signed at Unix %d, %v ahead: got %v, want ErrWebhookTimestamp", unix, ahead, err)
+		}
 	}
 }

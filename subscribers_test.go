@@ -3,6 +3,7 @@ package vssubs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -364,6 +365,9 @@ func TestSubscriberLifecycle(t *testing.T) {
 	if diff := cmp.Diff(want, *updated, ignoreMeta); diff != "" {
 		t.Errorf("Update (-want +got):\n%s", diff)
 	}
+	if err := w.p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if n := len(w.p.Recorder().Find(vssubs.KindSubscriptionAssigned, "")); n != 1 {
 		t.Errorf("an edit that keeps the seat notifies nobody; got %d notifications", n)
 	}
@@ -372,15 +376,15 @@ func TestSubscriberLifecycle(t *testing.T) {
 	}
 }
 
-// batchCountingTransport counts the requests whose path ends with suffix and the ids each
+// pathCounter counts the requests whose path ends with suffix and the ids each
 // carried, then hands the request on.
-type batchCountingTransport struct {
+type pathCounter struct {
 	next    http.RoundTripper
 	suffix  string
 	batches []int
 }
 
-func (c *batchCountingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+func (c *pathCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 	if strings.HasSuffix(r.URL.Path, c.suffix) {
 		buf := new(strings.Builder)
 		if r.GetBody != nil {
@@ -397,7 +401,7 @@ func TestRemoveBatches(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelEnterprise, Quantity: 1201})
 	ids := bulkAdd(t, w, 1201, vssubs.LevelEnterprise)
-	ct := &batchCountingTransport{next: w.p.Transport(), suffix: "/subscribers/remove"}
+	ct := &pathCounter{next: w.p.Transport(), suffix: "/subscribers/remove"}
 	c := w.client(t, partnerEmail, vssubs.WithTransport(ct))
 	n, err := c.Subscribers.Remove(ctx, w.agreementID, ids)
 	if err != nil {
@@ -648,7 +652,7 @@ func TestBulkAddKeepsTheNinetyDayRule(t *testing.T) {
 func TestListFetchesPagesLazily(t *testing.T) {
 	w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelEnterprise, Quantity: 30})
 	bulkAdd(t, w, 30, vssubs.LevelEnterprise)
-	ct := &batchCountingTransport{next: w.p.Transport(), suffix: "/subscribers"}
+	ct := &pathCounter{next: w.p.Transport(), suffix: "/subscribers"}
 	c := w.client(t, partnerEmail, vssubs.WithTransport(ct))
 	n := 0
 	for _, err := range c.Subscribers.List(context.Background(), w.agreementID, vssubs.SubscriberFilter{PageSize: 10}) {
@@ -661,5 +665,33 @@ func TestListFetchesPagesLazily(t *testing.T) {
 	}
 	if len(ct.batches) != 2 {
 		t.Errorf("reading 15 subscribers in pages of 10 made %d requests, want 2", len(ct.batches))
+	}
+}
+
+// Many callers racing for the last seats: exactly as many as were purchased succeed, and
+// every other one gets ErrCapacityExceeded.
+func TestCapacityHoldsUnderConcurrentAdds(t *testing.T) {
+	const seats, callers = 5, 20
+	w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelEnterprise, Quantity: seats})
+	errs := make(chan error, callers)
+	for i := range callers {
+		go func() {
+			_, err := w.partner.Subscribers.Add(context.Background(), w.agreementID, person(fmt.Sprint(i), vssubs.LevelEnterprise))
+			errs <- err
+		}()
+	}
+	ok, full := 0, 0
+	for range callers {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.Is(err, vssubs.ErrCapacityExceeded):
+			full++
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok != seats || full != callers-seats {
+		t.Errorf("%d added and %d refused, want %d and %d", ok, full, seats, callers-seats)
 	}
 }

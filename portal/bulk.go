@@ -23,7 +23,9 @@ import (
 //   - the commit checks every row against the agreement and applies all or none; a
 //     committed session answers its first result again.
 
-// bulkSessionTTL is how long an uncommitted session is kept.
+// bulkSessionTTL is how long a session, and so its idempotency key, is remembered. A
+// repeat after that opens a new session, whose commit finds the rows' emails already
+// subscribed and refuses them: a late repeat fails loudly and still never adds twice.
 const bulkSessionTTL = 24 * time.Hour
 
 // maxChunkBody bounds one chunk's JSON: MaxBulkChunk rows of generous size.
@@ -64,6 +66,7 @@ func (p *Portal) startBulk(rq *request) (int, any, error) {
 		return 0, nil, err
 	}
 	now := p.cfg.now().UTC()
+	st.expireBulks(now)
 	if b := st.bulkKeys[rq.caller+"\x00"+key]; b != nil {
 		if b.Total != req.Total || b.Chunks != req.Chunks {
 			return 0, nil, apiError(http.StatusUnprocessableEntity, vssubs.CodeIdempotencyKeyReused,
@@ -71,7 +74,6 @@ func (p *Portal) startBulk(rq *request) (int, any, error) {
 		}
 		return http.StatusOK, b.BulkSession, nil
 	}
-	st.expireBulks(now)
 	b := &bulkSession{
 		BulkSession: vssubs.BulkSession{ID: p.st.nextID("blk"), AgreementID: a.ID, Total: req.Total, Chunks: req.Chunks, Status: vssubs.BulkOpen},
 		owner:       rq.caller,
@@ -85,10 +87,10 @@ func (p *Portal) startBulk(rq *request) (int, any, error) {
 	return http.StatusCreated, b.BulkSession, nil
 }
 
-// expireBulks forgets open sessions nobody committed within bulkSessionTTL.
+// expireBulks forgets the sessions opened more than bulkSessionTTL ago.
 func (st *subscriptions) expireBulks(now time.Time) {
 	for id, b := range st.bulks {
-		if b.Status == vssubs.BulkOpen && now.Sub(b.created) > bulkSessionTTL {
+		if now.Sub(b.created) > bulkSessionTTL {
 			delete(st.bulks, id)
 			delete(st.bulkKeys, b.owner+"\x00"+b.key)
 		}
@@ -185,6 +187,9 @@ func (p *Portal) commitBulk(rq *request) (int, any, error) {
 	}
 	res := &vssubs.BulkResult{BulkID: b.ID, Added: len(rows), SubscriberIDs: make([]string, len(rows))}
 	levels := map[vssubs.Level]bool{}
+	// One subscriber and one notification per row: grow once, not row by row.
+	st.ordered = slices.Grow(st.ordered, len(rows))
+	rq.outbox = slices.Grow(rq.outbox, len(rows))
 	for i, row := range rows {
 		ls := st.seats[row.Level]
 		s, err := ls.take(row.Email, now)

@@ -27,6 +27,7 @@ type Portal struct {
 	cfg      config
 	mux      *http.ServeMux
 	recorder *vssubs.Recorder
+	outbox   *outbox
 
 	mu sync.Mutex
 	st state
@@ -40,6 +41,7 @@ type config struct {
 	secret   []byte
 	lockout  LockoutPolicy
 	pageSize int
+	delivery DeliveryPolicy
 }
 
 // LockoutPolicy is how many wrong authorization/license combinations one caller may
@@ -146,6 +148,7 @@ func New(opts ...Option) (*Portal, error) {
 		logger:   slog.New(slog.DiscardHandler),
 		lockout:  DefaultLockoutPolicy(),
 		pageSize: 100,
+		delivery: DefaultDeliveryPolicy(),
 	}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -161,6 +164,7 @@ func New(opts ...Option) (*Portal, error) {
 		p.recorder = &vssubs.Recorder{}
 		p.cfg.notifier = p.recorder
 	}
+	p.outbox = newOutbox(p.cfg)
 	p.mux = p.routes()
 	return p, nil
 }
@@ -169,9 +173,9 @@ func New(opts ...Option) (*Portal, error) {
 func (p *Portal) Recorder() *vssubs.Recorder { return p.recorder }
 
 // Flush waits until every notification the portal has produced so far has been handed to
-// its Notifier (delivered, or given up on), or ctx ends. Tests and examples call it before
-// reading the Recorder.
-func (p *Portal) Flush(ctx context.Context) error { return ctx.Err() }
+// its Notifier (delivered, or given up on and dead-lettered), or ctx ends. Tests and
+// examples call it before reading the Recorder.
+func (p *Portal) Flush(ctx context.Context) error { return p.outbox.flush(ctx) }
 
 // Rules returns the portal's validation rules, for clients to check input the same way.
 func (p *Portal) Rules() vssubs.Rules { return p.cfg.rules }

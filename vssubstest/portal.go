@@ -74,8 +74,8 @@ type Portal struct {
 }
 
 // NewPortal starts a portal for the test: in process by default, or over httptest with
-// OverHTTP. Its cleanup, registered on tb, waits for pending notifications and stops
-// the server.
+// OverHTTP. Its cleanup, registered on tb, waits for pending notifications, closes the
+// portal and stops the server.
 func NewPortal(tb testing.TB, opts ...Option) *Portal {
 	tb.Helper()
 	cfg := config{contract: true}
@@ -102,12 +102,16 @@ func NewPortal(tb testing.TB, opts ...Option) *Portal {
 		p.transport = c.Transport(p.transport, tb)
 	}
 	// Registered after the server's Close, so it runs first: notifications still in
-	// flight are handed over before the server stops.
+	// flight are handed over, then the portal's delivery workers stop, before the server
+	// does.
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := pp.Flush(ctx); err != nil {
 			tb.Errorf("vssubstest: notifications still pending at the end of the test: %v", err)
+		}
+		if err := pp.Close(); err != nil {
+			tb.Errorf("vssubstest: closing the portal: %v", err)
 		}
 	})
 	return p

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
 
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/vssubstest"
@@ -131,4 +132,15 @@ func TestCustomerWithAdmins(t *testing.T) {
 			t.Errorf("%s got %d admin invitations, want 1", email, n)
 		}
 	}
+}
+
+func TestNewPortalLeavesNoGoroutineBehind(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	for _, opts := range [][]vssubstest.Option{nil, {vssubstest.OverHTTP()}} {
+		t.Run("", func(t *testing.T) {
+			p := vssubstest.NewPortal(t, opts...)
+			p.PartnerRegistered() // queues notifications for the delivery workers
+		})
+	}
+	goleak.VerifyNone(t, before)
 }
