@@ -20,7 +20,9 @@ func TestServeThenShutDownGracefully(t *testing.T) {
 	defer cancel()
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-faults", "503=0.2,seed=1"}, io.Discard, ready) }()
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-faults", "503=0.2,seed=1"}, io.Discard, ready)
+	}()
 	addr := <-ready
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
