@@ -44,6 +44,7 @@ func newPortal(t *testing.T, opts ...portal.Option) *portal.Portal {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = p.Close() })
 	return p
 }
 

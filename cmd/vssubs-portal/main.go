@@ -134,7 +134,11 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	// Hand over the notifications the last requests produced, then stop the workers.
+	if err := p.Flush(sctx); err != nil {
+		logger.Warn("notifications left undelivered at shutdown", slog.String("error", err.Error()))
+	}
+	return p.Close()
 }
 
 // devToken hands out the bearer token of any email: the emulator stands in for the
