@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -87,7 +88,7 @@ func TestDebugLogsHoldNoTokenAndNoEmail(t *testing.T) {
 	}
 	a1, err := partner.Partners.Register(ctx, form(o1))
 	must("register", err)
-	_, err = partner.Partners.AddAgreement(ctx, form(o2))
+	a2, err := partner.Partners.AddAgreement(ctx, form(o2))
 	must("add agreement", err)
 	_, err = partner.Partners.Register(ctx, form(o1))
 	refused("register twice", err, vssubs.ErrAlreadyRegistered)
@@ -115,6 +116,31 @@ func TestDebugLogsHoldNoTokenAndNoEmail(t *testing.T) {
 	_, err = partner.Agreements.Get(ctx, a1.ID)
 	refused("removed partner", err, vssubs.ErrAccessRemoved)
 
+	sam := vssubs.SubscriberInput{FirstName: "Sam", LastName: "Sub", Email: "sam.sub@contoso.com", Level: vssubs.LevelEnterprise, Country: "US"}
+	sub, err := partner.Subscribers.Add(ctx, a2.ID, sam)
+	must("add subscriber", err)
+	_, err = partner.Subscribers.Get(ctx, a2.ID, sub.ID)
+	must("get subscriber", err)
+	sam.Reference = "cost centre 12"
+	_, err = partner.Subscribers.Update(ctx, a2.ID, sub.ID, sam)
+	must("update subscriber", err)
+	_, err = vssubs.Collect(partner.Subscribers.List(ctx, a2.ID, vssubs.SubscriberFilter{Search: "sam.sub@contoso.com", Level: vssubs.LevelEnterprise, PageSize: 1}))
+	must("search subscribers", err)
+	_, err = partner.Subscribers.Export(ctx, a2.ID, io.Discard, vssubs.SubscriberFilter{Search: "sam"})
+	must("export", err)
+	_, err = partner.Subscribers.Overview(ctx, a2.ID)
+	must("overview", err)
+	bulk, err := partner.Subscribers.BulkAdd(ctx, a2.ID, vssubs.BulkAddRequest{Rows: []vssubs.BulkRow{{SubscriberInput: vssubs.SubscriberInput{
+		FirstName: "Bea", LastName: "Bulk", Email: "bea.bulk@contoso.com", Level: vssubs.LevelEnterprise, Country: "FR"}}}})
+	must("bulk add", err)
+	_, err = partner.Subscribers.Remove(ctx, a2.ID, append([]string{sub.ID}, bulk.SubscriberIDs...))
+	must("remove subscribers", err)
+	_, err = customer.Admins.Add(ctx, a2.ID, vssubs.AdminInput{Email: "ada.admin@contoso.com", Name: "Ada"})
+	must("add admin", err)
+	_, err = vssubs.Collect(customer.Admins.List(ctx, a2.ID))
+	must("list admins", err)
+	must("remove admin", customer.Admins.Remove(ctx, a2.ID, "ada.admin@contoso.com"))
+
 	wrong := form(o1)
 	wrong.LicenseNumber = "L0000000000"
 	for range 2 {
@@ -136,7 +162,7 @@ func TestDebugLogsHoldNoTokenAndNoEmail(t *testing.T) {
 	if st := inj.Stats(); st.Resets == 0 || st.Unavailable == 0 || st.RateLimited == 0 {
 		t.Fatalf("faults %+v: every kind must have happened for the logs to cover retries", st)
 	}
-	for _, want := range []string{`msg="vssubs attempt"`, `msg="vssubs retrying"`, "status=503", "status=429", "cursor=", "error=", "request_id=req_"} {
+	for _, want := range []string{`msg="vssubs attempt"`, `msg="vssubs retrying"`, "status=503", "status=429", "cursor=", "q=REDACTED", "/admins/a***@contoso.com", "error=", "request_id=req_"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the logs lack %q, so they do not cover every case", want)
 		}
