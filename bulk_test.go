@@ -194,7 +194,8 @@ func TestBulkAddIsOneIdempotentOperation(t *testing.T) {
 
 	// The connection drops after the second chunk was sent.
 	var chunks atomic.Int32
-	flaky := w.client(t, partnerEmail, vssubs.WithTransport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	// Retries are off, or the client would recover from the drop on its own.
+	flaky := w.client(t, partnerEmail, vssubs.WithRetry(vssubs.RetryPolicy{MaxRetries: 0, MinWait: time.Millisecond, MaxWait: time.Millisecond}), vssubs.WithTransport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		if strings.Contains(r.URL.Path, "/chunks/") && chunks.Add(1) == 2 {
 			_, _ = w.p.Transport().RoundTrip(r)
 			return nil, errors.New("connection reset")

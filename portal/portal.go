@@ -31,6 +31,10 @@ type Portal struct {
 
 	mu sync.Mutex
 	st state
+
+	// idem and limits have their own locks (idempotency.go, ratelimit.go).
+	idem   idempotencyStore
+	limits callerLimits
 }
 
 type config struct {
@@ -42,6 +46,8 @@ type config struct {
 	lockout  LockoutPolicy
 	pageSize int
 	delivery DeliveryPolicy
+	// rateLimit is the per-caller limit; nil means none.
+	rateLimit *RateLimit
 }
 
 // LockoutPolicy is how many wrong authorization/license combinations one caller may

@@ -44,9 +44,10 @@ type MockPortal struct {
 	reqID int
 }
 
-// Mock returns a mocked client for the test. Extra client options are applied after the
-// kit's own. At cleanup it checks that each registered operation was called as many
-// times as expected.
+// Mock returns a mocked client for the test. The client does not retry, so the code
+// under test sees each answer; extra client options, such as vssubs.WithRetry, are
+// applied after the kit's own. At cleanup it checks that each registered operation was
+// called as many times as expected.
 func Mock(tb testing.TB, opts ...vssubs.Option) *MockPortal {
 	tb.Helper()
 	c, err := contract.Shared()
@@ -58,10 +59,15 @@ func Mock(tb testing.TB, opts ...vssubs.Option) *MockPortal {
 		tb.Errorf("vssubstest.Mock: unexpected %s %s: no responder registered for it", req.Method, req.URL.Path)
 		return nil, fmt.Errorf("vssubstest.Mock: no responder for %s %s", req.Method, req.URL.Path)
 	})
+	// No retries by default, so each answer reaches the code under test as the mock sent
+	// it; a test of retries passes vssubs.WithRetry with short waits.
+	noRetry := vssubs.DefaultRetryPolicy()
+	noRetry.MaxRetries = 0
 	base := []vssubs.Option{
 		vssubs.WithBaseURL(MockURL),
 		vssubs.WithTransport(c.Transport(m.Transport, tb)),
 		vssubs.WithCredential(vssubs.StaticToken(MockToken)),
+		vssubs.WithRetry(noRetry),
 	}
 	if m.Client, err = vssubs.NewClient(append(base, opts...)...); err != nil {
 		tb.Fatalf("vssubstest.Mock: %v", err)
@@ -185,10 +191,12 @@ type MockOperation struct {
 }
 
 type mockAnswer struct {
-	status     int
-	body       any // nil: no body
-	retryAfter time.Duration
-	err        error // a transport failure
+	status int
+	body   any // nil: no body
+	// retryAfter is sent as Retry-After when hasRetryAfter is set.
+	retryAfter    time.Duration
+	hasRetryAfter bool
+	err           error // a transport failure
 }
 
 // OperationID returns the contract's operationId of the mocked operation.
@@ -219,7 +227,7 @@ func (o *MockOperation) RespondError(code vssubs.ErrorCode) *MockOperation {
 		if body := o.example(o.op.Op.Responses.Status(status), code); body != nil {
 			a := mockAnswer{status: status, body: body}
 			if s, ok := body.(map[string]any)["retry_after_seconds"].(float64); ok {
-				a.retryAfter = time.Duration(s) * time.Second
+				a.retryAfter, a.hasRetryAfter = time.Duration(s)*time.Second, true
 			}
 			return o.add(a)
 		}
@@ -238,7 +246,7 @@ func (o *MockOperation) RespondRateLimited(wait time.Duration) *MockOperation {
 		o.m.tb.Fatalf("vssubstest.Mock: api/openapi.yaml has no 429 rate_limited example for %s", o.op.ID)
 	}
 	body.(map[string]any)["retry_after_seconds"] = int(wait / time.Second)
-	return o.add(mockAnswer{status: http.StatusTooManyRequests, body: body, retryAfter: wait})
+	return o.add(mockAnswer{status: http.StatusTooManyRequests, body: body, retryAfter: wait, hasRetryAfter: true})
 }
 
 // RespondTransportError fails the call before any answer arrives, as a dropped
@@ -304,7 +312,7 @@ func (o *MockOperation) respond(req *http.Request) (*http.Response, error) {
 	if cid := req.Header.Get(vssubs.HeaderCorrelationID); cid != "" {
 		resp.Header.Set(vssubs.HeaderCorrelationID, cid)
 	}
-	if a.retryAfter > 0 {
+	if a.hasRetryAfter {
 		resp.Header.Set(vssubs.HeaderRetryAfter, strconv.Itoa(int(a.retryAfter/time.Second)))
 	}
 	resp.Request = req

@@ -289,3 +289,32 @@ func TestMockDrivesAMultiStepCall(t *testing.T) {
 		t.Errorf("rows refused (-want +got):\n%s", diff)
 	}
 }
+
+func TestMockedClientRetriesOnlyWhenAsked(t *testing.T) {
+	form := vssubs.OpenLicenseForm{AuthorizationNumber: "V418479945", LicenseNumber: "L416389917", CustomerEmail: "it-director@contoso.com", AcceptTerms: true}
+	quick := vssubs.DefaultRetryPolicy()
+	quick.MinWait, quick.MaxWait = time.Millisecond, time.Second
+	for _, tc := range []struct {
+		name         string
+		opts         []vssubs.Option
+		wantErr      error
+		wantCalls    int
+		wantAttempts int
+	}{
+		{name: "by default the code under test sees the 429", wantErr: vssubs.ErrRateLimited, wantCalls: 1},
+		{name: "with a retry policy the client waits Retry-After and tries again", opts: []vssubs.Option{vssubs.WithRetry(quick)}, wantCalls: 2, wantAttempts: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m := vssubstest.Mock(t, tc.opts...)
+			m.Register().RespondRateLimited(0).RespondOK().Times(tc.wantCalls)
+			agr, err := m.Client.Partners.Register(context.Background(), form)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("got %v, want %v", err, tc.wantErr)
+			}
+			if err == nil && agr.Meta().Attempts != tc.wantAttempts {
+				t.Errorf("Attempts = %d, want %d", agr.Meta().Attempts, tc.wantAttempts)
+			}
+		})
+	}
+}

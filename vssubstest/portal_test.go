@@ -144,3 +144,24 @@ func TestNewPortalLeavesNoGoroutineBehind(t *testing.T) {
 	}
 	goleak.VerifyNone(t, before)
 }
+
+func TestAReplayedWriteMatchesTheContract(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := vssubstest.NewPortal(t)
+	c := p.Client("alice@fabrikam-partners.com")
+	req := vssubs.OrderRequest{CustomerEmail: "it@contoso.com", CustomerName: "Contoso", Lines: []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: 1}}}
+	key := vssubs.WithIdempotencyKey("order-2026-11-23-contoso")
+	first, err := c.Orders.Place(ctx, req, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.Orders.Place(ctx, req, key) // answered with Idempotent-Replayed: true
+	if err != nil || again.ID != first.ID {
+		t.Fatalf("replay = %v, %v; want order %s again", again, err, first.ID)
+	}
+	req.CustomerName = "Contoso Ltd"
+	if _, err := c.Orders.Place(ctx, req, key); !errors.Is(err, vssubs.ErrIdempotencyKeyReused) {
+		t.Fatalf("same key, other body: got %v, want ErrIdempotencyKeyReused", err)
+	}
+}
