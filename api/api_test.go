@@ -2,7 +2,12 @@ package api_test
 
 import (
 	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -93,5 +98,84 @@ func TestOpenAPIReturnsACopy(t *testing.T) {
 	a[0] = 'X'
 	if b := api.OpenAPI(); b[0] == 'X' {
 		t.Fatal("modifying the returned contract changed the next one")
+	}
+}
+
+// codesOfErrorsGo reads the ErrorCode constants declared in the root package's errors.go.
+func codesOfErrorsGo(t *testing.T) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join("..", "errors.go"), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []string
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range gd.Specs {
+			vs := spec.(*ast.ValueSpec)
+			if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "ErrorCode" {
+				continue
+			}
+			for _, v := range vs.Values {
+				if lit, ok := v.(*ast.BasicLit); ok {
+					s, _ := strconv.Unquote(lit.Value)
+					codes = append(codes, s)
+				}
+			}
+		}
+	}
+	return codes
+}
+
+func TestContractListsEveryErrorCodeAndNoMore(t *testing.T) {
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enum []string
+	for _, v := range doc.Components.Schemas["ErrorCode"].Value.Enum {
+		enum = append(enum, v.(string))
+	}
+	code := codesOfErrorsGo(t)
+	slices.Sort(enum)
+	slices.Sort(code)
+	if len(code) == 0 {
+		t.Fatal("found no ErrorCode constants in errors.go")
+	}
+	if diff := cmp.Diff(code, enum); diff != "" {
+		t.Errorf("errors.go's codes (-) and the contract's ErrorCode enum (+) differ:\n%s", diff)
+	}
+}
+
+func TestEveryErrorCodeHasAnExample(t *testing.T) {
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			for _, r := range op.Responses.Map() {
+				mt := r.Value.Content.Get("application/json")
+				if mt == nil {
+					continue
+				}
+				for _, ex := range mt.Examples {
+					if m, ok := ex.Value.Value.(map[string]any); ok {
+						if c, ok := m["code"].(string); ok {
+							seen[c] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, code := range codesOfErrorsGo(t) {
+		if !seen[code] {
+			t.Errorf("no response of api/openapi.yaml has an example of %q", code)
+		}
 	}
 }
