@@ -210,7 +210,8 @@ func (o *MockOperation) RespondOK() *MockOperation {
 }
 
 // RespondWith answers status with body encoded as JSON (no body when nil), for answers
-// the contract's examples do not cover.
+// the contract's examples do not cover. The answer is still checked against the
+// contract, so it must be one the portal could give.
 func (o *MockOperation) RespondWith(status int, body any) *MockOperation {
 	return o.add(mockAnswer{status: status, body: body})
 }
@@ -237,10 +238,10 @@ func (o *MockOperation) RespondError(code vssubs.ErrorCode) *MockOperation {
 }
 
 // RespondRateLimited answers 429 rate_limited with Retry-After set to wait, rounded up to
-// whole seconds.
+// whole seconds (a negative wait is 0).
 func (o *MockOperation) RespondRateLimited(wait time.Duration) *MockOperation {
 	o.m.tb.Helper()
-	wait = (wait + time.Second - 1).Truncate(time.Second)
+	wait = (max(wait, 0) + time.Second - 1).Truncate(time.Second)
 	body := o.example(o.op.Op.Responses.Status(http.StatusTooManyRequests), vssubs.CodeRateLimited)
 	if body == nil {
 		o.m.tb.Fatalf("vssubstest.Mock: api/openapi.yaml has no 429 rate_limited example for %s", o.op.ID)

@@ -318,3 +318,33 @@ func TestMockedClientRetriesOnlyWhenAsked(t *testing.T) {
 		})
 	}
 }
+
+func TestRespondWithSendsYourBodyChecked(t *testing.T) {
+	t.Parallel()
+	t.Run("a body the contract allows reaches the client", func(t *testing.T) {
+		m := vssubstest.Mock(t)
+		m.Overview().RespondWith(http.StatusOK, vssubs.Overview{
+			AgreementID: "agr_000042",
+			Levels:      []vssubs.LevelUsage{{Level: vssubs.LevelEnterprise, Purchased: 5, Assigned: 5}},
+			AsOf:        time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC),
+		})
+		o, err := m.Client.Subscribers.Overview(context.Background(), "agr_000042")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u, _ := o.Level(vssubs.LevelEnterprise); u.Available != 0 || u.Assigned != 5 {
+			t.Errorf("enterprise usage = %+v, want 5 assigned and none available", u)
+		}
+	})
+	t.Run("a body the portal could never send fails the test", func(t *testing.T) {
+		rec := &recordingTB{TB: t}
+		inGoroutine(func() {
+			m := vssubstest.Mock(rec)
+			m.GetOrder().RespondWith(http.StatusOK, map[string]any{"id": "ord_1", "surprise": true})
+			_, _ = m.Client.Orders.Get(context.Background(), "ord_1")
+		})
+		if errs := strings.Join(rec.finish(), "\n"); !strings.Contains(errs, `response 200 to GET /v1/orders/ord_1 (getOrder) does not match`) {
+			t.Errorf("the kit reported:\n%s\nwant a contract mismatch of the response", errs)
+		}
+	})
+}
