@@ -214,25 +214,41 @@ func TestMockFailsTheTestWhenExpectationsAreNotMet(t *testing.T) {
 }
 
 func TestTheKitChecksExchangesAgainstTheContract(t *testing.T) {
-	t.Parallel()
-	rec := &recordingTB{TB: t}
-	inGoroutine(func() {
-		p := vssubstest.NewPortal(rec)
-		// A request the client would never send: no Idempotency-Key, an unknown field.
-		req, _ := http.NewRequest("POST", p.URL()+"v1/orders", strings.NewReader(
-			`{"customer_email":"it@contoso.com","customer_name":"Contoso","lines":[{"level":"enterprise","quantity":1}],"coupon":"FREE"}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+p.Token("alice@fabrikam-partners.com"))
-		resp, err := (&http.Client{Transport: p.Transport()}).Do(req)
-		if err == nil {
-			resp.Body.Close()
-		}
-	})
-	errs := strings.Join(rec.finish(), "\n")
-	for _, want := range []string{`parameter "Idempotency-Key" in header has an error`, `property "coupon" is unsupported`} {
-		if !strings.Contains(errs, want) {
-			t.Errorf("the kit reported:\n%s\nwant a failure containing %q", errs, want)
-		}
+	for _, tc := range []struct {
+		name string
+		opts []vssubstest.Option
+		want []string // failures reported; none when empty
+	}{
+		{name: "by default a request the client would never send fails the test",
+			want: []string{`parameter "Idempotency-Key" in header has an error`, `property "coupon" is unsupported`}},
+		{name: "WithoutContractCheck lets a test send it on purpose",
+			opts: []vssubstest.Option{vssubstest.WithoutContractCheck()}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rec := &recordingTB{TB: t}
+			inGoroutine(func() {
+				p := vssubstest.NewPortal(rec, tc.opts...)
+				// No Idempotency-Key, and a field the contract does not have.
+				req, _ := http.NewRequest("POST", p.URL()+"v1/orders", strings.NewReader(
+					`{"customer_email":"it@contoso.com","customer_name":"Contoso","lines":[{"level":"enterprise","quantity":1}],"coupon":"FREE"}`))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+p.Token("alice@fabrikam-partners.com"))
+				resp, err := (&http.Client{Transport: p.Transport()}).Do(req)
+				if err == nil {
+					resp.Body.Close()
+				}
+			})
+			errs := strings.Join(rec.finish(), "\n")
+			if len(tc.want) == 0 && errs != "" {
+				t.Errorf("the kit reported:\n%s\nwant nothing", errs)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(errs, want) {
+					t.Errorf("the kit reported:\n%s\nwant a failure containing %q", errs, want)
+				}
+			}
+		})
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 // Scenario is a situation set up in one line: who the partner and the customer are,
 // a client signed in as each, and what was done.
 type Scenario struct {
+	// PartnerEmail placed the order; CustomerEmail is the customer's business address.
 	PartnerEmail  string
 	CustomerEmail string
 	// Partner is signed in as PartnerEmail; Customer as CustomerEmail, the super admin.
