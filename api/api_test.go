@@ -18,11 +18,27 @@ import (
 	"github.com/vssubs/vssubs-go/portal"
 )
 
-func TestContractIsValidOpenAPI3(t *testing.T) {
+// loadContract parses the contract, failing the test if it does not load.
+func loadContract(t *testing.T) *openapi3.T {
+	t.Helper()
 	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI())
 	if err != nil {
 		t.Fatalf("api/openapi.yaml does not load: %v", err)
 	}
+	return doc
+}
+
+// eachOperation calls f with every operation of the contract and its method and path.
+func eachOperation(doc *openapi3.T, f func(method, path string, op *openapi3.Operation)) {
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			f(method, path, op)
+		}
+	}
+}
+
+func TestContractIsValidOpenAPI3(t *testing.T) {
+	doc := loadContract(t)
 	if !strings.HasPrefix(doc.OpenAPI, "3.") {
 		t.Fatalf("openapi version %q, want 3.x", doc.OpenAPI)
 	}
@@ -38,16 +54,11 @@ func TestContractIsValidOpenAPI3(t *testing.T) {
 func endpointKey(method, path string) string { return strings.ToUpper(method) + " " + path }
 
 func TestContractCoversEveryEndpointAndNoMore(t *testing.T) {
-	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI())
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := loadContract(t)
 	var inContract []string
-	for path, item := range doc.Paths.Map() {
-		for method := range item.Operations() {
-			inContract = append(inContract, endpointKey(method, path))
-		}
-	}
+	eachOperation(doc, func(method, path string, _ *openapi3.Operation) {
+		inContract = append(inContract, endpointKey(method, path))
+	})
 	p, err := portal.New()
 	if err != nil {
 		t.Fatal(err)
@@ -68,29 +79,24 @@ func TestContractCoversEveryEndpointAndNoMore(t *testing.T) {
 }
 
 func TestEveryOperationHasAnIDAndDocumentsUnauthorized(t *testing.T) {
-	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI())
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := loadContract(t)
 	ids := map[string]string{}
-	for path, item := range doc.Paths.Map() {
-		for method, op := range item.Operations() {
-			where := endpointKey(method, path)
-			if op.OperationID == "" {
-				t.Errorf("%s has no operationId", where)
-			}
-			if prev, dup := ids[op.OperationID]; dup {
-				t.Errorf("operationId %q is used by %s and %s", op.OperationID, prev, where)
-			}
-			ids[op.OperationID] = where
-			if op.Responses.Status(401) == nil {
-				t.Errorf("%s does not document 401 unauthorized", where)
-			}
-			if op.Responses.Status(429) == nil {
-				t.Errorf("%s does not document 429 with Retry-After", where)
-			}
+	eachOperation(doc, func(method, path string, op *openapi3.Operation) {
+		where := endpointKey(method, path)
+		if op.OperationID == "" {
+			t.Errorf("%s has no operationId", where)
 		}
-	}
+		if prev, dup := ids[op.OperationID]; dup {
+			t.Errorf("operationId %q is used by %s and %s", op.OperationID, prev, where)
+		}
+		ids[op.OperationID] = where
+		if op.Responses.Status(401) == nil {
+			t.Errorf("%s does not document 401 unauthorized", where)
+		}
+		if op.Responses.Status(429) == nil {
+			t.Errorf("%s does not document 429 with Retry-After", where)
+		}
+	})
 }
 
 func TestOpenAPIReturnsACopy(t *testing.T) {
@@ -131,10 +137,7 @@ func codesOfErrorsGo(t *testing.T) []string {
 }
 
 func TestContractListsEveryErrorCodeAndNoMore(t *testing.T) {
-	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI())
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := loadContract(t)
 	var enum []string
 	for _, v := range doc.Components.Schemas["ErrorCode"].Value.Enum {
 		enum = append(enum, v.(string))
@@ -151,28 +154,23 @@ func TestContractListsEveryErrorCodeAndNoMore(t *testing.T) {
 }
 
 func TestEveryErrorCodeHasAnExample(t *testing.T) {
-	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI())
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := loadContract(t)
 	seen := map[string]bool{}
-	for _, item := range doc.Paths.Map() {
-		for _, op := range item.Operations() {
-			for _, r := range op.Responses.Map() {
-				mt := r.Value.Content.Get("application/json")
-				if mt == nil {
-					continue
-				}
-				for _, ex := range mt.Examples {
-					if m, ok := ex.Value.Value.(map[string]any); ok {
-						if c, ok := m["code"].(string); ok {
-							seen[c] = true
-						}
+	eachOperation(doc, func(_, _ string, op *openapi3.Operation) {
+		for _, r := range op.Responses.Map() {
+			mt := r.Value.Content.Get("application/json")
+			if mt == nil {
+				continue
+			}
+			for _, ex := range mt.Examples {
+				if m, ok := ex.Value.Value.(map[string]any); ok {
+					if c, ok := m["code"].(string); ok {
+						seen[c] = true
 					}
 				}
 			}
 		}
-	}
+	})
 	for _, code := range codesOfErrorsGo(t) {
 		if !seen[code] {
 			t.Errorf("no response of api/openapi.yaml has an example of %q", code)

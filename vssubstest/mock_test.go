@@ -13,12 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	vssubs "github.com/vssubs/vssubs-go"
-	"github.com/vssubs/vssubs-go/api"
+	"github.com/vssubs/vssubs-go/internal/contract"
 	"github.com/vssubs/vssubs-go/vssubstest"
 )
 
@@ -264,15 +263,13 @@ func TestMockHasAHelperForEveryOperationOfTheContract(t *testing.T) {
 		op := v.Method(i).Call(nil)[0].Interface().(*vssubstest.MockOperation)
 		helpers = append(helpers, op.OperationID())
 	}
-	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI())
+	c, err := contract.Shared()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ops []string
-	for _, item := range doc.Paths.Map() {
-		for _, op := range item.Operations() {
-			ops = append(ops, op.OperationID)
-		}
+	for _, op := range c.Operations() {
+		ops = append(ops, op.ID)
 	}
 	slices.Sort(helpers)
 	slices.Sort(ops)
