@@ -23,6 +23,9 @@ const (
 	HeaderCorrelationID  = "X-Correlation-ID"
 	HeaderRequestID      = "X-Request-ID"
 	HeaderRetryAfter     = "Retry-After"
+	// HeaderRetryAfterMs carries the same wait in milliseconds (the convention of Azure's
+	// services), so a wait of a few milliseconds is not rounded up to a whole second.
+	HeaderRetryAfterMs = "Retry-After-Ms"
 )
 
 // Client talks to the Visual Studio Subscriptions administration portal on behalf of one
@@ -300,7 +303,7 @@ func decodeError(resp *http.Response, meta ResponseMeta) error {
 	if e.RequestID == "" {
 		e.RequestID = meta.RequestID
 	}
-	if d, ok := ParseRetryAfter(resp.Header.Get(HeaderRetryAfter), time.Now()); ok && d > e.RetryAfter {
+	if d, ok := RetryAfterHeader(resp.Header, time.Now()); ok {
 		e.RetryAfter = d
 	}
 	e.Attempts = meta.Attempts
@@ -344,6 +347,15 @@ func codeForStatus(status int) ErrorCode {
 		return CodeUnavailable
 	}
 	return CodeInternal
+}
+
+// RetryAfterHeader reads the wait an answer asks for: Retry-After-Ms when present, for
+// its precision, else Retry-After in seconds or as an HTTP date.
+func RetryAfterHeader(h http.Header, now time.Time) (time.Duration, bool) {
+	if ms, err := strconv.ParseInt(strings.TrimSpace(h.Get(HeaderRetryAfterMs)), 10, 64); err == nil && ms >= 0 {
+		return time.Duration(ms) * time.Millisecond, true
+	}
+	return ParseRetryAfter(h.Get(HeaderRetryAfter), now)
 }
 
 // ParseRetryAfter reads a Retry-After value in seconds or as an HTTP date.
