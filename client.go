@@ -49,6 +49,7 @@ type Client struct {
 
 	common  service
 	baseURL *url.URL
+	base    string // baseURL as a string, ending in "/"
 	http    *http.Client
 	cred    Credential
 	logger  *slog.Logger
@@ -178,6 +179,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	if c.baseURL == nil {
 		return nil, errors.New("vssubs: NewClient: WithBaseURL is required")
 	}
+	c.base = c.baseURL.String()
 	c.pipeline.budget = newRetryBudget(c.pipeline.retry.Budget)
 	c.pipe = c.buildPipeline()
 	c.common.client = c
@@ -255,14 +257,17 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			return fmt.Errorf("vssubs: encoding request: %w", err)
 		}
 	}
-	u := c.baseURL.JoinPath(path)
-	u.RawQuery = query.Encode()
-	st.path, st.url = u.Path, u.String()
-
-	req, err := http.NewRequestWithContext(withCallState(ctx, st), method, u.String(), bytes.NewReader(body))
+	// Paths come from the services with every segment escaped (escapeSegment), so plain
+	// concatenation builds the URL that NewRequest then parses once.
+	st.url = c.base + path
+	if len(query) > 0 {
+		st.url += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(withCallState(ctx, st), method, st.url, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("vssubs: building request: %w", err)
 	}
+	st.path = req.URL.Path
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -284,7 +289,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("vssubs: decoding %s %s response [request %s]: %w", method, u.Path, meta.RequestID, err)
+		return fmt.Errorf("vssubs: decoding %s %s response [request %s]: %w", method, st.path, meta.RequestID, err)
 	}
 	if m, ok := out.(metaSetter); ok {
 		m.setMeta(meta)
@@ -374,4 +379,13 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return max(t.Sub(now), 0), true
 	}
 	return 0, false
+}
+
+// escapeSegment escapes one path segment. Unlike url.PathEscape it also escapes the dot
+// segments "." and "..", which would otherwise let an id change the endpoint called.
+func escapeSegment(s string) string {
+	if s == "." || s == ".." {
+		return strings.ReplaceAll(s, ".", "%2E")
+	}
+	return url.PathEscape(s)
 }
