@@ -3,7 +3,6 @@ package vssubs
 import (
 	"context"
 	"iter"
-	"net/url"
 	"time"
 )
 
@@ -29,9 +28,9 @@ func (s *AgreementsService) Get(ctx context.Context, agreementID string) (*Agree
 }
 
 func agreementPath(agreementID string, rest ...string) string {
-	p := "v1/agreements/" + url.PathEscape(agreementID)
+	p := "v1/agreements/" + escapeSegment(agreementID)
 	for _, r := range rest {
-		p += "/" + url.PathEscape(r)
+		p += "/" + escapeSegment(r)
 	}
 	return p
 }

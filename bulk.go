@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 )
@@ -245,7 +244,7 @@ func (s *SubscribersService) BulkAdd(ctx context.Context, agreementID string, re
 	progress(0, len(rows))
 	for i := range chunks {
 		part := rows[i*size : min((i+1)*size, len(rows))]
-		path := base + "/" + url.PathEscape(sess.ID) + "/chunks/" + strconv.Itoa(i)
+		path := base + "/" + escapeSegment(sess.ID) + "/chunks/" + strconv.Itoa(i)
 		chunkKey := WithIdempotencyKey(fmt.Sprintf("%s/chunk/%d", key, i))
 		if err := s.client.do(ctx, "PUT", path, nil, BulkChunk{Rows: part}, nil, []CallOption{chunkKey}); err != nil {
 			return nil, err
@@ -253,7 +252,7 @@ func (s *SubscribersService) BulkAdd(ctx context.Context, agreementID string, re
 		progress(i*size+len(part), len(rows))
 	}
 	out := new(BulkResult)
-	path := base + "/" + url.PathEscape(sess.ID) + "/commit"
+	path := base + "/" + escapeSegment(sess.ID) + "/commit"
 	if err := s.client.do(ctx, "POST", path, nil, nil, out, []CallOption{WithIdempotencyKey(key + "/commit")}); err != nil {
 		return nil, bulkErrorFrom(err)
 	}

@@ -24,6 +24,9 @@ const (
 	HeaderCorrelationID  = "X-Correlation-ID"
 	HeaderRequestID      = "X-Request-ID"
 	HeaderRetryAfter     = "Retry-After"
+	// HeaderRetryAfterMs carries the same wait in milliseconds (the convention of Azure's
+	// services), so a wait of a few milliseconds is not rounded up to a whole second.
+	HeaderRetryAfterMs = "Retry-After-Ms"
 )
 
 // Client talks to the Visual Studio Subscriptions administration portal on behalf of one
@@ -47,6 +50,7 @@ type Client struct {
 
 	common  service
 	baseURL *url.URL
+	base    string // baseURL as a string, ending in "/"
 	http    *http.Client
 	cred    Credential
 	logger  *slog.Logger
@@ -176,6 +180,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	if c.baseURL == nil {
 		return nil, errors.New("vssubs: NewClient: WithBaseURL is required")
 	}
+	c.base = c.baseURL.String()
 	c.pipeline.budget = newRetryBudget(c.pipeline.retry.Budget)
 	c.pipe = c.buildPipeline()
 	c.common.client = c
@@ -253,14 +258,17 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			return fmt.Errorf("vssubs: encoding request: %w", err)
 		}
 	}
-	u := c.baseURL.JoinPath(path)
-	u.RawQuery = query.Encode()
-	st.path, st.url = u.Path, u.String()
-
-	req, err := http.NewRequestWithContext(withCallState(ctx, st), method, u.String(), bytes.NewReader(body))
+	// Paths come from the services with every segment escaped (escapeSegment), so plain
+	// concatenation builds the URL that NewRequest then parses once.
+	st.url = c.base + path
+	if len(query) > 0 {
+		st.url += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(withCallState(ctx, st), method, st.url, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("vssubs: building request: %w", err)
 	}
+	st.path = req.URL.Path
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -282,7 +290,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("vssubs: decoding %s %s response [request %s]: %w", method, u.Path, meta.RequestID, err)
+		return fmt.Errorf("vssubs: decoding %s %s response [request %s]: %w", method, st.path, meta.RequestID, err)
 	}
 	if m, ok := out.(metaSetter); ok {
 		m.setMeta(meta)
@@ -301,7 +309,7 @@ func decodeError(resp *http.Response, meta ResponseMeta) error {
 	if e.RequestID == "" {
 		e.RequestID = meta.RequestID
 	}
-	if d, ok := ParseRetryAfter(resp.Header.Get(HeaderRetryAfter), time.Now()); ok && d > e.RetryAfter {
+	if d, ok := RetryAfterHeader(resp.Header, time.Now()); ok {
 		e.RetryAfter = d
 	}
 	e.Attempts = meta.Attempts
@@ -355,6 +363,16 @@ func seconds(s int) time.Duration {
 	return time.Duration(min(max(int64(s), 0), most)) * time.Second
 }
 
+// RetryAfterHeader reads the wait an answer asks for: Retry-After-Ms when present, for
+// its precision, else Retry-After in seconds or as an HTTP date.
+func RetryAfterHeader(h http.Header, now time.Time) (time.Duration, bool) {
+	if ms, err := strconv.ParseInt(strings.TrimSpace(h.Get(HeaderRetryAfterMs)), 10, 64); err == nil && ms >= 0 {
+		// Capped like seconds(): a huge value would overflow into a negative wait.
+		return time.Duration(min(ms, int64(math.MaxInt64/time.Millisecond))) * time.Millisecond, true
+	}
+	return ParseRetryAfter(h.Get(HeaderRetryAfter), now)
+}
+
 // ParseRetryAfter reads a Retry-After value in seconds or as an HTTP date.
 func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
@@ -371,4 +389,13 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return max(t.Sub(now), 0), true
 	}
 	return 0, false
+}
+
+// escapeSegment escapes one path segment. Unlike url.PathEscape it also escapes the dot
+// segments "." and "..", which would otherwise let an id change the endpoint called.
+func escapeSegment(s string) string {
+	if s == "." || s == ".." {
+		return strings.ReplaceAll(s, ".", "%2E")
+	}
+	return url.PathEscape(s)
 }

@@ -166,9 +166,24 @@ func (e *APIError) Body() ErrorBody {
 		Message:           e.Message,
 		Fields:            e.Fields,
 		RequestID:         e.RequestID,
-		RetryAfterSeconds: int(e.RetryAfter.Round(time.Second) / time.Second),
+		RetryAfterSeconds: ceilSeconds(e.RetryAfter),
 		Details:           e.Details,
 	}
+}
+
+// ceilSeconds rounds a wait up to whole seconds, the unit of Retry-After, so that a short
+// wait never reads as "no wait".
+func ceilSeconds(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	// Not (d + time.Second - 1) / time.Second: that overflows for the longest waits
+	// (FuzzParseErrorBody's seed of a huge retry_after_seconds found it).
+	s := d / time.Second
+	if d%time.Second != 0 {
+		s++
+	}
+	return int(s)
 }
 
 // ValidationError lists every bad field of an input, found before anything is sent.

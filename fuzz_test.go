@@ -250,3 +250,23 @@ func FuzzNormalizeAdmin(f *testing.F) {
 		checkNormalizer(t, rules.NormalizeAdmin, vssubs.AdminInput{Email: email, Name: name, Role: vssubs.Role(role), Language: lang}, known...)
 	})
 }
+
+func FuzzRetryAfterHeader(f *testing.F) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	f.Add("1500", "2")
+	f.Add("", "30")
+	f.Add("-1", "Mon, 23 Nov 2026 12:00:30 GMT")
+	f.Add("soon", "")
+	f.Fuzz(func(t *testing.T, ms, secs string) {
+		h := http.Header{}
+		h.Set(vssubs.HeaderRetryAfterMs, ms)
+		h.Set(vssubs.HeaderRetryAfter, secs)
+		d, ok := vssubs.RetryAfterHeader(h, now)
+		if ok && d < 0 {
+			t.Fatalf("RetryAfterHeader(Retry-After-Ms %q, Retry-After %q) = %v, a negative wait", ms, secs, d)
+		}
+		if !ok && d != 0 {
+			t.Fatalf("RetryAfterHeader(%q, %q) = %v but not ok", ms, secs, d)
+		}
+	})
+}

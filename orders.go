@@ -3,7 +3,6 @@ package vssubs
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -128,7 +127,7 @@ func (s *OrdersService) Get(ctx context.Context, orderID string) (*Order, error)
 		return nil, err
 	}
 	out := new(Order)
-	if err := s.client.do(ctx, "GET", "v1/orders/"+url.PathEscape(orderID), nil, nil, out, nil); err != nil {
+	if err := s.client.do(ctx, "GET", "v1/orders/"+escapeSegment(orderID), nil, nil, out, nil); err != nil {
 		return nil, err
 	}
 	return out, nil

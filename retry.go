@@ -227,7 +227,7 @@ func (s *retryStage) checkRetry(st *callState, retries int) retryablehttp.CheckR
 			if !slices.Contains(st.policy.Statuses, resp.StatusCode) {
 				return false, nil
 			}
-			if wait, ok := ParseRetryAfter(resp.Header.Get(HeaderRetryAfter), time.Now()); ok && wait > st.policy.MaxWait {
+			if wait, ok := RetryAfterHeader(resp.Header, time.Now()); ok && wait > st.policy.MaxWait {
 				st.stopped.Store(&RetryError{Reason: ErrRateLimited, Wait: wait})
 				s.logger.LogAttrs(ctx, slog.LevelWarn, "vssubs giving up: Retry-After over the cap",
 					slog.String("method", st.method), slog.String("path", redactPath(st.path)),
@@ -264,7 +264,7 @@ func (s *retryStage) backoff(st *callState) retryablehttp.Backoff {
 // else a random wait between half and all of minWait·2ⁿ, capped at maxWait.
 func backoffWait(minWait, maxWait time.Duration, n int, resp *http.Response, now time.Time) time.Duration {
 	if resp != nil {
-		if d, ok := ParseRetryAfter(resp.Header.Get(HeaderRetryAfter), now); ok {
+		if d, ok := RetryAfterHeader(resp.Header, now); ok {
 			return min(d, maxWait)
 		}
 	}

@@ -18,6 +18,11 @@ func TestBackoffWait(t *testing.T) {
 		}
 		return r
 	}
+	precise := func(retryAfter, ms string) *http.Response {
+		r := answer(retryAfter)
+		r.Header.Set(HeaderRetryAfterMs, ms)
+		return r
+	}
 	tests := []struct {
 		name     string
 		n        int
@@ -27,6 +32,8 @@ func TestBackoffWait(t *testing.T) {
 	}{
 		{"Retry-After in seconds is the wait", 0, answer("7"), time.Hour, 7 * time.Second, 7 * time.Second},
 		{"Retry-After as an HTTP date is the time until it", 0, answer(now.Add(90 * time.Second).Format(http.TimeFormat)), time.Hour, 90 * time.Second, 90 * time.Second},
+		{"Retry-After-Ms wins over the rounded-up Retry-After", 0, precise("1", "2"), time.Hour, 2 * time.Millisecond, 2 * time.Millisecond},
+		{"a malformed Retry-After-Ms falls back to Retry-After", 0, precise("3", "soon"), time.Hour, 3 * time.Second, 3 * time.Second},
 		{"an HTTP date in the past means no wait", 0, answer(now.Add(-time.Hour).Format(http.TimeFormat)), time.Hour, 0, 0},
 		{"the first backoff is between half and all of MinWait", 0, answer(""), time.Second, 50 * time.Millisecond, 100 * time.Millisecond},
 		{"each retry doubles the backoff", 3, answer(""), time.Second, 400 * time.Millisecond, 800 * time.Millisecond},

@@ -3,7 +3,6 @@ package vssubs
 import (
 	"context"
 	"iter"
-	"net/url"
 	"time"
 )
 
@@ -55,7 +54,7 @@ func (s *VLSCService) ManageSubscriptionsLink(ctx context.Context, licenseNumber
 		return nil, &ValidationError{Fields: []FieldError{{FieldLicenseNumber, why}}}
 	}
 	out := new(ManageLink)
-	if err := s.client.do(ctx, "GET", "v1/vlsc/relationships/"+url.PathEscape(n)+"/manage-link", nil, nil, out, nil); err != nil {
+	if err := s.client.do(ctx, "GET", "v1/vlsc/relationships/"+escapeSegment(n)+"/manage-link", nil, nil, out, nil); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/portal"
 )
@@ -124,5 +126,29 @@ func TestNewClientValidatesOptions(t *testing.T) {
 				t.Errorf("err = %v, want it to mention %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestIdsCannotChangeTheEndpoint: ids are escaped as one path segment each, dot segments
+// included, so an id like ".." reaches the portal as an id (not found), never as a path.
+func TestIdsCannotChangeTheEndpoint(t *testing.T) {
+	w := newFlowWorld(t)
+	o := w.order()
+	var paths []string
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		paths = append(paths, r.URL.EscapedPath())
+		return w.p.Transport().RoundTrip(r)
+	})
+	c := w.client(customer, vssubs.WithTransport(rt))
+	for _, id := range []string{"..", ".", "../orders", "a/b", "?x=1"} {
+		_, err := c.Agreements.Get(ctx, id)
+		wantErr(t, err, vssubs.ErrNotFound)
+	}
+	if _, err := c.Agreements.Get(ctx, o.AgreementID); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/v1/agreements/%2E%2E", "/v1/agreements/%2E", "/v1/agreements/..%2Forders", "/v1/agreements/a%2Fb", "/v1/agreements/%3Fx=1", "/v1/agreements/" + o.AgreementID}
+	if diff := cmp.Diff(want, paths); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

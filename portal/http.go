@@ -148,6 +148,7 @@ func (p *Portal) writeError(w http.ResponseWriter, reqID string, err error) int 
 	body.RequestID = reqID
 	if ae.RetryAfter > 0 {
 		w.Header().Set(vssubs.HeaderRetryAfter, strconv.Itoa(body.RetryAfterSeconds))
+		w.Header().Set(vssubs.HeaderRetryAfterMs, strconv.FormatInt(ae.RetryAfter.Milliseconds(), 10))
 	}
 	writeJSON(w, ae.StatusCode, body)
 	return ae.StatusCode

@@ -5,7 +5,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -59,10 +58,11 @@ func (p *Portal) admit(rq *request) error {
 	if wait <= 0 {
 		return nil
 	}
-	secs := max(1, int(math.Ceil(wait.Seconds())))
+	// The precise wait goes out as Retry-After-Ms; Retry-After rounds it up to seconds.
+	wait = max(wait.Round(time.Millisecond), time.Millisecond)
 	e := apiError(http.StatusTooManyRequests, vssubs.CodeRateLimited,
-		"too many requests: wait "+strconv.Itoa(secs)+"s before the next one")
-	e.RetryAfter = time.Duration(secs) * time.Second
+		"too many requests: wait "+wait.String()+" before the next one")
+	e.RetryAfter = wait
 	return e
 }
 

@@ -56,9 +56,10 @@ func TestA429CarriesRetryAfter(t *testing.T) {
 		req.Header.Set("Authorization", "Bearer "+p.Token("pat@reseller.com"))
 		w := httptest.NewRecorder()
 		p.ServeHTTP(w, req)
-		got = append(got, w.Result().Status+" Retry-After="+w.Header().Get(vssubs.HeaderRetryAfter))
+		got = append(got, w.Result().Status+" Retry-After="+w.Header().Get(vssubs.HeaderRetryAfter)+" Retry-After-Ms="+w.Header().Get(vssubs.HeaderRetryAfterMs))
 	}
-	if diff := cmp.Diff([]string{"403 Forbidden Retry-After=", "429 Too Many Requests Retry-After=1"}, got); diff != "" {
+	// One token a second, just spent: the precise wait is a full second.
+	if diff := cmp.Diff([]string{"403 Forbidden Retry-After= Retry-After-Ms=", "429 Too Many Requests Retry-After=1 Retry-After-Ms=1000"}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
@@ -68,5 +69,23 @@ func TestInvalidRateLimitsAreRefused(t *testing.T) {
 		if _, err := portal.New(portal.WithRateLimit(l)); err == nil {
 			t.Errorf("WithRateLimit(%+v) was accepted", l)
 		}
+	}
+}
+
+func TestAShortWaitIsSentInMillisecondsAndRoundedUpInSeconds(t *testing.T) {
+	clk := newFakeClock()
+	p := newPortal(t, portal.WithClock(clk.Now), portal.WithRateLimit(portal.RateLimit{PerSecond: 500, Burst: 1}))
+	var got []string
+	for range 2 {
+		req := httptest.NewRequest(http.MethodGet, "/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+p.Token("pat@reseller.com"))
+		w := httptest.NewRecorder()
+		p.ServeHTTP(w, req)
+		got = append(got, w.Header().Get(vssubs.HeaderRetryAfter)+"s/"+w.Header().Get(vssubs.HeaderRetryAfterMs)+"ms")
+	}
+	// At 500 a second the next token is 2 ms away: Retry-After alone would say a whole
+	// second, 500 times too long, and never 0, which would read as "no wait".
+	if diff := cmp.Diff([]string{"s/ms", "1s/2ms"}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

@@ -314,6 +314,7 @@ func (o *MockOperation) respond(req *http.Request) (*http.Response, error) {
 		resp.Header.Set(vssubs.HeaderCorrelationID, cid)
 	}
 	if a.hasRetryAfter {
+		resp.Header.Set(vssubs.HeaderRetryAfterMs, strconv.FormatInt(a.retryAfter.Milliseconds(), 10))
 		resp.Header.Set(vssubs.HeaderRetryAfter, strconv.Itoa(int(a.retryAfter/time.Second)))
 	}
 	resp.Request = req
