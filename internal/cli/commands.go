@@ -39,7 +39,9 @@ func meCmd() *command {
 			}
 			fmt.Fprintf(s.stdout, "%s (%s, %s)\n\n", me.Email, me.ID, me.Language)
 			return emitList(s, sliceSeq(me.Agreements), []string{"AGREEMENT", "LICENSE", "CUSTOMER", "ROLE"},
-				func(a vssubs.AgreementRole) []any { return []any{a.AgreementID, a.LicenseNumber, a.CustomerName, a.Role} })
+				func(a vssubs.AgreementRole) []any {
+					return []any{a.AgreementID, a.LicenseNumber, a.CustomerName, a.Role}
+				})
 		}}
 }
 
