@@ -39,6 +39,10 @@ type Client struct {
 	Agreements *AgreementsService
 	// Access lets a customer see and remove partners' access to an agreement.
 	Access *AccessService
+	// Subscribers assigns, lists, exports and removes an agreement's subscriptions.
+	Subscribers *SubscribersService
+	// Admins lists, adds and removes an agreement's admins and super admins.
+	Admins *AdminsService
 
 	common  service
 	baseURL *url.URL
@@ -173,6 +177,8 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.VLSC = (*VLSCService)(&c.common)
 	c.Agreements = (*AgreementsService)(&c.common)
 	c.Access = (*AccessService)(&c.common)
+	c.Subscribers = (*SubscribersService)(&c.common)
+	c.Admins = (*AdminsService)(&c.common)
 	return c, nil
 }
 

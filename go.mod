@@ -4,7 +4,18 @@ go 1.24.0
 
 require (
 	github.com/google/go-cmp v0.7.0
+	github.com/xuri/excelize/v2 v2.10.0
 	golang.org/x/term v0.36.0
 )
 
-require golang.org/x/sys v0.37.0 // indirect
+require (
+	github.com/richardlehane/mscfb v1.0.4 // indirect
+	github.com/richardlehane/msoleps v1.0.4 // indirect
+	github.com/tiendc/go-deepcopy v1.7.1 // indirect
+	github.com/xuri/efp v0.0.1 // indirect
+	github.com/xuri/nfp v0.0.2-0.20250530014748-2ddeb826f9a9 // indirect
+	golang.org/x/crypto v0.43.0 // indirect
+	golang.org/x/net v0.46.0 // indirect
+	golang.org/x/sys v0.37.0 // indirect
+	golang.org/x/text v0.30.0 // indirect
+)

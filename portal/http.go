@@ -72,6 +72,19 @@ func (p *Portal) endpoints() []Endpoint {
 		{Pattern: "GET /v1/vlsc/relationships", h: p.listRelationships},
 		{Pattern: "GET /v1/vlsc/relationships/{license}/manage-link", h: p.manageLink},
 		{Pattern: "POST /v1/vlsc/claims", h: p.claim},
+		{Pattern: "POST /v1/agreements/{agreement}/subscribers", h: p.addSubscriber},
+		{Pattern: "GET /v1/agreements/{agreement}/subscribers", h: p.listSubscribers},
+		{Pattern: "GET /v1/agreements/{agreement}/subscribers/{subscriber}", h: p.getSubscriber},
+		{Pattern: "PUT /v1/agreements/{agreement}/subscribers/{subscriber}", h: p.updateSubscriber},
+		{Pattern: "POST /v1/agreements/{agreement}/subscribers/remove", h: p.removeSubscribers},
+		{Pattern: "GET /v1/agreements/{agreement}/overview", h: p.overview},
+		{Pattern: "POST /v1/agreements/{agreement}/bulk-adds", h: p.startBulk},
+		{Pattern: "GET /v1/agreements/{agreement}/bulk-adds/{bulk}", h: p.getBulk},
+		{Pattern: "PUT /v1/agreements/{agreement}/bulk-adds/{bulk}/chunks/{chunk}", h: p.putBulkChunk},
+		{Pattern: "POST /v1/agreements/{agreement}/bulk-adds/{bulk}/commit", h: p.commitBulk},
+		{Pattern: "GET /v1/agreements/{agreement}/admins", h: p.listAdmins},
+		{Pattern: "POST /v1/agreements/{agreement}/admins", h: p.addAdmin},
+		{Pattern: "DELETE /v1/agreements/{agreement}/admins/{email}", h: p.removeAdmin},
 	}
 }
 

@@ -85,6 +85,9 @@ type agreement struct {
 	// grants are partners' access, by partner email, kept after removal so that
 	// removal is permanent.
 	grants map[string]*grant
+	// subs holds the agreement's subscribers, seats, usage history, admin details and
+	// bulk sessions; see subscriptions().
+	subs *subscriptions
 }
 
 type grant struct {

@@ -1,0 +1,251 @@
+package vssubs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// BulkRow is one subscriber of a bulk add, with the row number it had in its file so
+// that every problem can be reported where the user will look for it.
+type BulkRow struct {
+	// Row is the row's number in its file (the header is row 1), or its position from 1
+	// for rows built in code; BulkAdd numbers rows left at 0.
+	Row int `json:"row"`
+	SubscriberInput
+	// problems are what reading the file found wrong with the row's cells, such as a
+	// downloads cell that is neither yes nor no; they are reported with the rest.
+	problems []FieldError
+}
+
+// RowError is one problem of one bulk row.
+type RowError struct {
+	Row    int    `json:"row"`
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+// BulkError refuses a whole bulk add and lists every bad row with its field and reason.
+// Nothing was written. It matches ErrValidation; when the portal refused the batch, it
+// also unwraps to the *APIError, with the request id.
+type BulkError struct {
+	Rows []RowError
+	// API is the portal's answer, nil when the client refused the rows before sending.
+	API *APIError
+}
+
+// maxRowsInMessage bounds Error's text; Rows always holds every problem.
+const maxRowsInMessage = 20
+
+func (e *BulkError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "vssubs: bulk add refused, nothing was added: %d problems", len(e.Rows))
+	for i, r := range e.Rows {
+		if i == maxRowsInMessage {
+			fmt.Fprintf(&b, "; and %d more", len(e.Rows)-i)
+			break
+		}
+		fmt.Fprintf(&b, "; row %d: %s: %s", r.Row, r.Field, r.Reason)
+	}
+	if e.API != nil && e.API.RequestID != "" {
+		fmt.Fprintf(&b, " [request %s]", e.API.RequestID)
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrValidation) true for every refused bulk add.
+func (e *BulkError) Is(target error) bool { return target == ErrValidation }
+
+// Unwrap returns the portal's *APIError, if the portal refused the rows.
+func (e *BulkError) Unwrap() error {
+	if e.API == nil {
+		return nil
+	}
+	return e.API
+}
+
+// APIError is the wire form of the refusal, as the portal answers it: a
+// validation_failed error whose fields are named rows[N].field.
+func (e *BulkError) APIError() *APIError {
+	fields := make([]FieldError, len(e.Rows))
+	for i, r := range e.Rows {
+		fields[i] = FieldError{Field: fmt.Sprintf("rows[%d].%s", r.Row, r.Field), Reason: r.Reason}
+	}
+	return &APIError{StatusCode: 422, Code: CodeValidation, Message: "bulk add refused: nothing was added", Fields: fields}
+}
+
+// bulkErrorFrom turns the portal's refusal of a commit back into a *BulkError.
+func bulkErrorFrom(err error) error {
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Code != CodeValidation || len(ae.Fields) == 0 {
+		return err
+	}
+	be := &BulkError{API: ae}
+	for _, f := range ae.Fields {
+		rest, ok := strings.CutPrefix(f.Field, "rows[")
+		num, field, ok2 := strings.Cut(rest, "].")
+		n, convErr := strconv.Atoi(num)
+		if !ok || !ok2 || convErr != nil {
+			return err
+		}
+		be.Rows = append(be.Rows, RowError{Row: n, Field: field, Reason: f.Reason})
+	}
+	return be
+}
+
+// MaxBulkRows bounds one bulk add.
+const MaxBulkRows = 100_000
+
+// CheckBulkRows normalizes every row and reports every problem that needs no portal
+// state: required fields, commas, spaces, emails, known levels, cell values, and the same
+// email twice in the batch. The client runs it before uploading and the portal again
+// before committing; the portal then adds the checks against the agreement.
+func (r Rules) CheckBulkRows(rows []BulkRow) ([]BulkRow, []RowError) {
+	out := make([]BulkRow, len(rows))
+	var bad []RowError
+	firstRow := make(map[string]int, len(rows))
+	for i, row := range rows {
+		if row.Row == 0 {
+			row.Row = i + 1
+		}
+		var fe fieldErrors
+		fe = append(fe, row.problems...)
+		row.SubscriberInput = r.checkSubscriber(&fe, row.SubscriberInput)
+		row.problems = nil
+		if len(fe) == 0 {
+			if first, dup := firstRow[row.Email]; dup {
+				fe.add(FieldEmail, fmt.Sprintf("is already on row %d of this batch", first))
+			} else {
+				firstRow[row.Email] = row.Row
+			}
+		}
+		for _, f := range fe {
+			bad = append(bad, RowError{Row: row.Row, Field: f.Field, Reason: f.Reason})
+		}
+		out[i] = row
+	}
+	if len(rows) > MaxBulkRows {
+		bad = append(bad, RowError{Row: rows[MaxBulkRows].Row, Field: "row", Reason: fmt.Sprintf("a bulk add holds at most %d rows", MaxBulkRows)})
+	}
+	return out, bad
+}
+
+// BulkAddRequest is a bulk add: its rows, and how to report progress.
+type BulkAddRequest struct {
+	Rows []BulkRow
+	// Progress, when set, is called with the rows uploaded so far out of the total: once
+	// with 0 before the first upload, then after each chunk.
+	Progress func(done, total int)
+	// ChunkSize is how many rows each upload request carries; 0 means MaxBulkChunk.
+	ChunkSize int
+}
+
+// MaxBulkChunk is the most rows one upload request carries.
+const MaxBulkChunk = 1000
+
+// BulkStartRequest opens a bulk session: how many rows, in how many chunks, will follow.
+type BulkStartRequest struct {
+	Total  int `json:"total"`
+	Chunks int `json:"chunks"`
+}
+
+// BulkChunk is the wire body of one chunk of rows.
+type BulkChunk struct {
+	Rows []BulkRow `json:"rows"`
+}
+
+// BulkStatus is where a bulk session stands.
+type BulkStatus string
+
+// The states of a bulk session.
+const (
+	BulkOpen      BulkStatus = "open"
+	BulkCommitted BulkStatus = "committed"
+)
+
+// BulkSession is an open or committed bulk add on the portal.
+type BulkSession struct {
+	ID          string     `json:"id"`
+	AgreementID string     `json:"agreement_id"`
+	Total       int        `json:"total"`
+	Chunks      int        `json:"chunks"`
+	Received    int        `json:"received"`
+	Status      BulkStatus `json:"status"`
+	ResponseMeta
+}
+
+// BulkResult is a committed bulk add: the subscribers it created, in row order.
+type BulkResult struct {
+	BulkID        string   `json:"bulk_id"`
+	Added         int      `json:"added"`
+	SubscriberIDs []string `json:"subscriber_ids"`
+	ResponseMeta
+}
+
+// BulkAdd assigns subscriptions to every row, or to none. The rows are checked before
+// anything is sent; then a bulk session is opened under the call's idempotency key, the
+// rows are uploaded in chunks (each idempotent, Progress after each), and a commit
+// applies them all at once or refuses them all with a *BulkError listing every bad row.
+// Repeating the call with the same WithIdempotencyKey, even after a crash mid-upload,
+// adds the rows at most once and returns the same result.
+func (s *SubscribersService) BulkAdd(ctx context.Context, agreementID string, req BulkAddRequest, opts ...CallOption) (*BulkResult, error) {
+	var fe fieldErrors
+	if strings.TrimSpace(agreementID) == "" {
+		fe.add("agreement_id", "is required")
+	}
+	if len(req.Rows) == 0 {
+		fe.add("rows", "at least one row is required")
+	}
+	size := req.ChunkSize
+	if size == 0 {
+		size = MaxBulkChunk
+	}
+	if size < 1 || size > MaxBulkChunk {
+		fe.add("chunk_size", fmt.Sprintf("must be between 1 and %d", MaxBulkChunk))
+	}
+	if err := fe.err(); err != nil {
+		return nil, err
+	}
+	rows, bad := s.client.rules.CheckBulkRows(req.Rows)
+	if len(bad) > 0 {
+		return nil, &BulkError{Rows: bad}
+	}
+	progress := req.Progress
+	if progress == nil {
+		progress = func(int, int) {}
+	}
+	key := callOptions(opts).idempotencyKey
+	if key == "" {
+		key = NewIdempotencyKey()
+	}
+	chunks := (len(rows) + size - 1) / size
+	base := agreementPath(agreementID, "bulk-adds")
+
+	var sess BulkSession
+	if err := s.client.do(ctx, "POST", base, nil, BulkStartRequest{Total: len(rows), Chunks: chunks}, &sess, []CallOption{WithIdempotencyKey(key)}); err != nil {
+		return nil, err
+	}
+	progress(0, len(rows))
+	if sess.Status != BulkCommitted {
+		for i := range chunks {
+			part := rows[i*size : min((i+1)*size, len(rows))]
+			path := base + "/" + url.PathEscape(sess.ID) + "/chunks/" + strconv.Itoa(i)
+			chunkKey := WithIdempotencyKey(fmt.Sprintf("%s/chunk/%d", key, i))
+			if err := s.client.do(ctx, "PUT", path, nil, BulkChunk{Rows: part}, nil, []CallOption{chunkKey}); err != nil {
+				return nil, err
+			}
+			progress(i*size+len(part), len(rows))
+		}
+	} else {
+		progress(len(rows), len(rows))
+	}
+	out := new(BulkResult)
+	path := base + "/" + url.PathEscape(sess.ID) + "/commit"
+	if err := s.client.do(ctx, "POST", path, nil, nil, out, []CallOption{WithIdempotencyKey(key + "/commit")}); err != nil {
+		return nil, bulkErrorFrom(err)
+	}
+	return out, nil
+}

@@ -1,0 +1,340 @@
+package vssubs
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// BulkFormat is a file format BulkAdd rows are read from and written to.
+type BulkFormat string
+
+// The bulk file formats: the portal's spreadsheet template, and CSV.
+const (
+	BulkXLSX BulkFormat = "xlsx"
+	BulkCSV  BulkFormat = "csv"
+)
+
+// BulkFormatOf returns the format of a file from its name's extension.
+func BulkFormatOf(name string) (BulkFormat, error) {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".xlsx":
+		return BulkXLSX, nil
+	case ".csv":
+		return BulkCSV, nil
+	}
+	return "", &ValidationError{Fields: []FieldError{{"file", fmt.Sprintf("%q is neither .xlsx nor .csv", filepath.Base(name))}}}
+}
+
+// BulkSheet is the name of the template's worksheet.
+const BulkSheet = "Subscribers"
+
+// fieldDownloads is the downloads column's field name in row errors.
+const fieldDownloads = "downloads"
+
+// BulkColumns returns the template's column headers, in order.
+func BulkColumns() []string {
+	return []string{"First name", "Last name", "Email", "Subscription level", "Reference", "Country/region", "Language", "Downloads", "Notification email"}
+}
+
+// bulkFields are the field names of BulkColumns, in the same order.
+func bulkFields() []string {
+	return []string{FieldFirstName, FieldLastName, FieldEmail, FieldLevel, FieldReference, FieldCountry, FieldLanguage, fieldDownloads, FieldNotificationEmail}
+}
+
+// requiredColumn reports whether a file must have the column of field.
+func requiredColumn(field string) bool {
+	switch field {
+	case FieldFirstName, FieldLastName, FieldEmail, FieldLevel, FieldCountry:
+		return true
+	}
+	return false
+}
+
+// cells renders a subscriber as the template's cells.
+func cells(in SubscriberInput) []string {
+	downloads := "No"
+	if in.Downloads {
+		downloads = "Yes"
+	}
+	return []string{in.FirstName, in.LastName, in.Email, string(in.Level), in.Reference, in.Country, in.Language, downloads, in.NotificationEmail}
+}
+
+// columnMap maps a file's header to field names: the column of each known field, found
+// by its header text or its field name, ignoring case. Other columns (such as an export's
+// status) are ignored, so an export can be edited and added back.
+type columnMap map[string]int
+
+func readHeader(header []string) (columnMap, error) {
+	byName := map[string]string{}
+	for i, f := range bulkFields() {
+		byName[strings.ToLower(BulkColumns()[i])] = f
+		byName[f] = f
+	}
+	cols := columnMap{}
+	var fe fieldErrors
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		f, ok := byName[h]
+		if !ok {
+			continue
+		}
+		if _, dup := cols[f]; dup {
+			fe.add("header", fmt.Sprintf("column %q appears twice", header[i]))
+		}
+		cols[f] = i
+	}
+	for i, f := range bulkFields() {
+		if _, ok := cols[f]; !ok && requiredColumn(f) {
+			fe.add("header", fmt.Sprintf("the column %q is missing", BulkColumns()[i]))
+		}
+	}
+	return cols, fe.err()
+}
+
+// row builds the BulkRow of a file's record; cell problems stay with the row, to be
+// reported with its other problems.
+func (cols columnMap) row(num int, rec []string) BulkRow {
+	get := func(f string) string {
+		if i, ok := cols[f]; ok && i < len(rec) {
+			return rec[i]
+		}
+		return ""
+	}
+	r := BulkRow{Row: num, SubscriberInput: SubscriberInput{
+		FirstName:         get(FieldFirstName),
+		LastName:          get(FieldLastName),
+		Email:             get(FieldEmail),
+		Level:             levelOfCell(get(FieldLevel)),
+		Reference:         get(FieldReference),
+		Country:           get(FieldCountry),
+		Language:          get(FieldLanguage),
+		NotificationEmail: get(FieldNotificationEmail),
+	}}
+	switch strings.ToLower(get(fieldDownloads)) {
+	case "yes", "y", "true", "1", "oui":
+		r.Downloads = true
+	case "", "no", "n", "false", "0", "non":
+	default:
+		r.problems = append(r.problems, FieldError{fieldDownloads, "must be Yes or No"})
+	}
+	return r
+}
+
+// levelOfCell accepts a level as the template writes it ("enterprise") or as a person
+// types it ("Test Professional"); anything else is kept for validation to report.
+func levelOfCell(s string) Level {
+	l := Level(strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(s)))
+	if l.Valid() {
+		return l
+	}
+	return Level(s)
+}
+
+func blank(rec []string) bool {
+	for _, c := range rec {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// ReadBulk reads the rows of a bulk file: the header row names the columns (in any
+// order), and each later non-blank row is a subscriber numbered as in the file. A file
+// that cannot be read or lacks a required column is a *ValidationError; problems of
+// single cells are reported by BulkAdd, with every other bad row.
+func ReadBulk(r io.Reader, f BulkFormat) ([]BulkRow, error) {
+	switch f {
+	case BulkCSV:
+		return readBulkCSV(r)
+	case BulkXLSX:
+		return readBulkXLSX(r)
+	}
+	return nil, &ValidationError{Fields: []FieldError{{"format", fmt.Sprintf("unknown bulk format %q", f)}}}
+}
+
+func readBulkCSV(r io.Reader) ([]BulkRow, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err != nil {
+		return nil, fileError(err)
+	}
+	cols, err := readHeader(header)
+	if err != nil {
+		return nil, err
+	}
+	width := len(header)
+	var rows []BulkRow
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return rows, nil
+		}
+		if err != nil {
+			return nil, fileError(err)
+		}
+		if blank(rec) {
+			continue
+		}
+		line, _ := cr.FieldPos(0)
+		row := cols.row(line, rec)
+		if len(rec) > width {
+			// An unquoted comma inside a value shifts every later cell: say so rather
+			// than report the shifted cells as wrong.
+			row.problems = append(row.problems, FieldError{"row", fmt.Sprintf("has %d values for %d columns: a value contains a comma", len(rec), width)})
+		}
+		rows = append(rows, row)
+	}
+}
+
+func readBulkXLSX(r io.Reader) ([]BulkRow, error) {
+	book, err := excelize.OpenReader(r)
+	if err != nil {
+		return nil, fileError(err)
+	}
+	defer book.Close()
+	sheet := BulkSheet
+	if idx, _ := book.GetSheetIndex(sheet); idx < 0 {
+		sheet = book.GetSheetName(book.GetActiveSheetIndex())
+	}
+	it, err := book.Rows(sheet)
+	if err != nil {
+		return nil, fileError(err)
+	}
+	defer it.Close()
+	var (
+		cols columnMap
+		rows []BulkRow
+		num  int
+	)
+	for it.Next() {
+		num++
+		rec, err := it.Columns(excelize.Options{RawCellValue: true})
+		if err != nil {
+			return nil, fileError(err)
+		}
+		if cols == nil {
+			if cols, err = readHeader(rec); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if !blank(rec) {
+			rows = append(rows, cols.row(num, rec))
+		}
+	}
+	if cols == nil {
+		return nil, fileError(errors.New("the sheet has no header row"))
+	}
+	return rows, it.Error()
+}
+
+func fileError(err error) error {
+	return &ValidationError{Fields: []FieldError{{"file", err.Error()}}}
+}
+
+// WriteBulk writes rows as a bulk file: the template's header, then one row each.
+func WriteBulk(w io.Writer, f BulkFormat, rows []SubscriberInput) error {
+	switch f {
+	case BulkCSV:
+		cw := csv.NewWriter(w)
+		_ = cw.Write(BulkColumns())
+		for _, in := range rows {
+			_ = cw.Write(cells(in))
+		}
+		cw.Flush()
+		return cw.Error()
+	case BulkXLSX:
+		return writeBulkXLSX(w, rows)
+	}
+	return &ValidationError{Fields: []FieldError{{"format", fmt.Sprintf("unknown bulk format %q", f)}}}
+}
+
+// WriteBulkTemplate writes the empty template users fill in for BulkAdd. The .xlsx
+// template offers the levels, languages and Yes/No as drop-down lists.
+func WriteBulkTemplate(w io.Writer, f BulkFormat) error { return WriteBulk(w, f, nil) }
+
+func writeBulkXLSX(w io.Writer, rows []SubscriberInput) error {
+	book := excelize.NewFile()
+	defer book.Close()
+	if err := book.SetSheetName("Sheet1", BulkSheet); err != nil {
+		return err
+	}
+	bold, err := book.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	if err != nil {
+		return err
+	}
+	sw, err := book.NewStreamWriter(BulkSheet)
+	if err != nil {
+		return err
+	}
+	if err := sw.SetColWidth(1, len(BulkColumns()), 22); err != nil {
+		return err
+	}
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return err
+	}
+	header := make([]any, len(BulkColumns()))
+	for i, h := range BulkColumns() {
+		header[i] = excelize.Cell{StyleID: bold, Value: h}
+	}
+	if err := sw.SetRow("A1", header); err != nil {
+		return err
+	}
+	for i, in := range rows {
+		cs := cells(in)
+		vals := make([]any, len(cs))
+		for j, c := range cs {
+			vals[j] = c
+		}
+		cell, _ := excelize.CoordinatesToCellName(1, i+2)
+		if err := sw.SetRow(cell, vals); err != nil {
+			return err
+		}
+	}
+	if err := sw.Flush(); err != nil {
+		return err
+	}
+	if err := addDropDowns(book); err != nil {
+		return err
+	}
+	_, err = book.WriteTo(w)
+	return err
+}
+
+// addDropDowns offers the valid values of the level, language and downloads columns.
+func addDropDowns(book *excelize.File) error {
+	levels := make([]string, 0, len(Levels()))
+	for _, l := range Levels() {
+		levels = append(levels, string(l))
+	}
+	lists := map[string][]string{
+		FieldLevel:     levels,
+		FieldLanguage:  {LangEnglish, LangFrench},
+		fieldDownloads: {"Yes", "No"},
+	}
+	for i, f := range bulkFields() {
+		list, ok := lists[f]
+		if !ok {
+			continue
+		}
+		col, _ := excelize.ColumnNumberToName(i + 1)
+		dv := excelize.NewDataValidation(true)
+		dv.Sqref = fmt.Sprintf("%s2:%s%d", col, col, MaxBulkRows+1)
+		if err := dv.SetDropList(list); err != nil {
+			return err
+		}
+		if err := book.AddDataValidation(BulkSheet, dv); err != nil {
+			return err
+		}
+	}
+	return nil
+}
