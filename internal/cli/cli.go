@@ -50,17 +50,21 @@ type session struct {
 	baseURL, token, lang string
 	json                 bool
 	client               *vssubs.Client
+	// setFlags are the flags given on the command line, for commands that change only
+	// the fields given.
+	setFlags map[string]bool
 }
 
 // command is a node of the command tree: a group with subcommands, or a leaf that runs.
 type command struct {
-	name    string
-	args    string // positional arguments, for the usage line
-	summary string
-	nargs   int // exact number of positional arguments a leaf takes
-	sub     []*command
-	flags   func(fs *flag.FlagSet)
-	run     func(ctx context.Context, s *session, args []string) error
+	name     string
+	args     string // positional arguments, for the usage line
+	summary  string
+	nargs    int  // number of positional arguments a leaf takes
+	variadic bool // nargs is a minimum
+	sub      []*command
+	flags    func(fs *flag.FlagSet)
+	run      func(ctx context.Context, s *session, args []string) error
 }
 
 // usageError is a mistake on the command line; the tool prints the command's usage.
@@ -105,7 +109,9 @@ func run(ctx context.Context, args []string, s *session) int {
 	if err != nil {
 		return s.fail(&usageError{cmd: cmd, msg: err.Error()}, path)
 	}
-	if len(pos) != cmd.nargs {
+	s.setFlags = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { s.setFlags[f.Name] = true })
+	if len(pos) < cmd.nargs || (len(pos) > cmd.nargs && !cmd.variadic) {
 		return s.fail(&usageError{cmd: cmd, msg: fmt.Sprintf("want %d argument(s) (%s), got %d", cmd.nargs, cmd.args, len(pos))}, path)
 	}
 	if err := cmd.run(ctx, s, pos); err != nil {

@@ -25,11 +25,10 @@ const (
 
 // tool runs the real vssubs binary against a portal served over a socket.
 type tool struct {
-	t    *testing.T
-	bin  string
-	srv  *httptest.Server
-	p    *portal.Portal
-	base []string
+	t   *testing.T
+	bin string
+	srv *httptest.Server
+	p   *portal.Portal
 }
 
 type result struct {
@@ -37,12 +36,32 @@ type result struct {
 	stdout, stderr string
 }
 
-// buildTool compiles cmd/vssubs into the test's temp dir and serves a fresh portal.
-func buildTool(t *testing.T) *tool {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the binary")
+// TestTool builds cmd/vssubs once and runs each scenario against its own portal.
+func TestTool(t *testing.T) {
+	bin := buildBinary(t)
+	for _, sc := range []struct {
+		name string
+		run  func(*testing.T, string)
+	}{
+		{"OrderAndRegistrationFlows", testOrderAndRegistrationFlows},
+		{"ExitCodes", testExitCodes},
+		{"ValidationListsEveryBadField", testValidationListsEveryBadField},
+		{"LockoutIsRetryLater", testLockoutIsRetryLater},
+		{"HumanOutputIsATable", testHumanOutputIsATable},
+		{"FlagsOverrideTheEnvironment", testFlagsOverrideTheEnvironment},
+		{"HelpListsCommandsAndExitCodes", testHelpListsCommandsAndExitCodes},
+		{"SubscribersLifecycle", testSubscribersLifecycle},
+		{"SubscriberRulesExitCodes", testSubscriberRulesExitCodes},
+		{"BulkAddFromFiles", testBulkAddFromFiles},
+		{"Admins", testAdmins},
+	} {
+		t.Run(sc.name, func(t *testing.T) { sc.run(t, bin) })
 	}
+}
+
+// buildBinary compiles cmd/vssubs into the test's temp dir.
+func buildBinary(t *testing.T) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "vssubs")
 	if runtime.GOOS == "windows" {
 		bin += ".exe"
@@ -51,6 +70,12 @@ func buildTool(t *testing.T) *tool {
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return bin
+}
+
+// newTool serves a fresh portal over a socket for the binary to talk to.
+func newTool(t *testing.T, bin string) *tool {
+	t.Helper()
 	p, err := portal.New()
 	if err != nil {
 		t.Fatal(err)
@@ -64,11 +89,7 @@ func buildTool(t *testing.T) *tool {
 // environment the way a script would configure it.
 func (tl *tool) as(email string, args ...string) result {
 	tl.t.Helper()
-	cmd := exec.Command(tl.bin, args...)
-	cmd.Env = []string{cli.EnvBaseURL + "=" + tl.srv.URL}
-	if email != "" {
-		cmd.Env = append(cmd.Env, cli.EnvToken+"="+tl.p.Token(email))
-	}
+	cmd := tl.command(email, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -79,6 +100,16 @@ func (tl *tool) as(email string, args ...string) result {
 		tl.t.Fatalf("running %v: %v", args, err)
 	}
 	return r
+}
+
+// command prepares the binary's command line, configured through the environment.
+func (tl *tool) command(email string, args ...string) *exec.Cmd {
+	cmd := exec.Command(tl.bin, args...)
+	cmd.Env = []string{cli.EnvBaseURL + "=" + tl.srv.URL}
+	if email != "" {
+		cmd.Env = append(cmd.Env, cli.EnvToken+"="+tl.p.Token(email))
+	}
+	return cmd
 }
 
 // ok runs a command that must succeed and decodes its --json output into out.
@@ -110,8 +141,8 @@ func (tl *tool) placeOrder() vssubs.Order {
 	return o
 }
 
-func TestOrderAndRegistrationFlows(t *testing.T) {
-	tl := buildTool(t)
+func testOrderAndRegistrationFlows(t *testing.T, bin string) {
+	tl := newTool(t, bin)
 	order := tl.placeOrder()
 	if diff := cmp.Diff([]vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: 10}, {Level: vssubs.LevelProfessional, Quantity: 25}}, order.Lines); diff != "" {
 		t.Errorf("order lines (-want +got):\n%s", diff)
@@ -182,8 +213,8 @@ func TestOrderAndRegistrationFlows(t *testing.T) {
 	}
 }
 
-func TestExitCodes(t *testing.T) {
-	tl := buildTool(t)
+func testExitCodes(t *testing.T, bin string) {
+	tl := newTool(t, bin)
 	order := tl.placeOrder()
 	form := []string{"--authorization", order.AuthorizationNumber, "--license", order.LicenseNumber, "--customer-email", customer}
 	tl.ok(alice, nil, append([]string{"register", "--accept-terms"}, form...)...)
@@ -228,8 +259,8 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
-func TestValidationListsEveryBadField(t *testing.T) {
-	tl := buildTool(t)
+func testValidationListsEveryBadField(t *testing.T, bin string) {
+	tl := newTool(t, bin)
 	r := tl.as(alice, "order", "place", "--customer-email", "x@gmail.com", "--line", "gold=3")
 	if r.code != cli.ExitValidation {
 		t.Fatalf("exit %d, want %d\n%s", r.code, cli.ExitValidation, r.stderr)
@@ -241,8 +272,8 @@ func TestValidationListsEveryBadField(t *testing.T) {
 	}
 }
 
-func TestLockoutIsRetryLater(t *testing.T) {
-	tl := buildTool(t)
+func testLockoutIsRetryLater(t *testing.T, bin string) {
+	tl := newTool(t, bin)
 	order := tl.placeOrder()
 	var r result
 	for range portal.DefaultLockoutPolicy().MaxFailures + 1 {
@@ -254,8 +285,8 @@ func TestLockoutIsRetryLater(t *testing.T) {
 	}
 }
 
-func TestHumanOutputIsATable(t *testing.T) {
-	tl := buildTool(t)
+func testHumanOutputIsATable(t *testing.T, bin string) {
+	tl := newTool(t, bin)
 	order := tl.placeOrder()
 	r := tl.as(alice, "order", "get", order.ID)
 	if r.code != 0 {
@@ -274,8 +305,8 @@ func TestHumanOutputIsATable(t *testing.T) {
 	}
 }
 
-func TestFlagsOverrideTheEnvironment(t *testing.T) {
-	tl := buildTool(t)
+func testFlagsOverrideTheEnvironment(t *testing.T, bin string) {
+	tl := newTool(t, bin)
 	r := tl.as(bob, "--token", tl.p.Token(alice), "order", "place", "--customer-email", customer, "--customer-name", "Contoso", "--line", "enterprise=1", "--json")
 	var o vssubs.Order
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &o) != nil {
@@ -286,8 +317,8 @@ func TestFlagsOverrideTheEnvironment(t *testing.T) {
 	}
 }
 
-func TestHelpListsCommandsAndExitCodes(t *testing.T) {
-	tl := buildTool(t)
+func testHelpListsCommandsAndExitCodes(t *testing.T, bin string) {
+	tl := newTool(t, bin)
 	r := tl.as("", "help")
 	if r.code != 0 {
 		t.Fatalf("exit %d", r.code)

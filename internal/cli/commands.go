@@ -20,6 +20,9 @@ func tree() *command {
 		{name: "agreements", summary: "list, read and add agreements you have a role on", sub: []*command{agreementsListCmd(), agreementsGetCmd(), agreementsAddCmd()}},
 		{name: "vlsc", summary: "the licensing centre's add-open flow", sub: []*command{vlscAddOpenCmd(), vlscRelationshipsCmd(), vlscLinkCmd(), vlscClaimCmd()}},
 		{name: "partners", summary: "partners with access to an agreement (customer)", sub: []*command{partnersListCmd(), partnersRemoveCmd()}},
+		subscribersCmd(),
+		adminsCmd(),
+		overviewCmd(),
 	}}
 }
 

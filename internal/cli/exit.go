@@ -70,8 +70,10 @@ func exitCode(err error) int {
 
 // errorReport is the JSON the tool writes to stderr on failure with --json.
 type errorReport struct {
-	Error    vssubs.ErrorBody `json:"error"`
-	ExitCode int              `json:"exit_code"`
+	Error vssubs.ErrorBody `json:"error"`
+	// Rows lists every bad row of a refused bulk add.
+	Rows     []vssubs.RowError `json:"rows,omitempty"`
+	ExitCode int               `json:"exit_code"`
 }
 
 // fail prints err on stderr, as JSON with --json, and returns its exit code.
@@ -89,10 +91,15 @@ func (s *session) fail(err error, path string) int {
 		return code
 	}
 	body := errorBody(err)
+	var be *vssubs.BulkError
 	if s.json {
+		rep := errorReport{Error: body, ExitCode: code}
+		if errors.As(err, &be) {
+			rep.Rows = be.Rows
+		}
 		enc := json.NewEncoder(s.stderr)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(errorReport{Error: body, ExitCode: code})
+		_ = enc.Encode(rep)
 		return code
 	}
 	fmt.Fprintf(s.stderr, "%s: %s\n", path, body.Message)
@@ -119,8 +126,19 @@ func (s *session) fail(err error, path string) int {
 func errorBody(err error) vssubs.ErrorBody {
 	var ae *vssubs.APIError
 	var ve *vssubs.ValidationError
+	var be *vssubs.BulkError
 	var ue *usageError
 	switch {
+	case errors.As(err, &be):
+		// Rows are named as the user sees them in the file: row 7, email.
+		b := vssubs.ErrorBody{Code: vssubs.CodeValidation, Message: fmt.Sprintf("bulk add refused, nothing was added: %d problems", len(be.Rows))}
+		if be.API != nil {
+			b.RequestID = be.API.RequestID
+		}
+		for _, r := range be.Rows {
+			b.Fields = append(b.Fields, vssubs.FieldError{Field: fmt.Sprintf("row %d, %s", r.Row, r.Field), Reason: r.Reason})
+		}
+		return b
 	case errors.As(err, &ae):
 		return ae.Body()
 	case errors.As(err, &ve):
