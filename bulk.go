@@ -185,12 +185,18 @@ type BulkResult struct {
 	ResponseMeta
 }
 
-// BulkAdd assigns subscriptions to every row, or to none. The rows are checked before
-// anything is sent; then a bulk session is opened under the call's idempotency key, the
-// rows are uploaded in chunks (each idempotent, Progress after each), and a commit
-// applies them all at once or refuses them all with a *BulkError listing every bad row.
-// Repeating the call with the same WithIdempotencyKey, even after a crash mid-upload,
-// adds the rows at most once and returns the same result.
+// BulkAdd assigns subscriptions to every row, or to none.
+//
+// The rows are checked in two passes, each listing every bad row in a *BulkError. The
+// client first checks what needs no portal state (CheckBulkRows) and sends nothing if a
+// row fails. Then a bulk session is opened under the call's idempotency key, the rows
+// are uploaded in chunks (each idempotent, Progress after each), and the commit checks
+// them against the agreement (purchased levels, capacity over the whole batch, emails
+// already subscribed, the 90-day rule) and applies all of them at once or none.
+//
+// Repeating the call with the same WithIdempotencyKey, even after a failure in the
+// middle of the upload, adds the rows at most once and returns the same result; the same
+// key with other rows is ErrIdempotencyKeyReused.
 func (s *SubscribersService) BulkAdd(ctx context.Context, agreementID string, req BulkAddRequest, opts ...CallOption) (*BulkResult, error) {
 	var fe fieldErrors
 	if strings.TrimSpace(agreementID) == "" {
@@ -228,19 +234,17 @@ func (s *SubscribersService) BulkAdd(ctx context.Context, agreementID string, re
 	if err := s.client.do(ctx, "POST", base, nil, BulkStartRequest{Total: len(rows), Chunks: chunks}, &sess, []CallOption{WithIdempotencyKey(key)}); err != nil {
 		return nil, err
 	}
+	// Chunks are uploaded even when the session is already committed, so the portal can
+	// check that a repeated call carries the same rows as the first.
 	progress(0, len(rows))
-	if sess.Status != BulkCommitted {
-		for i := range chunks {
-			part := rows[i*size : min((i+1)*size, len(rows))]
-			path := base + "/" + url.PathEscape(sess.ID) + "/chunks/" + strconv.Itoa(i)
-			chunkKey := WithIdempotencyKey(fmt.Sprintf("%s/chunk/%d", key, i))
-			if err := s.client.do(ctx, "PUT", path, nil, BulkChunk{Rows: part}, nil, []CallOption{chunkKey}); err != nil {
-				return nil, err
-			}
-			progress(i*size+len(part), len(rows))
+	for i := range chunks {
+		part := rows[i*size : min((i+1)*size, len(rows))]
+		path := base + "/" + url.PathEscape(sess.ID) + "/chunks/" + strconv.Itoa(i)
+		chunkKey := WithIdempotencyKey(fmt.Sprintf("%s/chunk/%d", key, i))
+		if err := s.client.do(ctx, "PUT", path, nil, BulkChunk{Rows: part}, nil, []CallOption{chunkKey}); err != nil {
+			return nil, err
 		}
-	} else {
-		progress(len(rows), len(rows))
+		progress(i*size+len(part), len(rows))
 	}
 	out := new(BulkResult)
 	path := base + "/" + url.PathEscape(sess.ID) + "/commit"

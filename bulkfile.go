@@ -272,36 +272,26 @@ func writeBulkXLSX(w io.Writer, rows []SubscriberInput) error {
 	if err != nil {
 		return err
 	}
-	sw, err := book.NewStreamWriter(BulkSheet)
-	if err != nil {
+	last, _ := excelize.ColumnNumberToName(len(BulkColumns()))
+	if err := book.SetColWidth(BulkSheet, "A", last, 22); err != nil {
 		return err
 	}
-	if err := sw.SetColWidth(1, len(BulkColumns()), 22); err != nil {
+	if err := book.SetPanes(BulkSheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
 		return err
 	}
-	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+	header := BulkColumns()
+	if err := book.SetSheetRow(BulkSheet, "A1", &header); err != nil {
 		return err
 	}
-	header := make([]any, len(BulkColumns()))
-	for i, h := range BulkColumns() {
-		header[i] = excelize.Cell{StyleID: bold, Value: h}
-	}
-	if err := sw.SetRow("A1", header); err != nil {
+	if err := book.SetCellStyle(BulkSheet, "A1", last+"1", bold); err != nil {
 		return err
 	}
 	for i, in := range rows {
 		cs := cells(in)
-		vals := make([]any, len(cs))
-		for j, c := range cs {
-			vals[j] = c
-		}
 		cell, _ := excelize.CoordinatesToCellName(1, i+2)
-		if err := sw.SetRow(cell, vals); err != nil {
+		if err := book.SetSheetRow(BulkSheet, cell, &cs); err != nil {
 			return err
 		}
-	}
-	if err := sw.Flush(); err != nil {
-		return err
 	}
 	if err := addDropDowns(book); err != nil {
 		return err
