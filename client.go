@@ -52,6 +52,9 @@ type Client struct {
 	rules   Rules
 	lang    string
 	agent   string
+	// pipeline configures the request pipeline (pipeline.go); pipe is the built one.
+	pipeline pipelineConfig
+	pipe     http.RoundTripper
 }
 
 // service is shared by every service so each is just a named view of the client.
@@ -163,6 +166,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		lang:   LangEnglish,
 		agent:  "vssubs-go/" + Version,
 	}
+	c.pipeline = defaultPipelineConfig()
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
 			return nil, err
@@ -171,6 +175,8 @@ func NewClient(opts ...Option) (*Client, error) {
 	if c.baseURL == nil {
 		return nil, errors.New("vssubs: NewClient: WithBaseURL is required")
 	}
+	c.pipeline.budget = newRetryBudget(c.pipeline.retry.Budget)
+	c.pipe = c.buildPipeline()
 	c.common.client = c
 	c.Orders = (*OrdersService)(&c.common)
 	c.Partners = (*PartnersService)(&c.common)
@@ -208,6 +214,8 @@ type CallOption func(*callConfig)
 
 type callConfig struct {
 	idempotencyKey string
+	noKey          bool         // WithoutIdempotencyKey
+	retry          *RetryPolicy // WithCallRetry
 }
 
 // WithIdempotencyKey sends key as the write's Idempotency-Key instead of a generated one,
@@ -230,24 +238,25 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// do sends one logical call: it encodes in as JSON, sends it, and decodes a 2xx answer
-// into out, or turns any other answer into an *APIError.
+// do sends one logical call through the pipeline (pipeline.go): it encodes in as JSON,
+// sends it with retries, and decodes a 2xx answer into out, or turns any other answer
+// into an *APIError.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any, opts []CallOption) error {
-	var cc callConfig
-	for _, o := range opts {
-		o(&cc)
+	st, err := c.newCallState(method, path, opts)
+	if err != nil {
+		return err
 	}
 	var body []byte
 	if in != nil {
-		var err error
 		if body, err = json.Marshal(in); err != nil {
 			return fmt.Errorf("vssubs: encoding request: %w", err)
 		}
 	}
 	u := c.baseURL.JoinPath(path)
 	u.RawQuery = query.Encode()
+	st.path = u.Path
 
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(withCallState(ctx, st), method, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("vssubs: building request: %w", err)
 	}
@@ -257,38 +266,15 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Accept-Language", c.lang)
 	req.Header.Set("User-Agent", c.agent)
-	req.Header.Set(HeaderCorrelationID, randomHex(8))
-	if isWrite(method) {
-		key := cc.idempotencyKey
-		if key == "" {
-			key = NewIdempotencyKey()
-		}
-		req.Header.Set(HeaderIdempotencyKey, key)
-	}
-	if c.cred != nil {
-		tok, err := c.cred.Token(ctx)
-		if err != nil {
-			return fmt.Errorf("vssubs: getting token: %w", err)
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
 
-	start := time.Now()
-	resp, err := c.http.Do(req)
+	resp, err := c.pipe.RoundTrip(req)
 	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return ctxErr
-		}
-		return fmt.Errorf("vssubs: %s %s: %w", method, u.Path, err)
+		return c.callError(ctx, st, err)
 	}
 	defer resp.Body.Close()
-	meta := ResponseMeta{StatusCode: resp.StatusCode, RequestID: resp.Header.Get(HeaderRequestID), Attempts: 1}
-	c.logger.LogAttrs(ctx, slog.LevelDebug, "vssubs request",
-		slog.String("method", method), slog.String("path", u.Path), slog.Int("status", resp.StatusCode),
-		slog.Duration("duration", time.Since(start)), slog.String("request_id", meta.RequestID))
-
+	meta := ResponseMeta{StatusCode: resp.StatusCode, RequestID: resp.Header.Get(HeaderRequestID), Attempts: int(st.attempts.Load())}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return decodeError(resp, meta)
+		return st.stoppedErr(decodeError(resp, meta))
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		_, _ = io.Copy(io.Discard, resp.Body)

@@ -1,0 +1,345 @@
+package vssubs
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// RetryPolicy says which failed attempts are tried again and how long to wait between
+// them. Start from DefaultRetryPolicy and change what you need.
+type RetryPolicy struct {
+	// MaxRetries is how many times a failed attempt is repeated; 0 turns retries off.
+	MaxRetries int
+	// MinWait is the first backoff; each retry doubles it, with jitter, up to MaxWait.
+	MinWait time.Duration
+	// MaxWait caps every wait. When the portal's Retry-After asks for longer, the call
+	// gives up at once with ErrRateLimited, carrying the wait.
+	MaxWait time.Duration
+	// Statuses are the answers worth another try. Only 408, 429 and 5xx may be listed:
+	// other 4xx answers (such as 423 locked_out) mean the request itself must change.
+	// Nil means the default set: 408, 429, 500, 502, 503, 504.
+	Statuses []int
+	// Budget limits retries across all the client's calls, so a failing portal does not
+	// get a retry storm. Only the client-wide policy's budget counts.
+	Budget RetryBudget
+}
+
+// RetryBudget is a token bucket shared by all of a client's calls: each retry spends one
+// token, each call answered on its first attempt earns Refill tokens back. When the
+// bucket is empty, failures are returned at once with ErrRetryBudgetExhausted.
+type RetryBudget struct {
+	// Disabled turns the budget off: every call may use all its retries.
+	Disabled bool
+	// Capacity is how many tokens the bucket holds, full at start (default 100).
+	Capacity float64
+	// Refill is what a first-attempt answer earns back (default 0.2: retries may
+	// sustain a fifth of the successful traffic).
+	Refill float64
+}
+
+// ErrRetryBudgetExhausted reports that a call was not retried because the client's retry
+// budget was spent. The error also unwraps to the last failure.
+var ErrRetryBudgetExhausted = errors.New("vssubs: retry budget exhausted")
+
+// DefaultRetryPolicy is 3 retries on 408, 429, 500, 502, 503, 504 and connection errors,
+// with exponential backoff from 250ms capped at 30s, and a retry budget.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{
+		MaxRetries: 3,
+		MinWait:    250 * time.Millisecond,
+		MaxWait:    30 * time.Second,
+		Statuses:   defaultRetryStatuses(),
+		Budget:     RetryBudget{Capacity: 100, Refill: 0.2},
+	}
+}
+
+func defaultRetryStatuses() []int {
+	return []int{http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
+}
+
+// normalized fills defaults and reports the first field that makes no sense.
+func (p RetryPolicy) normalized() (RetryPolicy, error) {
+	var fe fieldErrors
+	if p.MaxRetries < 0 || p.MaxRetries > 10 {
+		fe.add("max_retries", "must be between 0 and 10")
+	}
+	if p.MinWait <= 0 {
+		fe.add("min_wait", "must be positive")
+	}
+	if p.MaxWait < p.MinWait {
+		fe.add("max_wait", "must be at least min_wait")
+	}
+	if p.Statuses == nil {
+		p.Statuses = defaultRetryStatuses()
+	}
+	p.Statuses = slices.Clone(p.Statuses)
+	for i, s := range p.Statuses {
+		if s != http.StatusRequestTimeout && s != http.StatusTooManyRequests && (s < 500 || s > 599) {
+			fe.add(fmt.Sprintf("statuses[%d]", i), fmt.Sprintf("%d is not retryable: only 408, 429 and 5xx may be", s))
+		}
+	}
+	if !p.Budget.Disabled {
+		if p.Budget.Capacity == 0 && p.Budget.Refill == 0 {
+			p.Budget = DefaultRetryPolicy().Budget
+		}
+		if p.Budget.Capacity < 1 {
+			fe.add("budget.capacity", "must be at least 1")
+		}
+		if p.Budget.Refill < 0 || p.Budget.Refill > p.Budget.Capacity {
+			fe.add("budget.refill", "must be between 0 and capacity")
+		}
+	}
+	return p, fe.err()
+}
+
+// WithRetry sets the client's retry policy, including its retry budget.
+func WithRetry(p RetryPolicy) Option {
+	return func(c *Client) error {
+		np, err := p.normalized()
+		if err != nil {
+			return fmt.Errorf("vssubs: WithRetry: %w", err)
+		}
+		c.pipeline.retry = np
+		return nil
+	}
+}
+
+// RetryPolicy returns the client's retry policy, a starting point for per-call overrides.
+func (c *Client) RetryPolicy() RetryPolicy { return c.pipeline.retry }
+
+// WithCallRetry replaces the client's retry policy for one call (its budget field is
+// ignored: the client's budget still applies). An invalid policy fails the call before
+// anything is sent.
+func WithCallRetry(p RetryPolicy) CallOption {
+	return func(cc *callConfig) { cc.retry = &p }
+}
+
+// WithoutIdempotencyKey sends a write with no Idempotency-Key, for a caller that
+// deduplicates by other means. Such a write is never retried.
+func WithoutIdempotencyKey() CallOption {
+	return func(cc *callConfig) { cc.noKey = true }
+}
+
+// RetryError reports that the client stopped retrying before its retries were used up:
+// the portal asked for a wait longer than the policy's cap (it matches ErrRateLimited), or
+// the retry budget was spent (ErrRetryBudgetExhausted). It unwraps to the last failure.
+type RetryError struct {
+	// Reason is ErrRateLimited or ErrRetryBudgetExhausted.
+	Reason error
+	// Wait is the wait the portal asked for, when that is why the client gave up.
+	Wait time.Duration
+	// Err is the last failure: an *APIError or a *TransportError.
+	Err error
+}
+
+func (e *RetryError) Error() string {
+	if e.Wait > 0 {
+		return fmt.Sprintf("%v: the portal asked to wait %s, over the retry cap: %v", e.Reason, e.Wait, e.Err)
+	}
+	return fmt.Sprintf("%v: %v", e.Reason, e.Err)
+}
+
+// Is matches the reason the client gave up.
+func (e *RetryError) Is(target error) bool { return target == e.Reason }
+
+// Unwrap returns the last failure.
+func (e *RetryError) Unwrap() error { return e.Err }
+
+// retryStage repeats failed attempts with go-retryablehttp, under the call's policy.
+type retryStage struct {
+	http   *http.Client
+	budget *retryBudget
+	logger *slog.Logger
+}
+
+func (s *retryStage) RoundTrip(req *http.Request) (*http.Response, error) {
+	st := stateOf(req)
+	pol := st.policy
+	retries := pol.MaxRetries
+	if st.write && st.key == "" {
+		// Without a key the portal cannot tell a retry from a new write.
+		retries = 0
+	}
+	rc := &retryablehttp.Client{
+		HTTPClient:   s.http,
+		RetryWaitMin: pol.MinWait,
+		RetryWaitMax: pol.MaxWait,
+		RetryMax:     retries,
+		CheckRetry:   s.checkRetry(st, retries),
+		Backoff:      s.backoff(st),
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+	}
+	rreq, err := retryablehttp.FromRequest(req.Clone(req.Context()))
+	if err != nil {
+		return nil, err
+	}
+	resp, err := rc.Do(rreq)
+	if err != nil {
+		if resp != nil {
+			drain(resp.Body)
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, err
+	}
+	if st.attempts.Load() == 1 && !slices.Contains(pol.Statuses, resp.StatusCode) {
+		s.budget.refill()
+	}
+	return resp, nil
+}
+
+// checkRetry decides, after each attempt, whether another one is worth it.
+func (s *retryStage) checkRetry(st *callState, retries int) retryablehttp.CheckRetry {
+	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		if int(st.attempts.Load()) > retries {
+			return false, nil
+		}
+		if err != nil {
+			if !retryableError(err) {
+				return false, nil
+			}
+		} else {
+			if !slices.Contains(st.policy.Statuses, resp.StatusCode) {
+				return false, nil
+			}
+			if wait, ok := ParseRetryAfter(resp.Header.Get(HeaderRetryAfter), time.Now()); ok && wait > st.policy.MaxWait {
+				st.stopped.Store(&RetryError{Reason: ErrRateLimited, Wait: wait})
+				s.logger.LogAttrs(ctx, slog.LevelWarn, "vssubs giving up: Retry-After over the cap",
+					slog.String("method", st.method), slog.String("path", redactPath(st.path)),
+					slog.Duration("retry_after", wait), slog.Duration("cap", st.policy.MaxWait))
+				return false, nil
+			}
+		}
+		if !s.budget.spend() {
+			st.stopped.Store(&RetryError{Reason: ErrRetryBudgetExhausted})
+			s.logger.LogAttrs(ctx, slog.LevelWarn, "vssubs giving up: retry budget exhausted",
+				slog.String("method", st.method), slog.String("path", redactPath(st.path)))
+			return false, nil
+		}
+		return true, nil
+	}
+}
+
+// backoff waits what Retry-After asks (checked against the cap already), or else an
+// exponential backoff with jitter, so many clients do not retry in step.
+func (s *retryStage) backoff(st *callState) retryablehttp.Backoff {
+	return func(minWait, maxWait time.Duration, n int, resp *http.Response) time.Duration {
+		wait := backoffWait(minWait, maxWait, n, resp, time.Now())
+		attrs := []slog.Attr{slog.String("method", st.method), slog.String("path", redactPath(st.path)),
+			slog.Int("attempt", int(st.attempts.Load())), slog.Duration("wait", wait)}
+		if resp != nil {
+			attrs = append(attrs, slog.Int("status", resp.StatusCode))
+		}
+		s.logger.LogAttrs(context.Background(), slog.LevelInfo, "vssubs retrying", attrs...)
+		return wait
+	}
+}
+
+// backoffWait is the wait before retry n (0-based): Retry-After when the answer has one,
+// else a random wait between half and all of minWait·2ⁿ, capped at maxWait.
+func backoffWait(minWait, maxWait time.Duration, n int, resp *http.Response, now time.Time) time.Duration {
+	if resp != nil {
+		if d, ok := ParseRetryAfter(resp.Header.Get(HeaderRetryAfter), now); ok {
+			return min(d, maxWait)
+		}
+	}
+	exp := float64(minWait) * math.Pow(2, float64(n))
+	d := maxWait
+	if exp < float64(maxWait) {
+		d = time.Duration(exp)
+	}
+	half := d / 2
+	return half + rand.N(half+1)
+}
+
+// retryableError tells connection failures, worth another try, from errors another try
+// cannot fix: TLS, redirects, malformed URLs and headers, and credentials.
+func retryableError(err error) bool {
+	var (
+		te   *tokenError
+		ue   *url.Error
+		cve  *tls.CertificateVerificationError
+		rhe  tls.RecordHeaderError
+		uae  x509.UnknownAuthorityError
+		he   x509.HostnameError
+		cie  x509.CertificateInvalidError
+		alrt tls.AlertError
+	)
+	if errors.As(err, &te) || errors.As(err, &cve) || errors.As(err, &rhe) || errors.As(err, &uae) ||
+		errors.As(err, &he) || errors.As(err, &cie) || errors.As(err, &alrt) {
+		return false
+	}
+	if errors.As(err, &ue) {
+		msg := ue.Err.Error()
+		for _, s := range []string{"redirect", "unsupported protocol scheme", "invalid header", "invalid URL", "no Host in request URL", "tls:", "x509:"} {
+			if strings.Contains(msg, s) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// retryBudget is the client-wide token bucket behind RetryBudget. A nil budget allows
+// every retry.
+type retryBudget struct {
+	mu       sync.Mutex
+	tokens   float64
+	capacity float64
+	refillBy float64
+}
+
+func newRetryBudget(b RetryBudget) *retryBudget {
+	if b.Disabled {
+		return nil
+	}
+	return &retryBudget{tokens: b.Capacity, capacity: b.Capacity, refillBy: b.Refill}
+}
+
+func (b *retryBudget) spend() bool {
+	if b == nil {
+		return true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+func (b *retryBudget) refill() {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	b.tokens = min(b.capacity, b.tokens+b.refillBy)
+	b.mu.Unlock()
+}
+
+func drain(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxErrorBody))
+	_ = body.Close()
+}
