@@ -68,6 +68,7 @@ func ClientGet(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer reportCPU(b)()
 	for range b.N {
 		s, err := c.Subscribers.Get(ctx, getAgreement, getSubscriber)
 		if err != nil || s.ID != getSubscriber {
@@ -84,6 +85,7 @@ func HandGet(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer reportCPU(b)()
 	for range b.N {
 		s, err := handGet(ctx, hc, url)
 		if err != nil || s.ID != getSubscriber {
@@ -109,4 +111,15 @@ func handGet(ctx context.Context, hc *http.Client, url string) (*vssubs.Subscrib
 	}
 	s := new(vssubs.Subscriber)
 	return s, json.NewDecoder(resp.Body).Decode(s)
+}
+
+// reportCPU starts counting the process's CPU time; the returned func reports it per op
+// as cpu-ns/op, which includes the server's share, alike for both sides.
+func reportCPU(b *testing.B) func() {
+	start := processCPU()
+	return func() {
+		if used := processCPU() - start; used > 0 {
+			b.ReportMetric(float64(used)/float64(b.N), "cpu-ns/op")
+		}
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"golang.org/x/term"
+	"golang.org/x/time/rate"
 
 	vssubs "github.com/vssubs/vssubs-go"
 )
@@ -49,6 +50,7 @@ type session struct {
 
 	baseURL, token, lang string
 	json                 bool
+	rate                 float64
 	client               *vssubs.Client
 	// setFlags are the flags given on the command line, for commands that change only
 	// the fields given.
@@ -152,6 +154,7 @@ func (s *session) flagSet(name string) *flag.FlagSet {
 	fs.StringVar(&s.token, "token", s.token, "bearer token (env "+EnvToken+"; prefer the environment, flags show in ps)")
 	fs.StringVar(&s.lang, "lang", s.lang, "language of your notifications: en or fr (env "+EnvLanguage+")")
 	fs.BoolVar(&s.json, "json", s.json, "print JSON for scripts instead of a table")
+	fs.Float64Var(&s.rate, "rate", s.rate, "at most this many calls a second (default: no limit)")
 	return fs
 }
 
@@ -223,12 +226,16 @@ func (s *session) newClient() (*vssubs.Client, error) {
 	if len(missing) > 0 {
 		return nil, &usageError{msg: "not configured: set " + strings.Join(missing, " and ")}
 	}
-	c, err := vssubs.NewClient(
+	opts := []vssubs.Option{
 		vssubs.WithBaseURL(base),
 		vssubs.WithCredential(vssubs.StaticToken(token)),
 		vssubs.WithLanguage(lang),
 		vssubs.WithUserAgent("vssubs-cli"),
-	)
+	}
+	if s.rate != 0 {
+		opts = append(opts, vssubs.WithRateLimit(rate.Limit(s.rate), 1))
+	}
+	c, err := vssubs.NewClient(opts...)
 	if err != nil {
 		return nil, &usageError{msg: err.Error()}
 	}

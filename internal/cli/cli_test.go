@@ -230,6 +230,7 @@ func testExitCodes(t *testing.T, bin string) {
 		{"a missing argument is a usage error", alice, []string{"order", "get"}, cli.ExitUsage, "usage"},
 		{"a malformed --line is a usage error", alice, []string{"order", "place", "--line", "enterprise"}, cli.ExitUsage, "usage"},
 		{"no token is a usage error naming the variable", "", []string{"me"}, cli.ExitUsage, "usage"},
+		{"a rate that is not positive is a usage error", alice, []string{"me", "--rate", "-1"}, cli.ExitUsage, "usage"},
 		{"an invalid order is a validation error", alice, []string{"order", "place", "--customer-email", "x@gmail.com", "--customer-name", "C", "--line", "enterprise=0"}, cli.ExitValidation, vssubs.CodeValidation},
 		{"an unticked box is a validation error", bob, append([]string{"register"}, form...), cli.ExitValidation, vssubs.CodeValidation},
 		{"an unrecognized caller is an auth error", bob, []string{"me"}, cli.ExitAuth, vssubs.CodeNotRecognized},
