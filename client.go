@@ -254,7 +254,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	u := c.baseURL.JoinPath(path)
 	u.RawQuery = query.Encode()
-	st.path = u.Path
+	st.path, st.url = u.Path, u.String()
 
 	req, err := http.NewRequestWithContext(withCallState(ctx, st), method, u.String(), bytes.NewReader(body))
 	if err != nil {

@@ -65,6 +65,7 @@ func WithResponseHook(h ResponseHook) Option {
 // idempotency key and correlation id are therefore the same on every attempt.
 type callState struct {
 	method, path  string
+	url           string // the first attempt's URL; an error about another one came from a redirect
 	key           string // Idempotency-Key; "" for reads and for writes sent without one
 	write         bool
 	correlationID string

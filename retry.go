@@ -216,7 +216,7 @@ func (s *retryStage) checkRetry(st *callState, retries int) retryablehttp.CheckR
 			return false, nil
 		}
 		if err != nil {
-			if !retryableError(err) {
+			if !retryableError(err, st.url) {
 				return false, nil
 			}
 		} else {
@@ -274,8 +274,9 @@ func backoffWait(minWait, maxWait time.Duration, n int, resp *http.Response, now
 }
 
 // retryableError tells connection failures, worth another try, from errors another try
-// cannot fix: TLS, redirects, malformed URLs and headers, and credentials.
-func retryableError(err error) bool {
+// cannot fix: TLS, redirects, malformed URLs and headers, and credentials. reqURL is the
+// URL the call was sent to: a failure reported for another URL happened on a redirect.
+func retryableError(err error, reqURL string) bool {
 	var (
 		te   *tokenError
 		ue   *url.Error
@@ -291,6 +292,9 @@ func retryableError(err error) bool {
 		return false
 	}
 	if errors.As(err, &ue) {
+		if reqURL != "" && ue.URL != reqURL {
+			return false
+		}
 		msg := ue.Err.Error()
 		for _, s := range []string{"redirect", "unsupported protocol scheme", "invalid header", "invalid URL", "no Host in request URL", "tls:", "x509:"} {
 			if strings.Contains(msg, s) {

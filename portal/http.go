@@ -107,8 +107,8 @@ func (p *Portal) serve(ep Endpoint) http.Handler {
 		)
 		if rq.caller == "" && !ep.Anonymous {
 			err = apiError(http.StatusUnauthorized, vssubs.CodeUnauthorized, "sign in: a valid bearer token is required")
-		} else {
-			status, body, err = ep.h(rq)
+		} else if err = p.admit(rq); err == nil {
+			status, body, err = p.idempotent(w, rq, ep.h)
 		}
 		p.deliver(r.Context(), rq.outbox)
 		if err != nil {

@@ -30,6 +30,10 @@ type Portal struct {
 
 	mu sync.Mutex
 	st state
+
+	// idem and limits have their own locks (idempotency.go, ratelimit.go).
+	idem   idempotencyStore
+	limits callerLimits
 }
 
 type config struct {
@@ -40,6 +44,8 @@ type config struct {
 	secret   []byte
 	lockout  LockoutPolicy
 	pageSize int
+	// rateLimit is the per-caller limit; nil means none.
+	rateLimit *RateLimit
 }
 
 // LockoutPolicy is how many wrong authorization/license combinations one caller may

@@ -1,0 +1,154 @@
+// Command vssubs-portal serves the embedded reference portal over HTTP, so clients in any
+// language, and curl, can run the partner workflow against it. It is an emulator: its
+// state lives in memory, and /dev/token hands out a token for any email.
+//
+//	go run ./cmd/vssubs-portal                       # http://127.0.0.1:8080
+//	go run ./cmd/vssubs-portal -addr :9000 -faults 503=0.1,429=0.05,retry-after=1s,reset=0.05,latency=20ms
+//
+// It shuts down gracefully on SIGINT and SIGTERM: requests in flight are answered first.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/portal"
+	"github.com/vssubs/vssubs-go/portal/faults"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "vssubs-portal:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command line.
+type options struct {
+	addr     string
+	faults   faults.Config
+	rate     float64
+	burst    int
+	secret   string
+	drain    time.Duration
+	logLevel slog.Level
+}
+
+func parseFlags(args []string, errOut io.Writer) (options, error) {
+	fs := flag.NewFlagSet("vssubs-portal", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	var o options
+	var spec, level string
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&spec, "faults", "", "faults to inject, such as 503=0.1,429=0.1,retry-after=1s,reset=0.1,latency=20ms,seed=7")
+	fs.Float64Var(&o.rate, "rate", 50, "per-caller rate limit, requests per second (0 turns it off)")
+	fs.IntVar(&o.burst, "burst", 100, "per-caller burst")
+	fs.StringVar(&o.secret, "secret", os.Getenv("VSSUBS_PORTAL_SECRET"), "token-signing secret of at least 32 bytes, so tokens survive restarts (default $VSSUBS_PORTAL_SECRET, else random)")
+	fs.DurationVar(&o.drain, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for requests in flight")
+	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	var err error
+	if o.faults, err = faults.Parse(spec); err != nil {
+		return o, err
+	}
+	if err := o.logLevel.UnmarshalText([]byte(level)); err != nil {
+		return o, fmt.Errorf("-log-level: %w", err)
+	}
+	if o.rate < 0 || (o.rate > 0 && o.burst < 1) {
+		return o, errors.New("-rate must not be negative, and -burst must be at least 1")
+	}
+	return o, nil
+}
+
+// run serves until ctx ends, then shuts down gracefully. ready, when not nil, receives the
+// address the server listens on.
+func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- string) error {
+	o, err := parseFlags(args, logOut)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: o.logLevel}))
+	popts := []portal.Option{portal.WithLogger(logger)}
+	if o.rate > 0 {
+		popts = append(popts, portal.WithRateLimit(portal.RateLimit{PerSecond: o.rate, Burst: o.burst}))
+	}
+	if o.secret != "" {
+		popts = append(popts, portal.WithSecret([]byte(o.secret)))
+	}
+	p, err := portal.New(popts...)
+	if err != nil {
+		return err
+	}
+	var api http.Handler = p
+	if o.faults.Rate() > 0 || o.faults.Latency > 0 {
+		if api, err = faults.New(p, o.faults); err != nil {
+			return err
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", api)
+	mux.Handle("GET /dev/token", devToken(p))
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	logger.Info("vssubs portal listening", slog.String("url", "http://"+ln.Addr().String()+"/"),
+		slog.String("faults", fmt.Sprintf("%+v", o.faults)), slog.Float64("rate", o.rate), slog.Int("burst", o.burst))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("vssubs portal shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), o.drain)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// devToken hands out the bearer token of any email: the emulator stands in for the
+// identity provider.
+func devToken(p *portal.Portal) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		email := vssubs.NormalizeEmail(r.URL.Query().Get("email"))
+		w.Header().Set("Content-Type", "application/json")
+		if why := vssubs.EmailProblem(email); why != "" {
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			_ = json.NewEncoder(w).Encode(vssubs.ErrorBody{Code: vssubs.CodeValidation, Message: "invalid input",
+				Fields: []vssubs.FieldError{{Field: "email", Reason: why}}})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"token": p.Token(email)})
+	})
+}
