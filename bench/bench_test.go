@@ -29,3 +29,8 @@ func BenchmarkList100k(b *testing.B) {
 	b.Run("stream", s.ListStream)
 	b.Run("baseline=hold-all", s.ListHold)
 }
+
+func BenchmarkRateLimited2000(b *testing.B) {
+	b.Run("matched-burst", bench.RateLimited)
+	b.Run("paced", bench.RateLimitedPaced)
+}

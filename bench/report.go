@@ -67,7 +67,7 @@ func median(rs []testing.BenchmarkResult) testing.BenchmarkResult {
 // the README lists them.
 func Measure(s *Suite) ([]Figure, error) {
 	var figs []Figure
-	for _, m := range []func(*Suite) (Figure, error){measureGet, measureBulk, measurePaging} {
+	for _, m := range []func(*Suite) (Figure, error){measureGet, measureBulk, measurePaging, measureRate(RateLimited, RateBurst), measureRate(RateLimitedPaced, 1)} {
 		f, err := m(s)
 		if err != nil {
 			return figs, err
@@ -118,6 +118,24 @@ func measurePaging(s *Suite) (Figure, error) {
 		Goal:     fmt.Sprintf("≤ %.0f MiB", GoalPeakHeapMiB), Met: peak <= GoalPeakHeapMiB,
 		Note: fmt.Sprintf("pages of %d over loopback", ListPageSize),
 	}, nil
+}
+
+func measureRate(f func(*testing.B), clientBurst int) func(*Suite) (Figure, error) {
+	return func(*Suite) (Figure, error) {
+		r, err := run("RateLimited", f)
+		if err != nil {
+			return Figure{}, err
+		}
+		ratio := r.Extra["x-ideal"]
+		caller, wire := r.Extra["caller-429s"], r.Extra["wire-429s"]
+		return Figure{
+			Name:     fmt.Sprintf("%d adds at %d/s (burst %d), client burst %d", RateAdds, RatePerSecond, RateBurst, clientBurst),
+			Measured: fmt.Sprintf("%s wall, %.0f 429s to the caller, %.0f on the wire", time.Duration(r.NsPerOp()).Round(time.Millisecond), caller, wire),
+			Baseline: fmt.Sprintf("%s (ideal: %d / %d per second)", IdealRateWall, RateAdds, RatePerSecond),
+			Ratio:    ratio, Goal: fmt.Sprintf("≤ %.2f×, no 429 to the caller", GoalRateWallRatio),
+			Met: ratio <= GoalRateWallRatio && caller == 0,
+		}, nil
+	}
 }
 
 func mib(bytes int64) string { return fmt.Sprintf("%.1f MiB", float64(bytes)/(1<<20)) }
