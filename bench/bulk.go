@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
 )
@@ -16,15 +17,21 @@ func BulkAdd(b *testing.B) {
 	rows := bulkRows(BulkRows)
 	b.ReportAllocs()
 	b.ResetTimer()
+	var cpu time.Duration
 	for range b.N {
 		b.StopTimer()
 		f, err := newAgreement(ctx, BulkRows)
 		must(b, err)
+		start := processCPU()
 		b.StartTimer()
 		res, err := f.c.Subscribers.BulkAdd(ctx, f.agreementID, vssubs.BulkAddRequest{Rows: rows})
 		if err != nil || res.Added != BulkRows {
 			b.Fatalf("BulkAdd = %+v, %v", res, err)
 		}
+		cpu += processCPU() - start
+	}
+	if cpu > 0 {
+		b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 	}
 }
 
@@ -34,6 +41,7 @@ func JSONFloor(b *testing.B) {
 	rows := bulkRows(BulkRows)
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer reportCPU(b)()
 	for range b.N {
 		data, err := json.Marshal(vssubs.BulkChunk{Rows: rows})
 		must(b, err)

@@ -7,16 +7,21 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 
 	"github.com/vssubs/vssubs-go/bench"
 )
 
 func main() {
 	bench.ServeChildIfAsked()
+	before := loadAverage()
 	s := bench.NewSuite()
 	figs, err := bench.Measure(s)
 	_ = s.Close()
-	fmt.Printf("vssubs benchmarks, %s %s/%s, %d CPUs\n\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	fmt.Printf("vssubs benchmarks, %s %s/%s, %d CPUs, load average %s before and %s after\n",
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), before, loadAverage())
+	fmt.Println("Time ratios are only meaningful when the load stays below the number of CPUs;")
+	fmt.Printf("the CPU ratio (process CPU time per op) is steadier on a busy machine.\n\n")
 	if perr := bench.Print(os.Stdout, figs); perr != nil && err == nil {
 		err = perr
 	}
@@ -29,4 +34,13 @@ func main() {
 			os.Exit(1)
 		}
 	}
+}
+
+// loadAverage returns the one-minute load average where the system tells it.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
 }
