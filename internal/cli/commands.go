@@ -137,32 +137,24 @@ func formFlags(form *vssubs.OpenLicenseForm) func(fs *flag.FlagSet) {
 }
 
 func registerCmd() *command {
-	var form vssubs.OpenLicenseForm
-	return &command{name: "register", summary: "register as an OLP partner on an Open License (the portal's form)",
-		flags: formFlags(&form),
-		run: func(ctx context.Context, s *session, _ []string) error {
-			c, err := s.newClient()
-			if err != nil {
-				return err
-			}
-			a, err := c.Partners.Register(ctx, form)
-			if err != nil {
-				return err
-			}
-			return emitAgreement(s, a)
-		}}
+	return formCmd("register", "register as an OLP partner on an Open License (the portal's form)", (*vssubs.PartnersService).Register)
 }
 
 func agreementsAddCmd() *command {
+	return formCmd("add", "+ Add agreement → New open license, for a partner already registered", (*vssubs.PartnersService).AddAgreement)
+}
+
+// formCmd is a command that submits the OLP Partners form with submit.
+func formCmd(name, summary string, submit func(*vssubs.PartnersService, context.Context, vssubs.OpenLicenseForm, ...vssubs.CallOption) (*vssubs.Agreement, error)) *command {
 	var form vssubs.OpenLicenseForm
-	return &command{name: "add", summary: "+ Add agreement → New open license, for a partner already registered",
+	return &command{name: name, summary: summary,
 		flags: formFlags(&form),
 		run: func(ctx context.Context, s *session, _ []string) error {
 			c, err := s.newClient()
 			if err != nil {
 				return err
 			}
-			a, err := c.Partners.AddAgreement(ctx, form)
+			a, err := submit(c.Partners, ctx, form)
 			if err != nil {
 				return err
 			}
