@@ -107,11 +107,16 @@ func (r Rules) CheckBulkRows(rows []BulkRow) ([]BulkRow, []RowError) {
 	out := make([]BulkRow, len(rows))
 	var bad []RowError
 	firstRow := make(map[string]int, len(rows))
+	numbers := make(map[int]bool, len(rows))
 	for i, row := range rows {
 		if row.Row == 0 {
 			row.Row = i + 1
 		}
 		var fe fieldErrors
+		if numbers[row.Row] {
+			fe.add("row", "the row number appears more than once in the batch")
+		}
+		numbers[row.Row] = true
 		fe = append(fe, row.problems...)
 		row.SubscriberInput = r.checkSubscriber(&fe, row.SubscriberInput)
 		row.problems = nil
@@ -196,7 +201,8 @@ type BulkResult struct {
 //
 // Repeating the call with the same WithIdempotencyKey, even after a failure in the
 // middle of the upload, adds the rows at most once and returns the same result; the same
-// key with other rows is ErrIdempotencyKeyReused.
+// key with other rows is ErrIdempotencyKeyReused: after a refusal, send the corrected rows
+// under a new key.
 func (s *SubscribersService) BulkAdd(ctx context.Context, agreementID string, req BulkAddRequest, opts ...CallOption) (*BulkResult, error) {
 	var fe fieldErrors
 	if strings.TrimSpace(agreementID) == "" {
@@ -250,6 +256,18 @@ func (s *SubscribersService) BulkAdd(ctx context.Context, agreementID string, re
 	path := base + "/" + url.PathEscape(sess.ID) + "/commit"
 	if err := s.client.do(ctx, "POST", path, nil, nil, out, []CallOption{WithIdempotencyKey(key + "/commit")}); err != nil {
 		return nil, bulkErrorFrom(err)
+	}
+	return out, nil
+}
+
+// GetBulk returns where one of the caller's bulk adds stands: rows received and status.
+func (s *SubscribersService) GetBulk(ctx context.Context, agreementID, bulkID string) (*BulkSession, error) {
+	if err := requireIDs("agreement_id", agreementID, "bulk_id", bulkID); err != nil {
+		return nil, err
+	}
+	out := new(BulkSession)
+	if err := s.client.do(ctx, "GET", agreementPath(agreementID, "bulk-adds", bulkID), nil, nil, out, nil); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -225,6 +226,20 @@ func TestBulkAddIsOneIdempotentOperation(t *testing.T) {
 	if n := assigned(t, w); n != 30 {
 		t.Errorf("assigned %d, want 30", n)
 	}
+	sess, err := w.partner.Subscribers.GetBulk(ctx, w.agreementID, first.BulkID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSess := vssubs.BulkSession{ID: first.BulkID, AgreementID: w.agreementID, Total: 30, Chunks: 3, Received: 30, Status: vssubs.BulkCommitted}
+	if diff := cmp.Diff(wantSess, *sess, cmpopts.IgnoreFields(vssubs.BulkSession{}, "ResponseMeta")); diff != "" {
+		t.Errorf("session (-want +got):\n%s", diff)
+	}
+	if _, err := w.customer.Subscribers.GetBulk(ctx, w.agreementID, first.BulkID); !errors.Is(err, vssubs.ErrNotFound) {
+		t.Errorf("another caller's bulk add: want ErrNotFound, got %v", err)
+	}
+	if err := w.p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if n := len(w.p.Recorder().Find(vssubs.KindSubscriptionAssigned, "")); n != 30 {
 		t.Errorf("sent %d subscription_assigned, want 30", n)
 	}
@@ -237,6 +252,18 @@ func TestBulkAddIsOneIdempotentOperation(t *testing.T) {
 	}
 	if _, err := w.partner.Subscribers.BulkAdd(ctx, w.agreementID, vssubs.BulkAddRequest{Rows: rows[:5]}, key); !errors.Is(err, vssubs.ErrIdempotencyKeyReused) {
 		t.Errorf("another size under a committed key: want ErrIdempotencyKeyReused, got %v", err)
+	}
+
+	// A key is remembered for a day. A repeat after that is refused by the rows' own
+	// emails, already subscribed: it never adds twice.
+	w.clock.Advance(25 * time.Hour)
+	_, err = w.partner.Subscribers.BulkAdd(ctx, w.agreementID, req, key)
+	var be *vssubs.BulkError
+	if !errors.As(err, &be) || len(be.Rows) != 30 || be.Rows[0].Reason != "already has a subscription on this agreement" {
+		t.Errorf("a repeat a day later: want every row refused as already subscribed, got %v", err)
+	}
+	if n := assigned(t, w); n != 30 {
+		t.Errorf("assigned %d after a late repeat, want 30", n)
 	}
 }
 

@@ -3,6 +3,7 @@ package vssubs
 import (
 	"net/mail"
 	"strings"
+	"unicode/utf8"
 )
 
 // NormalizeEmail trims an address and lower-cases it, the form in which emails are
@@ -50,5 +51,6 @@ func MaskEmail(addr string) string {
 	if at <= 0 {
 		return "***"
 	}
-	return addr[:1] + "***" + addr[at:]
+	_, first := utf8.DecodeRuneInString(addr)
+	return addr[:first] + "***" + addr[at:]
 }

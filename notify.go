@@ -48,6 +48,7 @@ type Notification struct {
 	Language    string           `json:"language"`
 	Subject     string           `json:"subject"`
 	Text        string           `json:"text"`
+	HTML        string           `json:"html,omitempty"` // Text as an HTML document, every value from Data escaped
 	AgreementID string           `json:"agreement_id,omitempty"`
 	// Data holds the facts the texts were rendered from (names, numbers, links).
 	Data      map[string]string `json:"data,omitempty"`

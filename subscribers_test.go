@@ -3,6 +3,7 @@ package vssubs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -364,6 +365,9 @@ func TestSubscriberLifecycle(t *testing.T) {
 	if diff := cmp.Diff(want, *updated, ignoreMeta); diff != "" {
 		t.Errorf("Update (-want +got):\n%s", diff)
 	}
+	if err := w.p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if n := len(w.p.Recorder().Find(vssubs.KindSubscriptionAssigned, "")); n != 1 {
 		t.Errorf("an edit that keeps the seat notifies nobody; got %d notifications", n)
 	}
@@ -372,19 +376,21 @@ func TestSubscriberLifecycle(t *testing.T) {
 	}
 }
 
-// countingTransport counts the requests whose path ends with suffix and the ids each
+// pathCounter counts the requests whose path ends with suffix and the ids each
 // carried, then hands the request on.
-type countingTransport struct {
+type pathCounter struct {
 	next    http.RoundTripper
 	suffix  string
 	batches []int
 }
 
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+func (c *pathCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 	if strings.HasSuffix(r.URL.Path, c.suffix) {
-		body, _ := r.GetBody()
 		buf := new(strings.Builder)
-		_, _ = io.Copy(buf, body)
+		if r.GetBody != nil {
+			body, _ := r.GetBody()
+			_, _ = io.Copy(buf, body)
+		}
 		c.batches = append(c.batches, strings.Count(buf.String(), `"sub_`))
 	}
 	return c.next.RoundTrip(r)
@@ -395,7 +401,7 @@ func TestRemoveBatches(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelEnterprise, Quantity: 1201})
 	ids := bulkAdd(t, w, 1201, vssubs.LevelEnterprise)
-	ct := &countingTransport{next: w.p.Transport(), suffix: "/subscribers/remove"}
+	ct := &pathCounter{next: w.p.Transport(), suffix: "/subscribers/remove"}
 	c := w.client(t, partnerEmail, vssubs.WithTransport(ct))
 	n, err := c.Subscribers.Remove(ctx, w.agreementID, ids)
 	if err != nil {
@@ -580,5 +586,112 @@ func TestExport(t *testing.T) {
 	}
 	if got := vssubs.ExportFileName(" l0001234 ", time.Date(2026, 11, 23, 23, 0, 0, 0, time.UTC)); got != "subscribers_L0001234_2026-11-23.csv" {
 		t.Errorf("ExportFileName = %q", got)
+	}
+}
+
+// List copies the filter into each page's query, and stops with an error when the portal
+// repeats a cursor instead of looping forever.
+func TestListStopsOnRepeatedCursor(t *testing.T) {
+	var queries []string
+	c, err := vssubs.NewClient(vssubs.WithBaseURL("https://portal.test/"), vssubs.WithTransport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		queries = append(queries, r.URL.RawQuery)
+		body := `{"items":[{"id":"sub_000001","email":"ada@contoso.example"}],"next_cursor":"c1"}`
+		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := vssubs.SubscriberFilter{Search: "ada", Level: vssubs.LevelEnterprise, PageSize: 1}
+	got, err := vssubs.Collect(c.Subscribers.List(context.Background(), "agr_000001", f))
+	if err == nil || !strings.Contains(err.Error(), "repeated cursor") {
+		t.Fatalf("want a repeated-cursor error, got %v", err)
+	}
+	if len(got) != 2 {
+		t.Errorf("got %d subscribers before the repeat, want 2", len(got))
+	}
+	want := []string{"level=enterprise&limit=1&q=ada", "cursor=c1&level=enterprise&limit=1&q=ada"}
+	if diff := cmp.Diff(want, queries); diff != "" {
+		t.Errorf("queries (-want +got):\n%s", diff)
+	}
+	if f != (vssubs.SubscriberFilter{Search: "ada", Level: vssubs.LevelEnterprise, PageSize: 1}) {
+		t.Errorf("List changed the caller's filter: %+v", f)
+	}
+}
+
+// The 90-day rule holds for bulk rows too: a freed seat does not go to a new email in a
+// batch before its time.
+func TestBulkAddKeepsTheNinetyDayRule(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelProfessional, Quantity: 2})
+	ids := bulkAdd(t, w, 2, vssubs.LevelProfessional)
+	w.clock.Advance(10 * day)
+	if _, err := w.partner.Subscribers.Remove(ctx, w.agreementID, ids); err != nil {
+		t.Fatal(err)
+	}
+	rows := []vssubs.BulkRow{
+		{Row: 2, SubscriberInput: person("0", vssubs.LevelProfessional)}, // back on their own seat
+		{Row: 3, SubscriberInput: person("new", vssubs.LevelProfessional)},
+	}
+	_, err := w.partner.Subscribers.BulkAdd(ctx, w.agreementID, vssubs.BulkAddRequest{Rows: rows})
+	var be *vssubs.BulkError
+	if !errors.As(err, &be) {
+		t.Fatalf("want *BulkError, got %v", err)
+	}
+	want := []vssubs.RowError{{Row: 3, Field: "level", Reason: "a professional seat goes to a different email 90 days after its last assignment: the next one is free on 2026-04-05"}}
+	if diff := cmp.Diff(want, be.Rows); diff != "" {
+		t.Errorf("row errors (-want +got):\n%s", diff)
+	}
+	w.clock.Advance(80 * day)
+	if _, err := w.partner.Subscribers.BulkAdd(ctx, w.agreementID, vssubs.BulkAddRequest{Rows: rows}); err != nil {
+		t.Errorf("90 days after the last assignment: %v", err)
+	}
+}
+
+// List fetches a page only when the loop reaches it: a loop that stops early costs the
+// pages it read and no more.
+func TestListFetchesPagesLazily(t *testing.T) {
+	w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelEnterprise, Quantity: 30})
+	bulkAdd(t, w, 30, vssubs.LevelEnterprise)
+	ct := &pathCounter{next: w.p.Transport(), suffix: "/subscribers"}
+	c := w.client(t, partnerEmail, vssubs.WithTransport(ct))
+	n := 0
+	for _, err := range c.Subscribers.List(context.Background(), w.agreementID, vssubs.SubscriberFilter{PageSize: 10}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n++; n == 15 {
+			break
+		}
+	}
+	if len(ct.batches) != 2 {
+		t.Errorf("reading 15 subscribers in pages of 10 made %d requests, want 2", len(ct.batches))
+	}
+}
+
+// Many callers racing for the last seats: exactly as many as were purchased succeed, and
+// every other one gets ErrCapacityExceeded.
+func TestCapacityHoldsUnderConcurrentAdds(t *testing.T) {
+	const seats, callers = 5, 20
+	w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelEnterprise, Quantity: seats})
+	errs := make(chan error, callers)
+	for i := range callers {
+		go func() {
+			_, err := w.partner.Subscribers.Add(context.Background(), w.agreementID, person(fmt.Sprint(i), vssubs.LevelEnterprise))
+			errs <- err
+		}()
+	}
+	ok, full := 0, 0
+	for range callers {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.Is(err, vssubs.ErrCapacityExceeded):
+			full++
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok != seats || full != callers-seats {
+		t.Errorf("%d added and %d refused, want %d and %d", ok, full, seats, callers-seats)
 	}
 }

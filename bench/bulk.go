@@ -29,6 +29,9 @@ func BulkAdd(b *testing.B) {
 			b.Fatalf("BulkAdd = %+v, %v", res, err)
 		}
 		cpu += processCPU() - start
+		b.StopTimer()
+		must(b, f.close(ctx))
+		b.StartTimer()
 	}
 	if cpu > 0 {
 		b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")

@@ -9,6 +9,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -59,6 +60,11 @@ func newAgreement(ctx context.Context, seats int, opts ...portal.Option) (*agree
 		return nil, err
 	}
 	return &agreementFixture{p: p, c: c, agreementID: o.AgreementID}, nil
+}
+
+// close hands every notification to the recorder, then stops the portal's outbox.
+func (f *agreementFixture) close(ctx context.Context) error {
+	return errors.Join(f.p.Flush(ctx), f.p.Close())
 }
 
 // subscriber returns the i-th distinct subscriber of a benchmark's data set.

@@ -89,6 +89,7 @@ func rateLimited(b *testing.B, clientBurst int) {
 		b.StopTimer()
 		srv.Close()
 		transport.CloseIdleConnections()
+		must(b, f.close(ctx))
 		close(errs)
 		for err := range errs {
 			b.Fatal(err)

@@ -23,7 +23,9 @@ import (
 //   - the commit checks every row against the agreement and applies all or none; a
 //     committed session answers its first result again.
 
-// bulkSessionTTL is how long an uncommitted session is kept.
+// bulkSessionTTL is how long a session, and so its idempotency key, is remembered. A
+// repeat after that opens a new session, whose commit finds the rows' emails already
+// subscribed and refuses them: a late repeat fails loudly and still never adds twice.
 const bulkSessionTTL = 24 * time.Hour
 
 // maxChunkBody bounds one chunk's JSON: MaxBulkChunk rows of generous size.
@@ -59,12 +61,12 @@ func (p *Portal) startBulk(rq *request) (int, any, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a, _, err := p.agreementFor(rq, anyRole()...)
+	a, st, err := p.subscriptionsFor(rq)
 	if err != nil {
 		return 0, nil, err
 	}
-	st := a.subscriptions()
 	now := p.cfg.now().UTC()
+	st.expireBulks(now)
 	if b := st.bulkKeys[rq.caller+"\x00"+key]; b != nil {
 		if b.Total != req.Total || b.Chunks != req.Chunks {
 			return 0, nil, apiError(http.StatusUnprocessableEntity, vssubs.CodeIdempotencyKeyReused,
@@ -72,7 +74,6 @@ func (p *Portal) startBulk(rq *request) (int, any, error) {
 		}
 		return http.StatusOK, b.BulkSession, nil
 	}
-	st.expireBulks(now)
 	b := &bulkSession{
 		BulkSession: vssubs.BulkSession{ID: p.st.nextID("blk"), AgreementID: a.ID, Total: req.Total, Chunks: req.Chunks, Status: vssubs.BulkOpen},
 		owner:       rq.caller,
@@ -86,23 +87,28 @@ func (p *Portal) startBulk(rq *request) (int, any, error) {
 	return http.StatusCreated, b.BulkSession, nil
 }
 
-// expireBulks forgets open sessions nobody committed within bulkSessionTTL.
+// expireBulks forgets the sessions opened more than bulkSessionTTL ago.
 func (st *subscriptions) expireBulks(now time.Time) {
 	for id, b := range st.bulks {
-		if b.Status == vssubs.BulkOpen && now.Sub(b.created) > bulkSessionTTL {
+		if now.Sub(b.created) > bulkSessionTTL {
 			delete(st.bulks, id)
 			delete(st.bulkKeys, b.owner+"\x00"+b.key)
 		}
 	}
 }
 
-// bulkOf finds the caller's own session named in the path.
-func bulkOf(rq *request, st *subscriptions) (*bulkSession, error) {
+// bulkFor finds the caller's own session named in the path, with its agreement. It must
+// be called with the state lock held.
+func (p *Portal) bulkFor(rq *request) (*agreement, *subscriptions, *bulkSession, error) {
+	a, st, err := p.subscriptionsFor(rq)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	b := st.bulks[rq.PathValue("bulk")]
 	if b == nil || b.owner != rq.caller {
-		return nil, apiError(http.StatusNotFound, vssubs.CodeNotFound, "no such bulk add")
+		return nil, nil, nil, apiError(http.StatusNotFound, vssubs.CodeNotFound, "no such bulk add")
 	}
-	return b, nil
+	return a, st, b, nil
 }
 
 func (p *Portal) putBulkChunk(rq *request) (int, any, error) {
@@ -121,11 +127,7 @@ func (p *Portal) putBulkChunk(rq *request) (int, any, error) {
 	sum := sha256.Sum256(raw)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a, _, err := p.agreementFor(rq, anyRole()...)
-	if err != nil {
-		return 0, nil, err
-	}
-	b, err := bulkOf(rq, a.subscriptions())
+	_, _, b, err := p.bulkFor(rq)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -148,11 +150,7 @@ func (p *Portal) putBulkChunk(rq *request) (int, any, error) {
 func (p *Portal) getBulk(rq *request) (int, any, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a, _, err := p.agreementFor(rq, anyRole()...)
-	if err != nil {
-		return 0, nil, err
-	}
-	b, err := bulkOf(rq, a.subscriptions())
+	_, _, b, err := p.bulkFor(rq)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -163,12 +161,7 @@ func (p *Portal) getBulk(rq *request) (int, any, error) {
 func (p *Portal) commitBulk(rq *request) (int, any, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a, _, err := p.agreementFor(rq, anyRole()...)
-	if err != nil {
-		return 0, nil, err
-	}
-	st := a.subscriptions()
-	b, err := bulkOf(rq, st)
+	a, st, b, err := p.bulkFor(rq)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -194,6 +187,9 @@ func (p *Portal) commitBulk(rq *request) (int, any, error) {
 	}
 	res := &vssubs.BulkResult{BulkID: b.ID, Added: len(rows), SubscriberIDs: make([]string, len(rows))}
 	levels := map[vssubs.Level]bool{}
+	// One subscriber and one notification per row: grow once, not row by row.
+	st.ordered = slices.Grow(st.ordered, len(rows))
+	rq.outbox = slices.Grow(rq.outbox, len(rows))
 	for i, row := range rows {
 		ls := st.seats[row.Level]
 		s, err := ls.take(row.Email, now)

@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -228,22 +227,15 @@ func paginate[T any](items []T, cursor string, size int) (vssubs.Page[T], error)
 	return page, nil
 }
 
-// deliver sends notifications after the state lock is released. A failing notifier is
-// logged and never fails the operation that caused the notification.
-func (p *Portal) deliver(ctx context.Context, notes []vssubs.Notification) {
-	ctx = context.WithoutCancel(ctx)
-	for _, n := range notes {
-		if err := p.cfg.notifier.Notify(ctx, n); err != nil {
-			p.cfg.logger.Warn("notification not delivered", slog.String("id", n.ID), slog.String("kind", string(n.Kind)), slog.String("error", err.Error()))
-		}
-	}
-}
-
 // notify queues a notification to email, rendered in that user's language. It must be
 // called with the state lock held.
 func (p *Portal) notify(rq *request, kind vssubs.NotificationKind, email, agreementID string, data map[string]string) {
 	u := p.st.user(email, "")
 	subject, text, err := vssubs.RenderNotification(kind, u.Language, data)
+	var html string
+	if err == nil {
+		html, err = vssubs.RenderNotificationHTML(kind, u.Language, data)
+	}
 	if err != nil {
 		// The templates are fixed and tested for every kind; a failure here is a bug in
 		// the portal, so it is logged loudly rather than failing the user's operation.
@@ -257,6 +249,7 @@ func (p *Portal) notify(rq *request, kind vssubs.NotificationKind, email, agreem
 		Language:    u.Language,
 		Subject:     subject,
 		Text:        text,
+		HTML:        html,
 		AgreementID: agreementID,
 		Data:        data,
 		CreatedAt:   p.cfg.now().UTC(),

@@ -27,6 +27,7 @@ type Portal struct {
 	cfg      config
 	mux      *http.ServeMux
 	recorder *vssubs.Recorder
+	outbox   *outbox
 
 	mu sync.Mutex
 	st state
@@ -46,6 +47,7 @@ type config struct {
 	pageSize int
 	// rateLimit is the per-caller limit; nil means none.
 	rateLimit *RateLimit
+	delivery  DeliveryPolicy
 }
 
 // LockoutPolicy is how many wrong authorization/license combinations one caller may
@@ -152,6 +154,7 @@ func New(opts ...Option) (*Portal, error) {
 		logger:   slog.New(slog.DiscardHandler),
 		lockout:  DefaultLockoutPolicy(),
 		pageSize: 100,
+		delivery: DefaultDeliveryPolicy(),
 	}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -167,6 +170,7 @@ func New(opts ...Option) (*Portal, error) {
 		p.recorder = &vssubs.Recorder{}
 		p.cfg.notifier = p.recorder
 	}
+	p.outbox = newOutbox(p.cfg)
 	p.mux = p.routes()
 	return p, nil
 }
@@ -175,9 +179,9 @@ func New(opts ...Option) (*Portal, error) {
 func (p *Portal) Recorder() *vssubs.Recorder { return p.recorder }
 
 // Flush waits until every notification the portal has produced so far has been handed to
-// its Notifier (delivered, or given up on), or ctx ends. Tests and examples call it before
-// reading the Recorder.
-func (p *Portal) Flush(ctx context.Context) error { return ctx.Err() }
+// its Notifier (delivered, or given up on and dead-lettered), or ctx ends. Tests and
+// examples call it before reading the Recorder.
+func (p *Portal) Flush(ctx context.Context) error { return p.outbox.flush(ctx) }
 
 // Rules returns the portal's validation rules, for clients to check input the same way.
 func (p *Portal) Rules() vssubs.Rules { return p.cfg.rules }

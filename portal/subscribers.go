@@ -13,24 +13,38 @@ import (
 	vssubs "github.com/vssubs/vssubs-go"
 )
 
+// subscriptionsFor returns the agreement of the path and its subscriptions, for any role
+// that manages subscribers. It must be called with the state lock held.
+func (p *Portal) subscriptionsFor(rq *request) (*agreement, *subscriptions, error) {
+	a, _, err := p.agreementFor(rq, anyRole()...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, a.subscriptions(), nil
+}
+
+// decodeSubscriber reads a subscriber from the body and runs the shared validation.
+func (p *Portal) decodeSubscriber(rq *request) (vssubs.SubscriberInput, error) {
+	var in vssubs.SubscriberInput
+	if err := decode(rq, &in, 0); err != nil {
+		return in, err
+	}
+	return p.cfg.rules.NormalizeSubscriber(in)
+}
+
 // addSubscriber assigns one subscription: a purchased level, an email new to the
 // agreement, and a free seat, or a typed refusal.
 func (p *Portal) addSubscriber(rq *request) (int, any, error) {
-	var in vssubs.SubscriberInput
-	if err := decode(rq, &in, 0); err != nil {
-		return 0, nil, err
-	}
-	in, err := p.cfg.rules.NormalizeSubscriber(in)
+	in, err := p.decodeSubscriber(rq)
 	if err != nil {
 		return 0, nil, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a, _, err := p.agreementFor(rq, anyRole()...)
+	a, st, err := p.subscriptionsFor(rq)
 	if err != nil {
 		return 0, nil, err
 	}
-	st := a.subscriptions()
 	ls, err := st.purchased(in.Level)
 	if err != nil {
 		return 0, nil, err
@@ -96,11 +110,11 @@ func subscriberOf(rq *request, st *subscriptions) (*subscriber, error) {
 func (p *Portal) getSubscriber(rq *request) (int, any, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a, _, err := p.agreementFor(rq, anyRole()...)
+	_, st, err := p.subscriptionsFor(rq)
 	if err != nil {
 		return 0, nil, err
 	}
-	sub, err := subscriberOf(rq, a.subscriptions())
+	sub, err := subscriberOf(rq, st)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -111,21 +125,16 @@ func (p *Portal) getSubscriber(rq *request) (int, any, error) {
 // days after its last assignment); a new level moves the subscriber to a seat of it.
 // Nothing changes unless every rule passes.
 func (p *Portal) updateSubscriber(rq *request) (int, any, error) {
-	var in vssubs.SubscriberInput
-	if err := decode(rq, &in, 0); err != nil {
-		return 0, nil, err
-	}
-	in, err := p.cfg.rules.NormalizeSubscriber(in)
+	in, err := p.decodeSubscriber(rq)
 	if err != nil {
 		return 0, nil, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a, _, err := p.agreementFor(rq, anyRole()...)
+	a, st, err := p.subscriptionsFor(rq)
 	if err != nil {
 		return 0, nil, err
 	}
-	st := a.subscriptions()
 	sub, err := subscriberOf(rq, st)
 	if err != nil {
 		return 0, nil, err
@@ -177,11 +186,10 @@ func (p *Portal) removeSubscribers(rq *request) (int, any, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a, _, err := p.agreementFor(rq, anyRole()...)
+	_, st, err := p.subscriptionsFor(rq)
 	if err != nil {
 		return 0, nil, err
 	}
-	st := a.subscriptions()
 	gone := make(map[*subscriber]bool, len(req.IDs))
 	var missing []vssubs.FieldError
 	for i, id := range req.IDs {
@@ -249,11 +257,11 @@ func (p *Portal) listSubscribers(rq *request) (int, any, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a, _, err := p.agreementFor(rq, anyRole()...)
+	_, st, err := p.subscriptionsFor(rq)
 	if err != nil {
 		return 0, nil, err
 	}
-	all := a.subscriptions().ordered
+	all := st.ordered
 	i := 0
 	if after != "" {
 		i = sort.Search(len(all), func(i int) bool { return compareIDs(all[i].ID, after) > 0 })
@@ -275,11 +283,10 @@ func (p *Portal) listSubscribers(rq *request) (int, any, error) {
 func (p *Portal) overview(rq *request) (int, any, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a, _, err := p.agreementFor(rq, anyRole()...)
+	a, st, err := p.subscriptionsFor(rq)
 	if err != nil {
 		return 0, nil, err
 	}
-	st := a.subscriptions()
 	now := p.cfg.now().UTC()
 	out := vssubs.Overview{AgreementID: a.ID, AsOf: now}
 	for _, l := range a.Lines {

@@ -78,6 +78,7 @@ func run(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer p.Close()
 	s := &story{w: w, p: p, rec: p.Recorder()}
 	const (
 		alice    = "alice@fabrikam-partners.com" // the reselling partner

@@ -81,7 +81,10 @@ func newTool(t *testing.T, bin string) *tool {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(p)
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		srv.Close()
+		_ = p.Close()
+	})
 	return &tool{t: t, bin: bin, srv: srv, p: p}
 }
 

@@ -23,6 +23,7 @@ func TestProgressBarDrawsOnlyOnATerminal(t *testing.T) {
 	}
 	srv := httptest.NewServer(p)
 	defer srv.Close()
+	defer p.Close()
 	partner, err := p.Client("alice@fabrikam-partners.com")
 	if err != nil {
 		t.Fatal(err)
