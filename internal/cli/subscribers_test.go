@@ -190,6 +190,10 @@ func testBulkAddFromFiles(t *testing.T, bin string) {
 	if err := json.Unmarshal(out, &ex); err != nil || ex.Rows != 2 || !strings.HasPrefix(ex.File, "subscribers_") {
 		t.Fatalf("export printed %s (%v)", out, err)
 	}
+	if r := tl.as(alice, append([]string{"subscribers", "export", "--output", "-", "--level", "professional"}, scope...)...); r.code != 0 ||
+		!strings.HasPrefix(r.stdout, strings.Join(vssubs.ExportColumns(), ",")+"\n") || strings.Count(r.stdout, "\n") != 2 {
+		t.Errorf("export --output - --level professional: exit %d, stdout:\n%s\nwant the header and bo's row", r.code, r.stdout)
+	}
 	data, err := os.ReadFile(filepath.Join(dir, ex.File))
 	if err != nil {
 		t.Fatal(err)
