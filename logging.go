@@ -5,14 +5,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vssubs/vssubs-go/internal/redact"
 )
 
 // WithLoggedQuery names query parameters whose values may appear in logs; every other
-// value is logged as "REDACTED". Paging cursors are allowed by default.
+// value is logged as "REDACTED". Paging cursors, page sizes and levels are allowed by
+// default.
 func WithLoggedQuery(names ...string) Option {
 	return func(c *Client) error {
 		for _, n := range names {
@@ -25,7 +27,9 @@ func WithLoggedQuery(names ...string) Option {
 	}
 }
 
-func defaultLoggedQuery() map[string]bool { return map[string]bool{"cursor": true} }
+func defaultLoggedQuery() map[string]bool {
+	return map[string]bool{"cursor": true, "limit": true, "level": true}
+}
 
 // logStage logs each attempt at debug level: method, path, redacted query, attempt,
 // status, duration and the portal's request id. It never logs headers or bodies, so
@@ -62,24 +66,8 @@ func (s *logStage) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// emailPattern finds anything shaped like an email, plain or percent-encoded.
-var emailPattern = regexp.MustCompile(`[A-Za-z0-9._%+\-]+(@|%40)[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
-
-// secretPattern finds bearer tokens and the portal's signed tokens in free text.
-var secretPattern = regexp.MustCompile(`(?i)(bearer\s+)\S+|vst_[A-Za-z0-9_\-.]+`)
-
 // redactText masks emails and removes tokens from text that is about to be logged.
-func redactText(s string) string {
-	s = secretPattern.ReplaceAllStringFunc(s, func(m string) string {
-		if strings.HasPrefix(strings.ToLower(m), "bearer") {
-			return m[:len("bearer")] + " REDACTED"
-		}
-		return "REDACTED"
-	})
-	return emailPattern.ReplaceAllStringFunc(s, func(m string) string {
-		return MaskEmail(strings.Replace(m, "%40", "@", 1))
-	})
-}
+func redactText(s string) string { return redact.Text(s, MaskEmail) }
 
 // redactPath masks any email in a URL path.
 func redactPath(p string) string { return redactText(p) }

@@ -120,7 +120,7 @@ type headerStage struct {
 
 func (s *headerStage) RoundTrip(req *http.Request) (*http.Response, error) {
 	st := stateOf(req)
-	attempt := int(st.attempts.Add(1))
+	attempt := max(int(st.attempts.Load()), 1)
 	// A RoundTripper must not modify its caller's request.
 	r := req.Clone(req.Context())
 	if st.key != "" {

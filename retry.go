@@ -184,8 +184,12 @@ func (s *retryStage) RoundTrip(req *http.Request) (*http.Response, error) {
 		CheckRetry:   s.checkRetry(st, retries),
 		Backoff:      s.backoff(st),
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+		// Attempts are counted here, not per round trip, so a redirect is not an attempt.
+		RequestLogHook: func(_ retryablehttp.Logger, _ *http.Request, i int) { st.attempts.Store(int32(i + 1)) },
 	}
+	// FromRequest buffers the body so every attempt replays it.
 	rreq, err := retryablehttp.FromRequest(req.Clone(req.Context()))
+	closeBody(req)
 	if err != nil {
 		return nil, err
 	}

@@ -472,3 +472,25 @@ func TestInvalidRetrySettingsAreRefused(t *testing.T) {
 		t.Errorf("a key with spaces: err = %v, want ErrValidation", err)
 	}
 }
+
+func TestAFailedRedirectIsNotRetried(t *testing.T) {
+	mt := httpmock.NewMockTransport()
+	mt.RegisterResponder(http.MethodPost, "https://portal.test/v1/orders", func(*http.Request) (*http.Response, error) {
+		resp := httpmock.NewStringResponse(http.StatusTemporaryRedirect, "")
+		resp.Header.Set("Location", "https://portal.test/v1/moved")
+		return resp, nil
+	})
+	mt.RegisterResponder(http.MethodPost, "https://portal.test/v1/moved", httpmock.NewErrorResponder(errors.New("connection refused")))
+	c, err := vssubs.NewClient(vssubs.WithBaseURL("https://portal.test/"), vssubs.WithTransport(mt), vssubs.WithRetry(fastRetries()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = placeOrder(c)
+	var te *vssubs.TransportError
+	if !errors.As(err, &te) || te.Attempts != 1 {
+		t.Fatalf("err = %v, want a TransportError after 1 attempt", err)
+	}
+	if diff := cmp.Diff(map[string]int{"POST https://portal.test/v1/orders": 1, "POST https://portal.test/v1/moved": 1}, mt.GetCallCountInfo()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+}

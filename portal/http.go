@@ -14,6 +14,7 @@ import (
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/redact"
 )
 
 // request is what a handler works with: the HTTP request, the signed-in caller, and the
@@ -116,7 +117,7 @@ func (p *Portal) serve(ep Endpoint) http.Handler {
 			writeJSON(w, status, body)
 		}
 		p.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "portal request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status),
+			slog.String("method", r.Method), slog.String("path", redact.Text(r.URL.Path, vssubs.MaskEmail)), slog.Int("status", status),
 			slog.Duration("duration", time.Since(start)), slog.String("request_id", reqID))
 	})
 }

@@ -45,9 +45,9 @@ type config struct {
 	secret   []byte
 	lockout  LockoutPolicy
 	pageSize int
+	delivery DeliveryPolicy
 	// rateLimit is the per-caller limit; nil means none.
 	rateLimit *RateLimit
-	delivery  DeliveryPolicy
 }
 
 // LockoutPolicy is how many wrong authorization/license combinations one caller may

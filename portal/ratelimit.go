@@ -3,6 +3,7 @@ package portal
 import (
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -47,7 +48,11 @@ func (p *Portal) admit(rq *request) error {
 	}
 	who := rq.caller
 	if who == "" {
-		who = "anon:" + rq.RemoteAddr
+		host, _, err := net.SplitHostPort(rq.RemoteAddr)
+		if err != nil {
+			host = rq.RemoteAddr
+		}
+		who = "anon:" + host
 	}
 	now := p.cfg.now()
 	wait := p.limits.take(who, *l, now)

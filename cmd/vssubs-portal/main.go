@@ -112,7 +112,7 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	logger.Info("vssubs portal listening", slog.String("url", "http://"+ln.Addr().String()+"/"),
 		slog.String("faults", fmt.Sprintf("%+v", o.faults)), slog.Float64("rate", o.rate), slog.Int("burst", o.burst))
 	if ready != nil {
@@ -134,7 +134,11 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	// Hand over the notifications the last requests produced, then stop the workers.
+	if err := p.Flush(sctx); err != nil {
+		logger.Warn("notifications left undelivered at shutdown", slog.String("error", err.Error()))
+	}
+	return p.Close()
 }
 
 // devToken hands out the bearer token of any email: the emulator stands in for the

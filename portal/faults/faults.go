@@ -71,8 +71,9 @@ func Parse(spec string) (Config, error) {
 		if !ok {
 			return Config{}, fmt.Errorf("faults: %q is not key=value", part)
 		}
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		var err error
-		switch strings.TrimSpace(k) {
+		switch k {
 		case "503":
 			c.Unavailable, err = strconv.ParseFloat(v, 64)
 		case "429":

@@ -1,0 +1,72 @@
+package portal_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/portal"
+)
+
+func noRetries() vssubs.Option {
+	return vssubs.WithRetry(vssubs.RetryPolicy{MaxRetries: 0, MinWait: time.Millisecond, MaxWait: time.Second})
+}
+
+func TestThePortalLimitsEachCaller(t *testing.T) {
+	ctx := context.Background()
+	clk := newFakeClock()
+	p := newPortal(t, portal.WithClock(clk.Now), portal.WithRateLimit(portal.RateLimit{PerSecond: 0.5, Burst: 2}))
+	pat := clientOf(t, p, "pat@reseller.com", noRetries())
+	quinn := clientOf(t, p, "quinn@reseller.com", noRetries())
+	me := func(c *vssubs.Client) string {
+		_, err := c.Partners.Me(ctx)
+		var ae *vssubs.APIError
+		switch {
+		case errors.Is(err, vssubs.ErrRateLimited) && errors.As(err, &ae):
+			return "429 retry after " + ae.RetryAfter.String()
+		case errors.Is(err, vssubs.ErrNotRecognized):
+			return "served"
+		}
+		return "unexpected: " + err.Error()
+	}
+	var got []string
+	got = append(got, me(pat), me(pat), me(pat)) // the burst, then refused
+	got = append(got, me(quinn))                 // another caller has its own bucket
+	clk.Advance(time.Second)
+	got = append(got, me(pat)) // half a token: still refused, with the rest of the wait
+	clk.Advance(time.Second)
+	got = append(got, me(pat)) // a token has refilled on the portal's clock
+	want := []string{"served", "served", "429 retry after 2s", "served", "429 retry after 1s", "served"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestA429CarriesRetryAfter(t *testing.T) {
+	p := newPortal(t, portal.WithClock(newFakeClock().Now), portal.WithRateLimit(portal.RateLimit{PerSecond: 1, Burst: 1}))
+	var got []string
+	for range 2 {
+		req := httptest.NewRequest(http.MethodGet, "/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+p.Token("pat@reseller.com"))
+		w := httptest.NewRecorder()
+		p.ServeHTTP(w, req)
+		got = append(got, w.Result().Status+" Retry-After="+w.Header().Get(vssubs.HeaderRetryAfter))
+	}
+	if diff := cmp.Diff([]string{"403 Forbidden Retry-After=", "429 Too Many Requests Retry-After=1"}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestInvalidRateLimitsAreRefused(t *testing.T) {
+	for _, l := range []portal.RateLimit{{PerSecond: 0, Burst: 1}, {PerSecond: -1, Burst: 1}, {PerSecond: 1, Burst: 0}} {
+		if _, err := portal.New(portal.WithRateLimit(l)); err == nil {
+			t.Errorf("WithRateLimit(%+v) was accepted", l)
+		}
+	}
+}
