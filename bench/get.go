@@ -2,10 +2,14 @@ package bench
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +45,14 @@ func cannedSubscriber() []byte {
 // getServer is the one httptest server both Get benchmarks call: it answers the
 // subscriber's path with the canned body, as the portal would.
 func getServer(tb testing.TB) (*httptest.Server, *http.Client) {
+	srv, hc, _ := recordingGetServer(tb)
+	return srv, hc
+}
+
+// recordingGetServer is getServer that also keeps the header names of the last request
+// it answered, so a test can check both sides send the same request.
+func recordingGetServer(tb testing.TB) (*httptest.Server, *http.Client, *headerLog) {
+	log := &headerLog{}
 	body := cannedSubscriber()
 	path := fmt.Sprintf("/v1/agreements/%s/subscribers/%s", getAgreement, getSubscriber)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -48,13 +60,37 @@ func getServer(tb testing.TB) (*httptest.Server, *http.Client) {
 			http.Error(w, `{"code":"not_found","message":"no such subscriber"}`, http.StatusNotFound)
 			return
 		}
+		log.record(r.Header)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set(vssubs.HeaderRequestID, "req_0123456789abcdef")
 		_, _ = w.Write(body)
 	}))
 	tb.Cleanup(srv.Close)
 	// Both sides share one connection pool, so neither pays for dialling more.
-	return srv, srv.Client()
+	return srv, srv.Client(), log
+}
+
+// headerLog keeps the header names of the last request a test server answered.
+type headerLog struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (l *headerLog) record(h http.Header) {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	l.mu.Lock()
+	l.names = names
+	l.mu.Unlock()
+}
+
+func (l *headerLog) last() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.names
 }
 
 // ClientGet measures Subscribers.Get through a default vssubs client.
@@ -77,8 +113,8 @@ func ClientGet(b *testing.B) {
 	}
 }
 
-// HandGet is the baseline of ClientGet: the same request written by hand with net/http
-// and encoding/json, checking the status and decoding the same type.
+// HandGet is the baseline of ClientGet: the same request, header for header, written by
+// hand with net/http and encoding/json, checking the status and decoding the same type.
 func HandGet(b *testing.B) {
 	srv, hc := getServer(b)
 	url := fmt.Sprintf("%s/v1/agreements/%s/subscribers/%s", srv.URL, getAgreement, getSubscriber)
@@ -99,8 +135,15 @@ func handGet(ctx context.Context, hc *http.Client, url string) (*vssubs.Subscrib
 	if err != nil {
 		return nil, err
 	}
+	// The same request on the wire as the client's: the contract's headers, with a fresh
+	// correlation id per request.
+	var id [8]byte
+	_, _ = rand.Read(id[:])
 	req.Header.Set("Authorization", "Bearer "+getToken)
 	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept-Language", vssubs.LangEnglish)
+	req.Header.Set("User-Agent", "vssubs-go/"+vssubs.Version)
+	req.Header.Set(vssubs.HeaderCorrelationID, hex.EncodeToString(id[:]))
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, err

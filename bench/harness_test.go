@@ -14,8 +14,8 @@ import (
 // These tests keep the harness honest in plain go test, at small sizes: each benchmark
 // and its baseline do the same work, and the fixtures hold what the figures claim.
 
-func TestClientAndBaselineDecodeTheSameSubscriber(t *testing.T) {
-	srv, hc := getServer(t)
+func TestClientAndBaselineSendTheSameRequestAndDecodeTheSameSubscriber(t *testing.T) {
+	srv, hc, seen := recordingGetServer(t)
 	c, err := vssubs.NewClient(vssubs.WithBaseURL(srv.URL), vssubs.WithHTTPClient(hc), vssubs.WithCredential(vssubs.StaticToken(getToken)))
 	if err != nil {
 		t.Fatal(err)
@@ -24,9 +24,13 @@ func TestClientAndBaselineDecodeTheSameSubscriber(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clientHeaders := seen.last()
 	byHand, err := handGet(t.Context(), hc, fmt.Sprintf("%s/v1/agreements/%s/subscribers/%s", srv.URL, getAgreement, getSubscriber))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if diff := cmp.Diff(clientHeaders, seen.last()); diff != "" {
+		t.Errorf("the baseline sends other headers than the client (-client +hand):\n%s", diff)
 	}
 	if diff := cmp.Diff(byHand, viaClient, cmpopts.IgnoreFields(vssubs.Subscriber{}, "ResponseMeta")); diff != "" {
 		t.Errorf("client and baseline disagree (-hand +client):\n%s", diff)
