@@ -23,31 +23,21 @@ const (
 	customer = "it-director@contoso.com"
 )
 
-// fakeClock is a clock tests move by hand, so time rules need no sleeping.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *fakeClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
 // flowWorld is a portal with signed-in clients for the test's principals.
 type flowWorld struct {
 	t     *testing.T
 	p     *portal.Portal
-	clock *fakeClock
+	clock *clock
 }
 
 func newFlowWorld(t *testing.T, opts ...portal.Option) *flowWorld {
 	t.Helper()
-	clock := &fakeClock{now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
-	p, err := portal.New(append([]portal.Option{portal.WithClock(clock.Now)}, opts...)...)
+	clk := &clock{now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+	p, err := portal.New(append([]portal.Option{portal.WithClock(clk.Now)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &flowWorld{t: t, p: p, clock: clock}
+	return &flowWorld{t: t, p: p, clock: clk}
 }
 
 func (w *flowWorld) client(email string, opts ...vssubs.Option) *vssubs.Client {

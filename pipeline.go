@@ -70,7 +70,7 @@ type callState struct {
 	write         bool
 	correlationID string
 	policy        RetryPolicy
-	attempts      atomic.Int32
+	attempts      atomic.Int32 // set by the retry stage before each attempt
 	// stopped is set by the retry stage when it gives up early (a wait over the cap, an
 	// empty budget); do wraps the final failure in it.
 	stopped atomic.Pointer[RetryError]

@@ -228,29 +228,15 @@ func paginate[T any](items []T, cursor string, size int) (vssubs.Page[T], error)
 	return page, nil
 }
 
-// notify queues a notification to email, rendered in that user's language. It must be
-// called with the state lock held.
+// notify queues a notification to email in that user's language. It must be called with
+// the state lock held. Rendering waits for the outbox's worker, so that neither the lock
+// nor the caller's request pays for templates.
 func (p *Portal) notify(rq *request, kind vssubs.NotificationKind, email, agreementID string, data map[string]string) {
-	u := p.st.user(email, "")
-	subject, text, err := vssubs.RenderNotification(kind, u.Language, data)
-	var html string
-	if err == nil {
-		html, err = vssubs.RenderNotificationHTML(kind, u.Language, data)
-	}
-	if err != nil {
-		// The templates are fixed and tested for every kind; a failure here is a bug in
-		// the portal, so it is logged loudly rather than failing the user's operation.
-		p.cfg.logger.Error("notification not rendered", slog.String("kind", string(kind)), slog.String("error", err.Error()))
-		return
-	}
 	rq.outbox = append(rq.outbox, vssubs.Notification{
 		ID:          p.st.nextID("ntf"),
 		Kind:        kind,
 		To:          email,
-		Language:    u.Language,
-		Subject:     subject,
-		Text:        text,
-		HTML:        html,
+		Language:    p.st.user(email, "").Language,
 		AgreementID: agreementID,
 		Data:        data,
 		CreatedAt:   p.cfg.now().UTC(),

@@ -257,6 +257,19 @@ func (o *outbox) work() {
 
 // attempt tries e once, then settles it or schedules the next try.
 func (o *outbox) attempt(e *envelope) {
+	if e.n.Subject == "" {
+		if err := render(&e.n); err != nil {
+			// The templates are fixed and tested for every kind, so this is a bug in the
+			// portal: the notification is kept in dead-letter, never dropped.
+			o.mu.Lock()
+			defer o.mu.Unlock()
+			e.attempts++
+			e.lastErr = err.Error()
+			o.logger.Error("notification not rendered", slog.String("id", e.n.ID), slog.String("kind", string(e.n.Kind)), slog.String("error", e.lastErr))
+			o.kill(e, err)
+			return
+		}
+	}
 	err := o.call(e.n)
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -363,4 +376,19 @@ func (o *outbox) flush(ctx context.Context) error {
 		}
 		o.mu.Lock()
 	}
+}
+
+// render writes n's subject, text and HTML in its language from its data, once, before
+// the first try.
+func render(n *vssubs.Notification) error {
+	subject, text, err := vssubs.RenderNotification(n.Kind, n.Language, n.Data)
+	if err != nil {
+		return err
+	}
+	html, err := vssubs.RenderNotificationHTML(n.Kind, n.Language, n.Data)
+	if err != nil {
+		return err
+	}
+	n.Subject, n.Text, n.HTML = subject, text, html
+	return nil
 }
