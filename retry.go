@@ -187,8 +187,11 @@ func (s *retryStage) RoundTrip(req *http.Request) (*http.Response, error) {
 		// Attempts are counted here, not per round trip, so a redirect is not an attempt.
 		RequestLogHook: func(_ retryablehttp.Logger, _ *http.Request, i int) { st.attempts.Store(int32(i + 1)) },
 	}
-	// FromRequest buffers the body so every attempt replays it.
-	rreq, err := retryablehttp.FromRequest(req.Clone(req.Context()))
+	// FromRequest buffers the body so every attempt replays it. go-retryablehttp only
+	// resets the Body field of the request it holds, so a shallow copy keeps the caller's
+	// request untouched; the header stage below clones headers before it writes them.
+	own := *req
+	rreq, err := retryablehttp.FromRequest(&own)
 	closeBody(req)
 	if err != nil {
 		return nil, err
