@@ -81,7 +81,10 @@ func run(ctx context.Context, args []string, s *session) int {
 	root := tree()
 	s.json = wantsJSON(args)
 	fs := s.flagSet("vssubs")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		s.usage(s.stdout, root, "vssubs")
+		return ExitOK
+	} else if err != nil {
 		return s.fail(&usageError{cmd: root, msg: err.Error()}, "vssubs")
 	}
 	cmd, path, rest := root, "vssubs", fs.Args()

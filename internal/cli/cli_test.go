@@ -323,13 +323,15 @@ func testFlagsOverrideTheEnvironment(t *testing.T, bin string) {
 
 func testHelpListsCommandsAndExitCodes(t *testing.T, bin string) {
 	tl := newTool(t, bin)
-	r := tl.as("", "help")
-	if r.code != 0 {
-		t.Fatalf("exit %d", r.code)
-	}
-	for _, want := range []string{"order", "register", "vlsc", "partners", "Exit codes:", "3  validation"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("help lacks %q", want)
+	for _, asked := range []string{"help", "-h", "--help"} {
+		r := tl.as("", asked)
+		if r.code != 0 || r.stderr != "" {
+			t.Fatalf("%s: exit %d, stderr %q", asked, r.code, r.stderr)
+		}
+		for _, want := range []string{"order", "register", "vlsc", "partners", "Exit codes:", "3  validation"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("%s: help lacks %q", asked, want)
+			}
 		}
 	}
 }
