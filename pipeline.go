@@ -15,7 +15,9 @@ import (
 //
 // Each stage is an http.RoundTripper, so the user's own transport (the network, httpmock,
 // an OpenTelemetry transport, the embedded portal) stays at the bottom. The limiter is
-// waited on once per logical call; everything below the retry stage runs once per attempt.
+// waited on before the call, and the retry stage waits on it again before each retry,
+// since the portal counts every request; everything below the retry stage runs once per
+// attempt.
 
 // pipelineConfig is the part of a Client's configuration the pipeline is built from.
 type pipelineConfig struct {
@@ -102,7 +104,7 @@ func (c *Client) buildPipeline() http.RoundTripper {
 	// Each attempt goes through a copy of the user's client, so its Timeout bounds one
 	// attempt and its Jar and CheckRedirect still apply.
 	attemptClient := &http.Client{Transport: rt, Timeout: c.http.Timeout, Jar: c.http.Jar, CheckRedirect: c.http.CheckRedirect}
-	rt = &retryStage{http: attemptClient, budget: c.pipeline.budget, logger: c.logger}
+	rt = &retryStage{http: attemptClient, budget: c.pipeline.budget, logger: c.logger, limiter: c.pipeline.limiter}
 	if c.pipeline.limiter != nil {
 		rt = limitStage{lim: c.pipeline.limiter, next: rt}
 	}

@@ -18,7 +18,8 @@ type Limiter interface {
 }
 
 // WithRateLimit paces the client to r calls per second with bursts of up to burst calls,
-// using golang.org/x/time/rate. Each logical call waits once, whatever its retries.
+// using golang.org/x/time/rate. Every request sent waits for it, retries included, so the
+// client stays under a portal limit of the same rate.
 func WithRateLimit(r rate.Limit, burst int) Option {
 	return func(c *Client) error {
 		if r <= 0 || math.IsNaN(float64(r)) {
@@ -43,7 +44,8 @@ func WithLimiter(l Limiter) Option {
 	}
 }
 
-// limitStage waits for the limiter before the call, outside the retries.
+// limitStage waits for the limiter before the call's first attempt, outside the retries;
+// the retry stage waits on the same limiter before each retry.
 type limitStage struct {
 	lim  Limiter
 	next http.RoundTripper

@@ -163,9 +163,10 @@ func (e *RetryError) Unwrap() error { return e.Err }
 
 // retryStage repeats failed attempts with go-retryablehttp, under the call's policy.
 type retryStage struct {
-	http   *http.Client
-	budget *retryBudget
-	logger *slog.Logger
+	http    *http.Client
+	budget  *retryBudget
+	logger  *slog.Logger
+	limiter Limiter // nil without a rate limit
 }
 
 func (s *retryStage) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -184,11 +185,15 @@ func (s *retryStage) RoundTrip(req *http.Request) (*http.Response, error) {
 		CheckRetry:   s.checkRetry(st, retries),
 		Backoff:      s.backoff(st),
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+		PrepareRetry: s.waitForLimiter,
 		// Attempts are counted here, not per round trip, so a redirect is not an attempt.
 		RequestLogHook: func(_ retryablehttp.Logger, _ *http.Request, i int) { st.attempts.Store(int32(i + 1)) },
 	}
-	// FromRequest buffers the body so every attempt replays it.
-	rreq, err := retryablehttp.FromRequest(req.Clone(req.Context()))
+	// FromRequest buffers the body so every attempt replays it. go-retryablehttp only
+	// resets the Body field of the request it holds, so a shallow copy keeps the caller's
+	// request untouched; the header stage below clones headers before it writes them.
+	own := *req
+	rreq, err := retryablehttp.FromRequest(&own)
 	closeBody(req)
 	if err != nil {
 		return nil, err
@@ -208,6 +213,19 @@ func (s *retryStage) RoundTrip(req *http.Request) (*http.Response, error) {
 		s.budget.refill()
 	}
 	return resp, nil
+}
+
+// waitForLimiter makes every retry wait for the rate limiter, as the first attempt did in
+// the limit stage: the portal counts retries against its limit too, so a limiter that
+// let them through for free would send more than it promised and draw more 429s.
+func (s *retryStage) waitForLimiter(req *http.Request) error {
+	if s.limiter == nil {
+		return nil
+	}
+	if err := s.limiter.Wait(req.Context()); err != nil {
+		return &limiterError{err: err}
+	}
+	return nil
 }
 
 // checkRetry decides, after each attempt, whether another one is worth it.

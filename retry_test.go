@@ -390,16 +390,35 @@ func (l *countingLimiter) Wait(ctx context.Context) error {
 	return ctx.Err()
 }
 
-func TestTheLimiterIsWaitedOncePerCall(t *testing.T) {
+func TestTheLimiterIsWaitedBeforeEveryAttemptRetriesIncluded(t *testing.T) {
 	m := newMockPortal(reply(503), reply(503), reply(201))
 	lim := &countingLimiter{}
 	if _, err := placeOrder(m.client(t, vssubs.WithLimiter(lim))); err != nil {
 		t.Fatal(err)
 	}
-	if lim.n != 1 || m.mt.GetTotalCallCount() != 3 {
-		t.Errorf("limiter waits = %d over %d attempts, want 1 over 3", lim.n, m.mt.GetTotalCallCount())
+	if lim.n != 3 || m.mt.GetTotalCallCount() != 3 {
+		t.Errorf("limiter waits = %d over %d attempts, want 3 over 3", lim.n, m.mt.GetTotalCallCount())
 	}
 }
+
+func TestACancelledLimiterWaitBeforeARetryEndsTheCall(t *testing.T) {
+	m := newMockPortal(reply(503), reply(201))
+	ctx, cancel := context.WithCancel(context.Background())
+	lim := limiterFunc(func(ctx context.Context) error {
+		if m.mt.GetTotalCallCount() == 1 { // the retry's wait: the caller gives up during it
+			cancel()
+		}
+		return ctx.Err()
+	})
+	_, err := m.client(t, vssubs.WithLimiter(lim)).Orders.Place(ctx, anOrder())
+	if !errors.Is(err, context.Canceled) || m.mt.GetTotalCallCount() != 1 {
+		t.Errorf("err = %v after %d attempts, want context.Canceled after 1", err, m.mt.GetTotalCallCount())
+	}
+}
+
+type limiterFunc func(ctx context.Context) error
+
+func (f limiterFunc) Wait(ctx context.Context) error { return f(ctx) }
 
 func TestARateLimitWaitEndsWithTheContext(t *testing.T) {
 	m := newMockPortal(reply(201))

@@ -1,0 +1,36 @@
+package bench_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/vssubs/vssubs-go/bench"
+)
+
+func TestMain(m *testing.M) {
+	// The paging benchmarks re-run this binary as their portal.
+	bench.ServeChildIfAsked()
+	os.Exit(m.Run())
+}
+
+func BenchmarkSubscribersGet(b *testing.B) {
+	b.Run("vssubs", bench.ClientGet)
+	b.Run("baseline=net-http", bench.HandGet)
+}
+
+func BenchmarkBulkAdd10k(b *testing.B) {
+	b.Run("vssubs", bench.BulkAdd)
+	b.Run("baseline=json-floor", bench.JSONFloor)
+}
+
+func BenchmarkList100k(b *testing.B) {
+	s := bench.NewSuite()
+	defer s.Close()
+	b.Run("stream", s.ListStream)
+	b.Run("baseline=hold-all", s.ListHold)
+}
+
+func BenchmarkRateLimited2000(b *testing.B) {
+	b.Run("matched-burst", bench.RateLimited)
+	b.Run("paced", bench.RateLimitedPaced)
+}

@@ -1,0 +1,175 @@
+package bench
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"testing"
+	"text/tabwriter"
+	"time"
+)
+
+// Goals of the benchmarks, as stated in the issue.
+const (
+	GoalGetRatio      = 1.15
+	GoalBulkRatio     = 4.0
+	GoalPeakHeapMiB   = 16.0
+	GoalRateWallRatio = 1.05
+)
+
+// Figure is one measured figure beside its baseline from the same run, and its goal.
+type Figure struct {
+	Name     string
+	Measured string
+	Baseline string
+	// Ratio is measured over baseline, or 0 when the goal is not a ratio.
+	Ratio float64
+	// CPURatio is the same ratio in process CPU time per op, or 0 when not measured. On
+	// a loaded machine it is the steadier of the two.
+	CPURatio float64
+	Goal     string
+	Met      bool
+	Note     string
+}
+
+// run benchmarks f as go test -bench would, failing when f failed.
+func run(name string, f func(*testing.B)) (testing.BenchmarkResult, error) {
+	r := testing.Benchmark(f)
+	if r.N == 0 {
+		return r, fmt.Errorf("benchmark %s failed (run it with go test -bench to see why)", name)
+	}
+	return r, nil
+}
+
+// pair runs a benchmark and its baseline in alternation, rounds times each, and returns
+// the median run of each by time per op, so that a passing load on the machine weighs
+// on both sides alike rather than on whichever ran during it.
+func pair(name string, f, base func(*testing.B), rounds int) (fr, br testing.BenchmarkResult, err error) {
+	var fs, bs []testing.BenchmarkResult
+	for range rounds {
+		r, err := run(name, f)
+		if err != nil {
+			return fr, br, err
+		}
+		fs = append(fs, r)
+		if r, err = run(name+" baseline", base); err != nil {
+			return fr, br, err
+		}
+		bs = append(bs, r)
+	}
+	return median(fs), median(bs), nil
+}
+
+func median(rs []testing.BenchmarkResult) testing.BenchmarkResult {
+	slices.SortFunc(rs, func(a, b testing.BenchmarkResult) int { return cmp.Compare(a.NsPerOp(), b.NsPerOp()) })
+	return rs[len(rs)/2]
+}
+
+// Measure runs every benchmark with its baseline and returns the figures, in the order
+// the README lists them.
+func Measure(s *Suite) ([]Figure, error) {
+	var figs []Figure
+	for _, m := range []func(*Suite) (Figure, error){measureGet, measureBulk, measurePaging, measureRate(RateLimited, RateBurst), measureRate(RateLimitedPaced, 1)} {
+		f, err := m(s)
+		if err != nil {
+			return figs, err
+		}
+		figs = append(figs, f)
+	}
+	return figs, nil
+}
+
+func measureGet(*Suite) (Figure, error) {
+	c, h, err := pair("Subscribers.Get", ClientGet, HandGet, 5)
+	if err != nil {
+		return Figure{}, err
+	}
+	ratio := float64(c.NsPerOp()) / float64(h.NsPerOp())
+	return Figure{CPURatio: cpuRatio(c, h),
+		Name:     "Subscribers.Get, time per op",
+		Measured: fmt.Sprintf("%s, %d allocs/op", time.Duration(c.NsPerOp()), c.AllocsPerOp()),
+		Baseline: fmt.Sprintf("%s, %d allocs/op (net/http + encoding/json)", time.Duration(h.NsPerOp()), h.AllocsPerOp()),
+		Ratio:    ratio, Goal: fmt.Sprintf("≤ %.2f×", GoalGetRatio), Met: ratio <= GoalGetRatio,
+	}, nil
+}
+
+func measureBulk(*Suite) (Figure, error) {
+	bk, fl, err := pair("BulkAdd", BulkAdd, JSONFloor, 3)
+	if err != nil {
+		return Figure{}, err
+	}
+	ratio := float64(bk.NsPerOp()) / float64(fl.NsPerOp())
+	return Figure{CPURatio: cpuRatio(bk, fl),
+		Name:     fmt.Sprintf("BulkAdd of %d rows, embedded portal", BulkRows),
+		Measured: fmt.Sprintf("%s, %s/op", time.Duration(bk.NsPerOp()).Round(time.Microsecond), mib(bk.AllocedBytesPerOp())),
+		Baseline: fmt.Sprintf("%s (JSON encode + decode of the rows)", time.Duration(fl.NsPerOp()).Round(time.Microsecond)),
+		Ratio:    ratio, Goal: fmt.Sprintf("≤ %.0f×", GoalBulkRatio), Met: ratio <= GoalBulkRatio,
+	}, nil
+}
+
+func measurePaging(s *Suite) (Figure, error) {
+	st, hd, err := pair("List", s.ListStream, s.ListHold, 1)
+	if err != nil {
+		return Figure{}, err
+	}
+	peak, held := st.Extra["peak-heap-MiB"], hd.Extra["peak-heap-MiB"]
+	return Figure{
+		Name:     fmt.Sprintf("List of %d subscribers, peak heap growth", ListSubscribers),
+		Measured: fmt.Sprintf("%.1f MiB in %s", peak, time.Duration(st.NsPerOp()).Round(time.Millisecond)),
+		Baseline: fmt.Sprintf("%.1f MiB (holding every subscriber)", held),
+		Goal:     fmt.Sprintf("≤ %.0f MiB", GoalPeakHeapMiB), Met: peak <= GoalPeakHeapMiB,
+		Note: fmt.Sprintf("pages of %d over loopback", ListPageSize),
+	}, nil
+}
+
+func measureRate(f func(*testing.B), clientBurst int) func(*Suite) (Figure, error) {
+	return func(*Suite) (Figure, error) {
+		r, err := run("RateLimited", f)
+		if err != nil {
+			return Figure{}, err
+		}
+		ratio := r.Extra["x-ideal"]
+		caller, wire := r.Extra["caller-429s"], r.Extra["wire-429s"]
+		return Figure{
+			Name:     fmt.Sprintf("%d adds at %d/s (burst %d), client burst %d", RateAdds, RatePerSecond, RateBurst, clientBurst),
+			Measured: fmt.Sprintf("%s wall, %.0f 429s to the caller, %.0f on the wire", time.Duration(r.NsPerOp()).Round(time.Millisecond), caller, wire),
+			Baseline: fmt.Sprintf("%s (ideal: %d / %d per second)", IdealRateWall, RateAdds, RatePerSecond),
+			Ratio:    ratio, Goal: fmt.Sprintf("≤ %.2f×, no 429 to the caller", GoalRateWallRatio),
+			Met: ratio <= GoalRateWallRatio && caller == 0,
+		}, nil
+	}
+}
+
+func cpuRatio(r, base testing.BenchmarkResult) float64 {
+	if r.Extra["cpu-ns/op"] == 0 || base.Extra["cpu-ns/op"] == 0 {
+		return 0
+	}
+	return r.Extra["cpu-ns/op"] / base.Extra["cpu-ns/op"]
+}
+
+func mib(bytes int64) string { return fmt.Sprintf("%.1f MiB", float64(bytes)/(1<<20)) }
+
+// Print writes the figures as a table.
+func Print(w io.Writer, figs []Figure) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FIGURE\tMEASURED\tBASELINE (same run)\tRATIO\tCPU RATIO\tGOAL\tMET")
+	for _, f := range figs {
+		ratio, cpu := "-", "-"
+		if f.Ratio > 0 {
+			ratio = fmt.Sprintf("%.2f×", f.Ratio)
+		}
+		if f.CPURatio > 0 {
+			cpu = fmt.Sprintf("%.2f×", f.CPURatio)
+		}
+		met := "yes"
+		if !f.Met {
+			met = "NO"
+		}
+		if f.Note != "" {
+			met += " (" + f.Note + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Name, f.Measured, f.Baseline, ratio, cpu, f.Goal, met)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,264 @@
+// Package cli is the vssubs command-line tool: every partner operation as a subcommand,
+// configured from flags or the environment, printing a table for people or JSON for
+// scripts. cmd/vssubs is a thin main around Run, so the whole tool is testable.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+	"golang.org/x/time/rate"
+
+	vssubs "github.com/vssubs/vssubs-go"
+)
+
+// Environment variables the tool reads when the matching flag is not given.
+const (
+	EnvBaseURL   = "VSSUBS_BASE_URL"
+	EnvToken     = "VSSUBS_TOKEN"
+	EnvAgreement = "VSSUBS_AGREEMENT"
+	EnvLanguage  = "VSSUBS_LANG"
+)
+
+// Run runs the tool with args (without the program name) and returns its exit code.
+// getenv looks up configuration, such as os.Getenv. The progress bar of bulk operations
+// is drawn only when stdout is a terminal.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	return run(ctx, args, &session{
+		stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv,
+		tty: isTerminal(stdout),
+	})
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// session is one invocation: its streams, its configuration and, once built, its client.
+type session struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	tty            bool
+
+	baseURL, token, lang string
+	json                 bool
+	rate                 float64
+	client               *vssubs.Client
+	// setFlags are the flags given on the command line, for commands that change only
+	// the fields given.
+	setFlags map[string]bool
+}
+
+// command is a node of the command tree: a group with subcommands, or a leaf that runs.
+type command struct {
+	name     string
+	args     string // positional arguments, for the usage line
+	summary  string
+	nargs    int  // number of positional arguments a leaf takes
+	variadic bool // nargs is a minimum
+	sub      []*command
+	flags    func(fs *flag.FlagSet)
+	run      func(ctx context.Context, s *session, args []string) error
+}
+
+// usageError is a mistake on the command line; the tool prints the command's usage.
+type usageError struct {
+	cmd *command
+	msg string
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+func run(ctx context.Context, args []string, s *session) int {
+	root := tree()
+	s.json = wantsJSON(args)
+	fs := s.flagSet("vssubs")
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		s.usage(s.stdout, root, "vssubs")
+		return ExitOK
+	} else if err != nil {
+		return s.fail(&usageError{cmd: root, msg: err.Error()}, "vssubs")
+	}
+	cmd, path, rest := root, "vssubs", fs.Args()
+	for len(cmd.sub) > 0 {
+		if len(rest) == 0 || rest[0] == "help" || rest[0] == "-h" || rest[0] == "--help" {
+			if len(rest) == 0 && cmd != root {
+				return s.fail(&usageError{cmd: cmd, msg: "missing subcommand"}, path)
+			}
+			s.usage(s.stdout, cmd, path)
+			return ExitOK
+		}
+		next := find(cmd.sub, rest[0])
+		if next == nil {
+			return s.fail(&usageError{cmd: cmd, msg: fmt.Sprintf("unknown command %q", rest[0])}, path)
+		}
+		cmd, path, rest = next, path+" "+next.name, rest[1:]
+	}
+	fs = s.flagSet(path)
+	if cmd.flags != nil {
+		cmd.flags(fs)
+	}
+	pos, err := parseInterleaved(fs, rest)
+	if errors.Is(err, flag.ErrHelp) {
+		s.usage(s.stdout, cmd, path)
+		return ExitOK
+	}
+	if err != nil {
+		return s.fail(&usageError{cmd: cmd, msg: err.Error()}, path)
+	}
+	s.setFlags = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { s.setFlags[f.Name] = true })
+	if len(pos) < cmd.nargs || (len(pos) > cmd.nargs && !cmd.variadic) {
+		return s.fail(&usageError{cmd: cmd, msg: fmt.Sprintf("want %d argument(s) (%s), got %d", cmd.nargs, cmd.args, len(pos))}, path)
+	}
+	if err := cmd.run(ctx, s, pos); err != nil {
+		return s.fail(err, path)
+	}
+	return ExitOK
+}
+
+// wantsJSON looks for --json before parsing, so that even a command line that fails to
+// parse reports its error as JSON to the script that asked for it.
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-json", "--json", "-json=true", "--json=true":
+			return true
+		}
+	}
+	return false
+}
+
+func find(cmds []*command, name string) *command {
+	for _, c := range cmds {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// flagSet returns a flag set holding the global flags, so they may be given before or
+// after the subcommand.
+func (s *session) flagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&s.baseURL, "base-url", s.baseURL, "portal API root (env "+EnvBaseURL+")")
+	fs.StringVar(&s.token, "token", s.token, "bearer token (env "+EnvToken+"; prefer the environment, flags show in ps)")
+	fs.StringVar(&s.lang, "lang", s.lang, "language of your notifications: en or fr (env "+EnvLanguage+")")
+	fs.BoolVar(&s.json, "json", s.json, "print JSON for scripts instead of a table")
+	fs.Float64Var(&s.rate, "rate", s.rate, "at most this many calls a second (default: no limit)")
+	return fs
+}
+
+// parseInterleaved parses flags wherever they appear among the positional arguments,
+// which flag.Parse alone stops at; everything after "--" is positional.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+}
+
+func (s *session) usage(w io.Writer, cmd *command, path string) {
+	if len(cmd.sub) > 0 {
+		fmt.Fprintf(w, "Usage: %s <command> [flags]\n\n", path)
+		if cmd.summary != "" {
+			fmt.Fprintf(w, "%s\n\n", cmd.summary)
+		}
+		fmt.Fprintln(w, "Commands:")
+		for _, c := range cmd.sub {
+			fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
+		}
+		fmt.Fprintf(w, "\nRun '%s <command> -h' for a command's flags. Global flags:\n", path)
+		printDefaults(w, s.flagSet(path))
+		if cmd.name == "vssubs" {
+			fmt.Fprint(w, exitCodeHelp)
+		}
+		return
+	}
+	fmt.Fprintf(w, "Usage: %s [flags] %s\n\n%s\n\nFlags:\n", path, cmd.args, cmd.summary)
+	fs := s.flagSet(path)
+	if cmd.flags != nil {
+		cmd.flags(fs)
+	}
+	printDefaults(w, fs)
+}
+
+func printDefaults(w io.Writer, fs *flag.FlagSet) {
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// newClient builds the client from flags, falling back to the environment.
+func (s *session) newClient() (*vssubs.Client, error) {
+	if s.client != nil {
+		return s.client, nil
+	}
+	base := firstNonEmpty(s.baseURL, s.getenv(EnvBaseURL))
+	token := firstNonEmpty(s.token, s.getenv(EnvToken))
+	lang := firstNonEmpty(s.lang, s.getenv(EnvLanguage), vssubs.LangEnglish)
+	var missing []string
+	if base == "" {
+		missing = append(missing, "--base-url or "+EnvBaseURL)
+	}
+	if token == "" {
+		missing = append(missing, "--token or "+EnvToken)
+	}
+	if len(missing) > 0 {
+		return nil, &usageError{msg: "not configured: set " + strings.Join(missing, " and ")}
+	}
+	opts := []vssubs.Option{
+		vssubs.WithBaseURL(base),
+		vssubs.WithCredential(vssubs.StaticToken(token)),
+		vssubs.WithLanguage(lang),
+		vssubs.WithUserAgent("vssubs-cli"),
+	}
+	if s.rate != 0 {
+		opts = append(opts, vssubs.WithRateLimit(rate.Limit(s.rate), 1))
+	}
+	c, err := vssubs.NewClient(opts...)
+	if err != nil {
+		return nil, &usageError{msg: err.Error()}
+	}
+	s.client = c
+	return c, nil
+}
+
+// agreement returns the agreement an agreement-scoped command acts on.
+func (s *session) agreement(flagValue string) (string, error) {
+	if id := firstNonEmpty(flagValue, s.getenv(EnvAgreement)); id != "" {
+		return id, nil
+	}
+	return "", &usageError{msg: "no agreement: set --agreement or " + EnvAgreement}
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	vssubs "github.com/vssubs/vssubs-go"
+)
+
+// Exit codes: scripts branch on these, so they never change meaning.
+const (
+	// ExitOK: the operation succeeded.
+	ExitOK = 0
+	// ExitFailure: anything not listed below, such as a network failure or a portal error.
+	ExitFailure = 1
+	// ExitUsage: a mistake on the command line, or missing configuration.
+	ExitUsage = 2
+	// ExitValidation: the input was refused as invalid; every bad field is printed.
+	ExitValidation = 3
+	// ExitAuth: not signed in, not recognized, or not allowed (including removed access).
+	ExitAuth = 4
+	// ExitNotFound: the agreement, order, subscriber or admin does not exist for the caller.
+	ExitNotFound = 5
+	// ExitConflict: a business rule refused the operation (already registered, no
+	// matching license, capacity, 90-day reassignment, last super admins, duplicates).
+	ExitConflict = 6
+	// ExitRetryLater: locked out, rate limited or unavailable; retry after the printed wait.
+	ExitRetryLater = 7
+)
+
+const exitCodeHelp = `
+Exit codes:
+  0  success
+  1  other failure (network, portal internal error)
+  2  usage: bad flags or arguments, missing configuration
+  3  validation: the input was refused; every bad field is printed
+  4  auth: not signed in, not recognized, forbidden, access removed, not the Primary Contact
+  5  not found
+  6  conflict: a business rule refused the operation
+  7  retry later: locked out, rate limited or unavailable
+`
+
+// exitCode maps an error to the documented exit code.
+func exitCode(err error) int {
+	var ue *usageError
+	switch {
+	case errors.As(err, &ue):
+		return ExitUsage
+	case errors.Is(err, vssubs.ErrValidation), errors.Is(err, vssubs.ErrTermsNotAccepted):
+		return ExitValidation
+	case errors.Is(err, vssubs.ErrUnauthorized), errors.Is(err, vssubs.ErrNotRecognized),
+		errors.Is(err, vssubs.ErrForbidden), errors.Is(err, vssubs.ErrAccessRemoved),
+		errors.Is(err, vssubs.ErrNotPrimaryContact):
+		return ExitAuth
+	case errors.Is(err, vssubs.ErrNotFound):
+		return ExitNotFound
+	case errors.Is(err, vssubs.ErrConflict), errors.Is(err, vssubs.ErrAlreadyRegistered),
+		errors.Is(err, vssubs.ErrNoMatchingLicense), errors.Is(err, vssubs.ErrCapacityExceeded),
+		errors.Is(err, vssubs.ErrReassignTooSoon), errors.Is(err, vssubs.ErrLastSuperAdmin),
+		errors.Is(err, vssubs.ErrIdempotencyKeyReused):
+		return ExitConflict
+	case errors.Is(err, vssubs.ErrLockedOut), errors.Is(err, vssubs.ErrRateLimited),
+		errors.Is(err, vssubs.ErrUnavailable):
+		return ExitRetryLater
+	}
+	return ExitFailure
+}
+
+// errorReport is the JSON the tool writes to stderr on failure with --json.
+type errorReport struct {
+	Error vssubs.ErrorBody `json:"error"`
+	// Rows lists every bad row of a refused bulk add.
+	Rows     []vssubs.RowError `json:"rows,omitempty"`
+	ExitCode int               `json:"exit_code"`
+}
+
+// fail prints err on stderr, as JSON with --json, and returns its exit code.
+func (s *session) fail(err error, path string) int {
+	code := exitCode(err)
+	var ue *usageError
+	if errors.As(err, &ue) && !s.json {
+		fmt.Fprintf(s.stderr, "%s: %s\n", path, ue.msg)
+		if ue.cmd != nil {
+			fmt.Fprintln(s.stderr)
+			s.usage(s.stderr, ue.cmd, path)
+		} else {
+			fmt.Fprintf(s.stderr, "Run '%s -h' for its flags.\n", path)
+		}
+		return code
+	}
+	body := errorBody(err)
+	var be *vssubs.BulkError
+	if s.json {
+		rep := errorReport{Error: body, ExitCode: code}
+		if errors.As(err, &be) {
+			rep.Rows = be.Rows
+		}
+		enc := json.NewEncoder(s.stderr)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(rep)
+		return code
+	}
+	fmt.Fprintf(s.stderr, "%s: %s\n", path, body.Message)
+	for _, f := range body.Fields {
+		fmt.Fprintf(s.stderr, "  %s: %s\n", f.Field, f.Reason)
+	}
+	for _, k := range sortedKeys(body.Details) {
+		fmt.Fprintf(s.stderr, "  %s = %s\n", k, body.Details[k])
+	}
+	if body.RetryAfterSeconds > 0 {
+		fmt.Fprintf(s.stderr, "  retry after %s\n", time.Duration(body.RetryAfterSeconds)*time.Second)
+	}
+	if body.Code != "" {
+		fmt.Fprintf(s.stderr, "  code %s", body.Code)
+		if body.RequestID != "" {
+			fmt.Fprintf(s.stderr, ", request %s", body.RequestID)
+		}
+		fmt.Fprintln(s.stderr)
+	}
+	return code
+}
+
+// errorBody gives every failure the portal's one error shape, so scripts parse one thing.
+func errorBody(err error) vssubs.ErrorBody {
+	var ae *vssubs.APIError
+	var ve *vssubs.ValidationError
+	var be *vssubs.BulkError
+	var ue *usageError
+	switch {
+	case errors.As(err, &be):
+		// Rows are named as the user sees them in the file: row 7, email.
+		b := vssubs.ErrorBody{Code: vssubs.CodeValidation, Message: fmt.Sprintf("bulk add refused, nothing was added: %d problems", len(be.Rows))}
+		if be.API != nil {
+			b.RequestID = be.API.RequestID
+		}
+		for _, r := range be.Rows {
+			b.Fields = append(b.Fields, vssubs.FieldError{Field: fmt.Sprintf("row %d, %s", r.Row, r.Field), Reason: r.Reason})
+		}
+		return b
+	case errors.As(err, &ae):
+		return ae.Body()
+	case errors.As(err, &ve):
+		return vssubs.ErrorBody{Code: vssubs.CodeValidation, Message: "invalid input", Fields: ve.Fields}
+	case errors.As(err, &ue):
+		return vssubs.ErrorBody{Code: "usage", Message: ue.msg}
+	}
+	return vssubs.ErrorBody{Message: err.Error()}
+}

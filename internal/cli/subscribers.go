@@ -1,0 +1,407 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	vssubs "github.com/vssubs/vssubs-go"
+)
+
+func subscribersCmd() *command {
+	return &command{name: "subscribers", summary: "add, bulk-add, edit, list, export and remove subscribers of an agreement", sub: []*command{
+		subscribersAddCmd(), subscribersBulkAddCmd(), subscribersTemplateCmd(), subscribersGetCmd(),
+		subscribersUpdateCmd(), subscribersListCmd(), subscribersExportCmd(), subscribersRemoveCmd(),
+	}}
+}
+
+// subscriberFlags registers one flag per SubscriberInput field.
+func subscriberFlags(in *vssubs.SubscriberInput) func(fs *flag.FlagSet) {
+	return func(fs *flag.FlagSet) {
+		fs.StringVar(&in.FirstName, "first-name", "", "first name")
+		fs.StringVar(&in.LastName, "last-name", "", "family name")
+		fs.StringVar(&in.Email, "email", "", "sign-in email")
+		fs.Func("level", "subscription level: "+levelNames(), func(v string) error { in.Level = vssubs.Level(v); return nil })
+		fs.StringVar(&in.Reference, "reference", "", "your reference, such as a cost centre")
+		fs.StringVar(&in.Country, "country", "", "two-letter country/region code, such as FR")
+		fs.StringVar(&in.Language, "language", "", "language of the assignment email: en or fr")
+		fs.BoolVar(&in.Downloads, "downloads", false, "allow software downloads")
+		fs.StringVar(&in.NotificationEmail, "notification-email", "", "a separate address for notifications")
+	}
+}
+
+func subscribersAddCmd() *command {
+	var agreement string
+	var in vssubs.SubscriberInput
+	return &command{name: "add", summary: "assign a subscription; the subscriber is notified in their language",
+		flags: both(agreementFlag(&agreement), subscriberFlags(&in)),
+		run: func(ctx context.Context, s *session, _ []string) error {
+			c, id, err := s.scoped(agreement)
+			if err != nil {
+				return err
+			}
+			sub, err := c.Subscribers.Add(ctx, id, in)
+			if err != nil {
+				return err
+			}
+			return emitSubscriber(s, sub)
+		}}
+}
+
+func subscribersGetCmd() *command {
+	var agreement string
+	return &command{name: "get", args: "SUBSCRIBER_ID", nargs: 1, summary: "show one subscriber",
+		flags: agreementFlag(&agreement),
+		run: func(ctx context.Context, s *session, args []string) error {
+			c, id, err := s.scoped(agreement)
+			if err != nil {
+				return err
+			}
+			sub, err := c.Subscribers.Get(ctx, id, args[0])
+			if err != nil {
+				return err
+			}
+			return emitSubscriber(s, sub)
+		}}
+}
+
+func subscribersUpdateCmd() *command {
+	var agreement string
+	var in vssubs.SubscriberInput
+	var clearReference bool
+	return &command{name: "update", args: "SUBSCRIBER_ID", nargs: 1, summary: "change the fields given as flags; the others keep their values",
+		flags: func(fs *flag.FlagSet) {
+			agreementFlag(&agreement)(fs)
+			subscriberFlags(&in)(fs)
+			fs.BoolVar(&clearReference, "clear-reference", false, "remove the reference")
+		},
+		run: func(ctx context.Context, s *session, args []string) error {
+			c, id, err := s.scoped(agreement)
+			if err != nil {
+				return err
+			}
+			cur, err := c.Subscribers.Get(ctx, id, args[0])
+			if err != nil {
+				return err
+			}
+			merged := mergeSubscriber(cur.SubscriberInput, in, s.setFlags)
+			if clearReference {
+				merged.Reference = ""
+			}
+			sub, err := c.Subscribers.Update(ctx, id, args[0], merged)
+			if err != nil {
+				return err
+			}
+			return emitSubscriber(s, sub)
+		}}
+}
+
+// mergeSubscriber applies the fields whose flags were given to the current values.
+func mergeSubscriber(cur, in vssubs.SubscriberInput, set map[string]bool) vssubs.SubscriberInput {
+	apply := func(flagName string, dst *string, v string) {
+		if set[flagName] {
+			*dst = v
+		}
+	}
+	apply("first-name", &cur.FirstName, in.FirstName)
+	apply("last-name", &cur.LastName, in.LastName)
+	apply("email", &cur.Email, in.Email)
+	apply("reference", &cur.Reference, in.Reference)
+	apply("country", &cur.Country, in.Country)
+	apply("language", &cur.Language, in.Language)
+	apply("notification-email", &cur.NotificationEmail, in.NotificationEmail)
+	if set["level"] {
+		cur.Level = in.Level
+	}
+	if set["downloads"] {
+		cur.Downloads = in.Downloads
+	}
+	return cur
+}
+
+func filterFlags(f *vssubs.SubscriberFilter) func(fs *flag.FlagSet) {
+	return func(fs *flag.FlagSet) {
+		fs.StringVar(&f.Search, "search", "", "only subscribers whose name, email or reference contains this")
+		fs.Func("level", "only subscribers of this level", func(v string) error { f.Level = vssubs.Level(v); return nil })
+	}
+}
+
+func subscribersListCmd() *command {
+	var agreement string
+	var f vssubs.SubscriberFilter
+	return &command{name: "list", summary: "list subscribers, page by page, optionally filtered",
+		flags: both(agreementFlag(&agreement), filterFlags(&f)),
+		run: func(ctx context.Context, s *session, _ []string) error {
+			c, id, err := s.scoped(agreement)
+			if err != nil {
+				return err
+			}
+			return emitList(s, c.Subscribers.List(ctx, id, f), []string{"ID", "NAME", "EMAIL", "LEVEL", "REFERENCE", "COUNTRY", "STATUS", "ASSIGNED"},
+				func(sub vssubs.Subscriber) []any {
+					return []any{sub.ID, sub.FirstName + " " + sub.LastName, sub.Email, sub.Level, sub.Reference, sub.Country, sub.Status, sub.AssignedAt}
+				})
+		}}
+}
+
+// exportReport is what export prints once the file is written.
+type exportReport struct {
+	File string `json:"file"`
+	Rows int    `json:"rows"`
+}
+
+func subscribersExportCmd() *command {
+	var agreement, output string
+	var f vssubs.SubscriberFilter
+	return &command{name: "export", summary: "write the subscribers as CSV, with their status, to the conventional file name",
+		flags: func(fs *flag.FlagSet) {
+			agreementFlag(&agreement)(fs)
+			filterFlags(&f)(fs)
+			fs.StringVar(&output, "output", "", "file to write; - for stdout (default: subscribers_<license>_<date>.csv)")
+		},
+		run: func(ctx context.Context, s *session, _ []string) error {
+			c, id, err := s.scoped(agreement)
+			if err != nil {
+				return err
+			}
+			if output == "-" {
+				_, err := c.Subscribers.Export(ctx, id, s.stdout, f)
+				return err
+			}
+			if output == "" {
+				a, err := c.Agreements.Get(ctx, id)
+				if err != nil {
+					return err
+				}
+				output = vssubs.ExportFileName(a.LicenseNumber, time.Now())
+			}
+			file, err := os.Create(output)
+			if err != nil {
+				return err
+			}
+			res, err := c.Subscribers.Export(ctx, id, file, f)
+			if cerr := file.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+			return s.done(fmt.Sprintf("wrote %d subscribers to %s", res.Rows, output), exportReport{File: output, Rows: res.Rows})
+		}}
+}
+
+// removeReport is what remove prints.
+type removeReport struct {
+	AgreementID string `json:"agreement_id"`
+	Removed     int    `json:"removed"`
+}
+
+func subscribersRemoveCmd() *command {
+	var agreement string
+	return &command{name: "remove", args: "SUBSCRIBER_ID...", nargs: 1, variadic: true,
+		summary: "remove subscribers by id; any number, sent in batches of 500",
+		flags:   agreementFlag(&agreement),
+		run: func(ctx context.Context, s *session, args []string) error {
+			c, id, err := s.scoped(agreement)
+			if err != nil {
+				return err
+			}
+			n, err := c.Subscribers.Remove(ctx, id, args)
+			if err != nil {
+				return err
+			}
+			return s.done(fmt.Sprintf("removed %d subscribers from %s", n, id), removeReport{AgreementID: id, Removed: n})
+		}}
+}
+
+// bulkReport is what bulk-add prints once the rows are added.
+type bulkReport struct {
+	AgreementID   string   `json:"agreement_id"`
+	BulkID        string   `json:"bulk_id"`
+	Added         int      `json:"added"`
+	SubscriberIDs []string `json:"subscriber_ids"`
+}
+
+func subscribersBulkAddCmd() *command {
+	var agreement, format, key string
+	return &command{name: "bulk-add", args: "FILE", nargs: 1,
+		summary: "add every row of the portal's spreadsheet template (.xlsx) or a CSV, or none; every bad row is listed",
+		flags: func(fs *flag.FlagSet) {
+			agreementFlag(&agreement)(fs)
+			fs.StringVar(&format, "format", "", "xlsx or csv (default: from the file name; required for - as stdin)")
+			fs.StringVar(&key, "idempotency-key", "", "repeat a bulk add safely: the same key adds the rows at most once")
+		},
+		run: func(ctx context.Context, s *session, args []string) error {
+			c, id, err := s.scoped(agreement)
+			if err != nil {
+				return err
+			}
+			rows, err := readBulkFile(s, args[0], format)
+			if err != nil {
+				return err
+			}
+			req := vssubs.BulkAddRequest{Rows: rows}
+			var bar *progressBar
+			if s.tty {
+				bar = &progressBar{w: s.stdout, label: "adding"}
+				req.Progress = bar.update
+			}
+			var opts []vssubs.CallOption
+			if key != "" {
+				opts = append(opts, vssubs.WithIdempotencyKey(key))
+			}
+			res, err := c.Subscribers.BulkAdd(ctx, id, req, opts...)
+			bar.clear()
+			if err != nil {
+				return err
+			}
+			return s.done(fmt.Sprintf("added %d subscribers to %s (bulk %s)", res.Added, id, res.BulkID),
+				bulkReport{AgreementID: id, BulkID: res.BulkID, Added: res.Added, SubscriberIDs: res.SubscriberIDs})
+		}}
+}
+
+func readBulkFile(s *session, name, format string) ([]vssubs.BulkRow, error) {
+	f := vssubs.BulkFormat(format)
+	if format == "" {
+		if name == "-" {
+			return nil, &usageError{msg: "reading from stdin needs --format xlsx or csv"}
+		}
+		var err error
+		if f, err = vssubs.BulkFormatOf(name); err != nil {
+			return nil, err
+		}
+	}
+	var r io.Reader = s.stdin
+	if name != "-" {
+		file, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer file.Close()
+		r = file
+	}
+	return vssubs.ReadBulk(r, f)
+}
+
+func subscribersTemplateCmd() *command {
+	return &command{name: "template", args: "FILE", nargs: 1, summary: "write the portal's bulk-add template (.xlsx or .csv) to fill in",
+		run: func(_ context.Context, s *session, args []string) error {
+			f, err := vssubs.BulkFormatOf(args[0])
+			if err != nil {
+				return err
+			}
+			file, err := os.Create(args[0])
+			if err != nil {
+				return err
+			}
+			err = vssubs.WriteBulkTemplate(file, f)
+			if cerr := file.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+			return s.done("wrote the template to "+args[0], exportReport{File: args[0]})
+		}}
+}
+
+func emitSubscriber(s *session, sub *vssubs.Subscriber) error {
+	return s.emit(sub,
+		field{"ID", sub.ID}, field{"NAME", sub.FirstName + " " + sub.LastName}, field{"EMAIL", sub.Email},
+		field{"LEVEL", sub.Level}, field{"REFERENCE", sub.Reference}, field{"COUNTRY", sub.Country},
+		field{"LANGUAGE", sub.Language}, field{"DOWNLOADS", sub.Downloads},
+		field{"NOTIFICATION EMAIL", sub.NotificationEmail}, field{"STATUS", sub.Status},
+		field{"ASSIGNED", sub.AssignedAt})
+}
+
+func adminsCmd() *command {
+	return &command{name: "admins", summary: "list, add and remove the admins of an agreement (super admins add and remove)", sub: []*command{
+		adminsListCmd(), adminsAddCmd(), adminsRemoveCmd(),
+	}}
+}
+
+func adminsListCmd() *command {
+	var agreement string
+	return &command{name: "list", summary: "list the super admins and admins",
+		flags: agreementFlag(&agreement),
+		run: func(ctx context.Context, s *session, _ []string) error {
+			c, id, err := s.scoped(agreement)
+			if err != nil {
+				return err
+			}
+			return emitList(s, c.Admins.List(ctx, id), []string{"EMAIL", "NAME", "ROLE", "ADDED BY", "ADDED"},
+				func(a vssubs.Admin) []any { return []any{a.Email, a.Name, a.Role, a.AddedBy, a.AddedAt} })
+		}}
+}
+
+func adminsAddCmd() *command {
+	var agreement string
+	var in vssubs.AdminInput
+	return &command{name: "add", summary: "make someone admin or super admin; they receive an admin_invitation",
+		flags: func(fs *flag.FlagSet) {
+			agreementFlag(&agreement)(fs)
+			fs.StringVar(&in.Email, "email", "", "the new admin's email")
+			fs.StringVar(&in.Name, "name", "", "the new admin's name")
+			fs.Func("role", "admin or super_admin (default admin)", func(v string) error { in.Role = vssubs.Role(v); return nil })
+			fs.StringVar(&in.Language, "language", "", "language of the invitation: en or fr")
+		},
+		run: func(ctx context.Context, s *session, _ []string) error {
+			c, id, err := s.scoped(agreement)
+			if err != nil {
+				return err
+			}
+			a, err := c.Admins.Add(ctx, id, in)
+			if err != nil {
+				return err
+			}
+			return s.emit(a, field{"EMAIL", a.Email}, field{"NAME", a.Name}, field{"ROLE", a.Role}, field{"ADDED", a.AddedAt})
+		}}
+}
+
+func adminsRemoveCmd() *command {
+	var agreement string
+	return &command{name: "remove", args: "EMAIL", nargs: 1, summary: "take an admin role away; the last two super admins stay",
+		flags: agreementFlag(&agreement),
+		run: func(ctx context.Context, s *session, args []string) error {
+			c, id, err := s.scoped(agreement)
+			if err != nil {
+				return err
+			}
+			if err := c.Admins.Remove(ctx, id, args[0]); err != nil {
+				return err
+			}
+			return s.done("removed admin "+args[0]+" from "+id, map[string]string{"agreement_id": id, "removed_admin": args[0]})
+		}}
+}
+
+func overviewCmd() *command {
+	var agreement string
+	return &command{name: "overview", summary: "seats per level: purchased, assigned, available, and the 12-month peak",
+		flags: agreementFlag(&agreement),
+		run: func(ctx context.Context, s *session, _ []string) error {
+			c, id, err := s.scoped(agreement)
+			if err != nil {
+				return err
+			}
+			o, err := c.Subscribers.Overview(ctx, id)
+			if err != nil {
+				return err
+			}
+			if s.json {
+				return writeJSON(s.stdout, o)
+			}
+			return emitList(s, sliceSeq(o.Levels), []string{"LEVEL", "PURCHASED", "ASSIGNED", "AVAILABLE", "PEAK (12 MONTHS)"},
+				func(u vssubs.LevelUsage) []any { return []any{u.Level, u.Purchased, u.Assigned, u.Available, u.Peak} })
+		}}
+}
+
+// both registers the flags of each setup in turn.
+func both(setups ...func(fs *flag.FlagSet)) func(fs *flag.FlagSet) {
+	return func(fs *flag.FlagSet) {
+		for _, f := range setups {
+			f(fs)
+		}
+	}
+}
