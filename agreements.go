@@ -3,6 +3,7 @@ package vssubs
 import (
 	"context"
 	"iter"
+	"strings"
 	"time"
 )
 
@@ -28,11 +29,15 @@ func (s *AgreementsService) Get(ctx context.Context, agreementID string) (*Agree
 }
 
 func agreementPath(agreementID string, rest ...string) string {
-	p := "v1/agreements/" + escapeSegment(agreementID)
+	var b strings.Builder
+	b.Grow(64)
+	b.WriteString("v1/agreements/")
+	b.WriteString(escapeSegment(agreementID))
 	for _, r := range rest {
-		p += "/" + escapeSegment(r)
+		b.WriteByte('/')
+		b.WriteString(escapeSegment(r))
 	}
-	return p
+	return b.String()
 }
 
 // PartnerAccess is a partner that has access to an agreement, as the customer sees it.

@@ -123,8 +123,11 @@ type headerStage struct {
 func (s *headerStage) RoundTrip(req *http.Request) (*http.Response, error) {
 	st := stateOf(req)
 	attempt := max(int(st.attempts.Load()), 1)
-	// A RoundTripper must not modify its caller's request.
-	r := req.Clone(req.Context())
+	// A RoundTripper must not modify its caller's request: the headers it writes go on a
+	// copy of the header map. Nothing here writes the URL, so it is shared, not cloned.
+	own := *req
+	own.Header = req.Header.Clone()
+	r := &own
 	if st.key != "" {
 		r.Header.Set(HeaderIdempotencyKey, st.key)
 	}

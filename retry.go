@@ -166,7 +166,45 @@ type retryStage struct {
 	http    *http.Client
 	budget  *retryBudget
 	logger  *slog.Logger
-	limiter Limiter // nil without a rate limit
+	limiter Limiter   // nil without a rate limit
+	runs    sync.Pool // of *retryRun, so a call does not build a go-retryablehttp client
+}
+
+// retryRun is one call's use of go-retryablehttp: a client whose hooks are bound once,
+// when the run is made, and read the call they serve from st.
+type retryRun struct {
+	s       *retryStage
+	st      *callState
+	retries int
+	rc      retryablehttp.Client
+}
+
+func (s *retryStage) run(st *callState, retries int) *retryRun {
+	r, _ := s.runs.Get().(*retryRun)
+	if r == nil {
+		r = &retryRun{s: s}
+		r.rc = retryablehttp.Client{
+			HTTPClient:   s.http,
+			CheckRetry:   r.checkRetry,
+			Backoff:      r.backoff,
+			ErrorHandler: retryablehttp.PassthroughErrorHandler,
+			PrepareRetry: s.waitForLimiter,
+			// Attempts are counted here, not per round trip, so a redirect is not an attempt.
+			RequestLogHook: r.countAttempt,
+		}
+	}
+	r.st, r.retries = st, retries
+	r.rc.RetryWaitMin, r.rc.RetryWaitMax, r.rc.RetryMax = st.policy.MinWait, st.policy.MaxWait, retries
+	return r
+}
+
+func (s *retryStage) done(r *retryRun) {
+	r.st = nil
+	s.runs.Put(r)
+}
+
+func (r *retryRun) countAttempt(_ retryablehttp.Logger, _ *http.Request, i int) {
+	r.st.attempts.Store(int32(i + 1))
 }
 
 func (s *retryStage) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -177,18 +215,6 @@ func (s *retryStage) RoundTrip(req *http.Request) (*http.Response, error) {
 		// Without a key the portal cannot tell a retry from a new write.
 		retries = 0
 	}
-	rc := &retryablehttp.Client{
-		HTTPClient:   s.http,
-		RetryWaitMin: pol.MinWait,
-		RetryWaitMax: pol.MaxWait,
-		RetryMax:     retries,
-		CheckRetry:   s.checkRetry(st, retries),
-		Backoff:      s.backoff(st),
-		ErrorHandler: retryablehttp.PassthroughErrorHandler,
-		PrepareRetry: s.waitForLimiter,
-		// Attempts are counted here, not per round trip, so a redirect is not an attempt.
-		RequestLogHook: func(_ retryablehttp.Logger, _ *http.Request, i int) { st.attempts.Store(int32(i + 1)) },
-	}
 	// FromRequest buffers the body so every attempt replays it. go-retryablehttp only
 	// resets the Body field of the request it holds, so a shallow copy keeps the caller's
 	// request untouched; the header stage below clones headers before it writes them.
@@ -198,7 +224,9 @@ func (s *retryStage) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := rc.Do(rreq)
+	run := s.run(st, retries)
+	resp, err := run.rc.Do(rreq)
+	s.done(run)
 	if err != nil {
 		if resp != nil {
 			drain(resp.Body)
@@ -229,53 +257,51 @@ func (s *retryStage) waitForLimiter(req *http.Request) error {
 }
 
 // checkRetry decides, after each attempt, whether another one is worth it.
-func (s *retryStage) checkRetry(st *callState, retries int) retryablehttp.CheckRetry {
-	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
-		if ctx.Err() != nil {
-			return false, ctx.Err()
-		}
-		if int(st.attempts.Load()) > retries {
-			return false, nil
-		}
-		if err != nil {
-			if !retryableError(err, st.url) {
-				return false, nil
-			}
-		} else {
-			if !slices.Contains(st.policy.Statuses, resp.StatusCode) {
-				return false, nil
-			}
-			if wait, ok := RetryAfterHeader(resp.Header, time.Now()); ok && wait > st.policy.MaxWait {
-				st.stopped.Store(&RetryError{Reason: ErrRateLimited, Wait: wait})
-				s.logger.LogAttrs(ctx, slog.LevelWarn, "vssubs giving up: Retry-After over the cap",
-					slog.String("method", st.method), slog.String("path", redactPath(st.path)),
-					slog.Duration("retry_after", wait), slog.Duration("cap", st.policy.MaxWait))
-				return false, nil
-			}
-		}
-		if !s.budget.spend() {
-			st.stopped.Store(&RetryError{Reason: ErrRetryBudgetExhausted})
-			s.logger.LogAttrs(ctx, slog.LevelWarn, "vssubs giving up: retry budget exhausted",
-				slog.String("method", st.method), slog.String("path", redactPath(st.path)))
-			return false, nil
-		}
-		return true, nil
+func (r *retryRun) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	s, st := r.s, r.st
+	if ctx.Err() != nil {
+		return false, ctx.Err()
 	}
+	if int(st.attempts.Load()) > r.retries {
+		return false, nil
+	}
+	if err != nil {
+		if !retryableError(err, st.url) {
+			return false, nil
+		}
+	} else {
+		if !slices.Contains(st.policy.Statuses, resp.StatusCode) {
+			return false, nil
+		}
+		if wait, ok := RetryAfterHeader(resp.Header, time.Now()); ok && wait > st.policy.MaxWait {
+			st.stopped.Store(&RetryError{Reason: ErrRateLimited, Wait: wait})
+			s.logger.LogAttrs(ctx, slog.LevelWarn, "vssubs giving up: Retry-After over the cap",
+				slog.String("method", st.method), slog.String("path", redactPath(st.path)),
+				slog.Duration("retry_after", wait), slog.Duration("cap", st.policy.MaxWait))
+			return false, nil
+		}
+	}
+	if !s.budget.spend() {
+		st.stopped.Store(&RetryError{Reason: ErrRetryBudgetExhausted})
+		s.logger.LogAttrs(ctx, slog.LevelWarn, "vssubs giving up: retry budget exhausted",
+			slog.String("method", st.method), slog.String("path", redactPath(st.path)))
+		return false, nil
+	}
+	return true, nil
 }
 
 // backoff waits what Retry-After asks (checked against the cap already), or else an
 // exponential backoff with jitter, so many clients do not retry in step.
-func (s *retryStage) backoff(st *callState) retryablehttp.Backoff {
-	return func(minWait, maxWait time.Duration, n int, resp *http.Response) time.Duration {
-		wait := backoffWait(minWait, maxWait, n, resp, time.Now())
-		attrs := []slog.Attr{slog.String("method", st.method), slog.String("path", redactPath(st.path)),
-			slog.Int("attempt", int(st.attempts.Load())), slog.Duration("wait", wait)}
-		if resp != nil {
-			attrs = append(attrs, slog.Int("status", resp.StatusCode))
-		}
-		s.logger.LogAttrs(context.Background(), slog.LevelInfo, "vssubs retrying", attrs...)
-		return wait
+func (r *retryRun) backoff(minWait, maxWait time.Duration, n int, resp *http.Response) time.Duration {
+	s, st := r.s, r.st
+	wait := backoffWait(minWait, maxWait, n, resp, time.Now())
+	attrs := []slog.Attr{slog.String("method", st.method), slog.String("path", redactPath(st.path)),
+		slog.Int("attempt", int(st.attempts.Load())), slog.Duration("wait", wait)}
+	if resp != nil {
+		attrs = append(attrs, slog.Int("status", resp.StatusCode))
 	}
+	s.logger.LogAttrs(context.Background(), slog.LevelInfo, "vssubs retrying", attrs...)
+	return wait
 }
 
 // backoffWait is the wait before retry n (0-based): Retry-After when the answer has one,
