@@ -52,10 +52,7 @@ func TestA429CarriesRetryAfter(t *testing.T) {
 	p := newPortal(t, portal.WithClock(newFakeClock().Now), portal.WithRateLimit(portal.RateLimit{PerSecond: 1, Burst: 1}))
 	var got []string
 	for range 2 {
-		req := httptest.NewRequest(http.MethodGet, "/v1/me", nil)
-		req.Header.Set("Authorization", "Bearer "+p.Token("pat@reseller.com"))
-		w := httptest.NewRecorder()
-		p.ServeHTTP(w, req)
+		w := meOnce(p)
 		got = append(got, w.Result().Status+" Retry-After="+w.Header().Get(vssubs.HeaderRetryAfter)+" Retry-After-Ms="+w.Header().Get(vssubs.HeaderRetryAfterMs))
 	}
 	// One token a second, just spent: the precise wait is a full second.
@@ -77,10 +74,7 @@ func TestAShortWaitIsSentInMillisecondsAndRoundedUpInSeconds(t *testing.T) {
 	p := newPortal(t, portal.WithClock(clk.Now), portal.WithRateLimit(portal.RateLimit{PerSecond: 500, Burst: 1}))
 	var got []string
 	for range 2 {
-		req := httptest.NewRequest(http.MethodGet, "/v1/me", nil)
-		req.Header.Set("Authorization", "Bearer "+p.Token("pat@reseller.com"))
-		w := httptest.NewRecorder()
-		p.ServeHTTP(w, req)
+		w := meOnce(p)
 		got = append(got, w.Header().Get(vssubs.HeaderRetryAfter)+"s/"+w.Header().Get(vssubs.HeaderRetryAfterMs)+"ms")
 	}
 	// At 500 a second the next token is 2 ms away: Retry-After alone would say a whole
@@ -88,4 +82,13 @@ func TestAShortWaitIsSentInMillisecondsAndRoundedUpInSeconds(t *testing.T) {
 	if diff := cmp.Diff([]string{"s/ms", "1s/2ms"}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
+}
+
+// meOnce sends one GET /v1/me as the same caller straight to the handler.
+func meOnce(p *portal.Portal) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, "/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+p.Token("pat@reseller.com"))
+	w := httptest.NewRecorder()
+	p.ServeHTTP(w, req)
+	return w
 }
