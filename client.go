@@ -264,7 +264,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if len(query) > 0 {
 		st.url += "?" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(withCallState(ctx, st), method, st.url, bytes.NewReader(body))
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(withCallState(ctx, st), method, st.url, rd)
 	if err != nil {
 		return fmt.Errorf("vssubs: building request: %w", err)
 	}

@@ -219,6 +219,10 @@ func (s *retryStage) RoundTrip(req *http.Request) (*http.Response, error) {
 	// resets the Body field of the request it holds, so a shallow copy keeps the caller's
 	// request untouched; the header stage below clones headers before it writes them.
 	own := *req
+	if own.Body == http.NoBody {
+		// go-retryablehttp would copy an empty body with io.ReadAll on every call.
+		own.Body = nil
+	}
 	rreq, err := retryablehttp.FromRequest(&own)
 	closeBody(req)
 	if err != nil {

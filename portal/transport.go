@@ -20,6 +20,8 @@ func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	// A RoundTripper must not modify the caller's request, and a handler may read the
 	// body after the caller reuses it, so the handler gets its own copy.
 	in := req.Clone(req.Context())
+	// Handlers get a non-nil Body, as net/http's server guarantees.
+	in.Body = http.NoBody
 	if req.Body != nil {
 		body, err := io.ReadAll(req.Body)
 		req.Body.Close()
