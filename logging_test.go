@@ -184,3 +184,34 @@ func TestDebugLogsHoldNoTokenAndNoEmail(t *testing.T) {
 		t.Logf("logs:\n%s", out)
 	}
 }
+
+// TestOnlyAllowListedQueryValuesAreLogged: a search term is personal data and is logged
+// as REDACTED unless the caller allow-lists its parameter with WithLoggedQuery; even then
+// an email in it is masked.
+func TestOnlyAllowListedQueryValuesAreLogged(t *testing.T) {
+	w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelEnterprise, Quantity: 1})
+	tests := []struct {
+		name string
+		opts []vssubs.Option
+		want string
+	}{
+		{"a parameter not on the list is redacted", nil, `query="q=REDACTED"`},
+		{"an allow-listed parameter is logged, its email masked", []vssubs.Option{vssubs.WithLoggedQuery("q")}, `query="q=a***@contoso.com"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			c := w.client(t, partnerEmail, append([]vssubs.Option{vssubs.WithLogger(logger)}, tt.opts...)...)
+			if _, err := vssubs.Collect(c.Subscribers.List(context.Background(), w.agreementID, vssubs.SubscriberFilter{Search: "ada@contoso.com"})); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(logs.String(), tt.want) || strings.Contains(logs.String(), "ada@contoso.com") {
+				t.Errorf("logs lack %q or hold the address:\n%s", tt.want, logs.String())
+			}
+		})
+	}
+	if _, err := vssubs.NewClient(vssubs.WithBaseURL("https://x.example"), vssubs.WithLoggedQuery(" ")); err == nil {
+		t.Error("an empty parameter name must be refused")
+	}
+}

@@ -7,11 +7,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/portal"
 	"github.com/vssubs/vssubs-go/vssubstest"
 )
 
@@ -164,4 +166,48 @@ func TestAReplayedWriteMatchesTheContract(t *testing.T) {
 	if _, err := c.Orders.Place(ctx, req, key); !errors.Is(err, vssubs.ErrIdempotencyKeyReused) {
 		t.Fatalf("same key, other body: got %v, want ErrIdempotencyKeyReused", err)
 	}
+}
+
+// TestScenarioAndPortalOptionsTakeEffect: each option changes what it says it changes.
+func TestScenarioAndPortalOptionsTakeEffect(t *testing.T) {
+	ctx := context.Background()
+	p := vssubstest.NewPortal(t, vssubstest.WithPortalOptions(
+		portal.WithLockout(portal.LockoutPolicy{MaxFailures: 1, Window: time.Hour, Duration: time.Hour})))
+
+	lines := []vssubs.OrderLine{{Level: vssubs.LevelTestProfessional, Quantity: 3}}
+	s := p.OrderPlaced(vssubstest.WithLines(lines...), vssubstest.WithPrimaryContact("bob@northwind-it.com"))
+	t.Run("WithLines sets the order's lines", func(t *testing.T) {
+		if diff := cmp.Diff(lines, s.Order.Lines); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+	})
+	t.Run("WithPrimaryContact names who may claim the license from the licensing centre", func(t *testing.T) {
+		if s.Order.PrimaryContactEmail != "bob@northwind-it.com" {
+			t.Fatalf("primary contact = %q", s.Order.PrimaryContactEmail)
+		}
+		bob := p.Client("bob@northwind-it.com")
+		if _, err := bob.VLSC.AddOpenLicense(ctx, vssubs.AddOpenRequest{AuthorizationNumber: s.Order.AuthorizationNumber, LicenseNumber: s.Order.LicenseNumber}); err != nil {
+			t.Fatal(err)
+		}
+		link, err := bob.VLSC.ManageSubscriptionsLink(ctx, s.Order.LicenseNumber)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bob.Partners.ClaimFromVLSC(ctx, link.URL); err != nil {
+			t.Errorf("the named Primary Contact must be able to claim: %v", err)
+		}
+	})
+	t.Run("WithPortalOptions reaches portal.New", func(t *testing.T) {
+		f := s.Form()
+		f.LicenseNumber = "L0000000"
+		c := p.Client("mallory@evil.example")
+		_, err := c.Partners.Register(ctx, f)
+		if !errors.Is(err, vssubs.ErrNoMatchingLicense) {
+			t.Fatalf("first wrong form: %v", err)
+		}
+		// The policy locks after one failure instead of the default five.
+		if _, err := c.Partners.Register(ctx, s.Form()); !errors.Is(err, vssubs.ErrLockedOut) {
+			t.Errorf("want ErrLockedOut after one failure, got %v", err)
+		}
+	})
 }
