@@ -40,10 +40,10 @@ func (in AdminInput) Validate() error {
 // *ValidationError listing every bad field.
 func (r Rules) NormalizeAdmin(in AdminInput) (AdminInput, error) {
 	var fe fieldErrors
-	if checkText(&fe, FieldEmail, in.Email, true) {
+	if checkText(&fe, FieldEmail, &in.Email, true) {
 		in.Email = r.checkEmail(&fe, FieldEmail, in.Email, false)
 	}
-	checkText(&fe, "name", in.Name, true)
+	checkText(&fe, "name", &in.Name, true)
 	switch in.Role {
 	case "":
 		in.Role = RoleAdmin

@@ -1,14 +1,25 @@
 package vssubs
 
 import (
+	"fmt"
 	"net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
-// NormalizeEmail trims an address and lower-cases it, the form in which emails are
-// compared and stored.
-func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// NormalizeEmail trims an address, composes it (Unicode NFC) and lower-cases it, the form
+// in which emails are compared and stored. Invalid UTF-8 is left as it is, so that
+// EmailProblem refuses it rather than lower-casing turning it into U+FFFD.
+func NormalizeEmail(s string) string {
+	s = strings.TrimSpace(s)
+	if !utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToLower(norm.NFC.String(s))
+}
 
 // EmailProblem returns why the already-normalized address is not a plain email, or "".
 func EmailProblem(addr string) string {
@@ -17,6 +28,9 @@ func EmailProblem(addr string) string {
 	}
 	if len(addr) > 254 {
 		return "must be at most 254 characters"
+	}
+	if why := invisibleProblem(addr, true); why != "" {
+		return why
 	}
 	parsed, err := mail.ParseAddress(addr)
 	if err != nil || parsed.Address != addr || parsed.Name != "" {
@@ -42,6 +56,34 @@ func (r Rules) checkEmail(fe *fieldErrors, field, addr string, business bool) st
 		fe.add(field, "must be a business address, not a consumer mail domain")
 	}
 	return addr
+}
+
+// invisibleProblem returns why s holds a character a reader cannot see or that reorders
+// what they see, or "". Such characters let two addresses that look the same be two
+// accounts, so emails refuse every one (strict); names refuse controls and bidirectional
+// overrides but keep zero-width joiners, which some scripts and emoji need.
+func invisibleProblem(s string, strict bool) string {
+	if !utf8.ValidString(s) {
+		return "must be valid UTF-8 text"
+	}
+	for _, r := range s {
+		switch {
+		case unicode.IsControl(r):
+			return fmt.Sprintf("must not contain control characters (U+%04X)", r)
+		case isBidiControl(r):
+			return fmt.Sprintf("must not contain bidirectional control characters (U+%04X)", r)
+		case strict && (unicode.Is(unicode.Cf, r) || (r > unicode.MaxASCII && unicode.IsSpace(r))):
+			return fmt.Sprintf("must not contain invisible or zero-width characters (U+%04X)", r)
+		}
+	}
+	return ""
+}
+
+// isBidiControl reports the embedding, override and isolate controls, the characters of
+// "Trojan Source" look-alikes. Marks (U+200E, U+200F, U+061C) are format characters too,
+// refused in emails by the strict check.
+func isBidiControl(r rune) bool {
+	return (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
 }
 
 // MaskEmail hides the local part of an address but its first letter (j***@contoso.com),

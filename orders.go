@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Order field names used in FieldError.
@@ -50,6 +52,9 @@ func (r Rules) NormalizeOrder(o OrderRequest) (OrderRequest, error) {
 	var fe fieldErrors
 	o.CustomerEmail = r.checkEmail(&fe, FieldCustomerEmail, o.CustomerEmail, true)
 	o.CustomerName = strings.Join(strings.Fields(o.CustomerName), " ")
+	if utf8.ValidString(o.CustomerName) {
+		o.CustomerName = norm.NFC.String(o.CustomerName)
+	}
 	switch {
 	case o.CustomerName == "":
 		fe.add(FieldCustomerName, "is required")
@@ -57,6 +62,8 @@ func (r Rules) NormalizeOrder(o OrderRequest) (OrderRequest, error) {
 		// JSON would replace the bad bytes, so the portal would store another name
 		// than the one checked here.
 		fe.add(FieldCustomerName, "must be valid UTF-8 text")
+	case invisibleProblem(o.CustomerName, false) != "":
+		fe.add(FieldCustomerName, invisibleProblem(o.CustomerName, false))
 	case utf8.RuneCountInString(o.CustomerName) > 200:
 		fe.add(FieldCustomerName, "must be at most 200 characters")
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Subscriber field names used in FieldError and RowError, matching the JSON names.
@@ -64,13 +66,13 @@ func (r Rules) NormalizeSubscriber(in SubscriberInput) (SubscriberInput, error) 
 
 // checkSubscriber records every problem of in and returns it normalized.
 func (r Rules) checkSubscriber(fe *fieldErrors, in SubscriberInput) SubscriberInput {
-	checkText(fe, FieldFirstName, in.FirstName, true)
-	checkText(fe, FieldLastName, in.LastName, true)
-	checkText(fe, FieldReference, in.Reference, false)
-	if checkText(fe, FieldEmail, in.Email, true) {
+	checkText(fe, FieldFirstName, &in.FirstName, true)
+	checkText(fe, FieldLastName, &in.LastName, true)
+	checkText(fe, FieldReference, &in.Reference, false)
+	if checkText(fe, FieldEmail, &in.Email, true) {
 		in.Email = r.checkEmail(fe, FieldEmail, in.Email, false)
 	}
-	if in.NotificationEmail != "" && checkText(fe, FieldNotificationEmail, in.NotificationEmail, false) {
+	if in.NotificationEmail != "" && checkText(fe, FieldNotificationEmail, &in.NotificationEmail, false) {
 		in.NotificationEmail = r.checkEmail(fe, FieldNotificationEmail, in.NotificationEmail, false)
 	}
 	switch {
@@ -79,7 +81,7 @@ func (r Rules) checkSubscriber(fe *fieldErrors, in SubscriberInput) SubscriberIn
 	case !in.Level.Valid():
 		fe.add(FieldLevel, fmt.Sprintf("unknown level %q", in.Level))
 	}
-	if checkText(fe, FieldCountry, in.Country, true) {
+	if checkText(fe, FieldCountry, &in.Country, true) {
 		in.Country = strings.ToUpper(in.Country)
 		if len(in.Country) != 2 || !isASCIILetters(in.Country) {
 			fe.add(FieldCountry, "must be a two-letter ISO 3166 code such as FR or US")
@@ -95,10 +97,17 @@ func (r Rules) checkSubscriber(fe *fieldErrors, in SubscriberInput) SubscriberIn
 	return in
 }
 
-// checkText applies the portal's spreadsheet rules to one text value: present when
-// required, at most maxNameLen characters, no commas, and no leading, trailing or doubled
-// spaces. It reports whether the value is non-empty and passed, so further checks apply.
-func checkText(fe *fieldErrors, field, v string, required bool) bool {
+// checkText applies the portal's spreadsheet rules to one text value, after composing it
+// (Unicode NFC) in place, so that "é" typed as e and a combining accent counts, compares
+// and is stored as one character: present when required, at most maxNameLen characters,
+// no commas, no leading, trailing or doubled spaces, no control or bidirectional control
+// characters. It reports whether the value is non-empty and passed, so further checks
+// apply.
+func checkText(fe *fieldErrors, field string, p *string, required bool) bool {
+	if utf8.ValidString(*p) {
+		*p = norm.NFC.String(*p)
+	}
+	v := *p
 	switch {
 	case v == "":
 		if required {
@@ -117,6 +126,8 @@ func checkText(fe *fieldErrors, field, v string, required bool) bool {
 		// Found by fuzzing: JSON rewrites invalid bytes, so the portal would store
 		// another value than the one checked here.
 		fe.add(field, "must be valid UTF-8 text")
+	case invisibleProblem(v, false) != "":
+		fe.add(field, invisibleProblem(v, false))
 	case utf8.RuneCountInString(v) > maxNameLen && field != FieldEmail && field != FieldNotificationEmail:
 		fe.add(field, fmt.Sprintf("must be at most %d characters", maxNameLen))
 	default:

@@ -1,0 +1,100 @@
+package vssubs
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Look-alike emails are two accounts that read as one: every character a reader cannot
+// see, or that reorders what they see, is refused wherever an email is accepted.
+func TestEmailsWithInvisibleCharactersAreRefused(t *testing.T) {
+	tests := []struct {
+		name, email, want string
+	}{
+		{"a plain address passes", "ann@contoso.com", ""},
+		{"a composed accent passes", "andré@contoso.com", ""},
+		{"a control character", "ann\x01@contoso.com", "must not contain control characters (U+0001)"},
+		{"DEL", "ann\x7f@contoso.com", "must not contain control characters (U+007F)"},
+		{"a zero-width space", "an\u200bn@contoso.com", "must not contain invisible or zero-width characters (U+200B)"},
+		{"a zero-width joiner", "an\u200dn@contoso.com", "must not contain invisible or zero-width characters (U+200D)"},
+		{"a byte-order mark", "\ufeffann@contoso.com", "must not contain invisible or zero-width characters (U+FEFF)"},
+		{"a soft hyphen", "an\u00adn@contoso.com", "must not contain invisible or zero-width characters (U+00AD)"},
+		{"a right-to-left mark", "ann\u200f@contoso.com", "must not contain invisible or zero-width characters (U+200F)"},
+		{"a right-to-left override", "ann\u202e@contoso.com", "must not contain bidirectional control characters (U+202E)"},
+		{"a first-strong isolate", "ann\u2068@contoso.com", "must not contain bidirectional control characters (U+2068)"},
+		{"a no-break space", "an\u00a0n@contoso.com", "must not contain invisible or zero-width characters (U+00A0)"},
+		{"invalid UTF-8", "ann\xff@contoso.com", "must be valid UTF-8 text"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := EmailProblem(NormalizeEmail(tt.email)); got != tt.want {
+				t.Errorf("EmailProblem(%q) = %q, want %q", tt.email, got, tt.want)
+			}
+			// The same rule holds on every input that carries an email.
+			_, err := DefaultRules().NormalizeAdmin(AdminInput{Email: tt.email, Name: "Ann"})
+			if tt.want == "" && err != nil {
+				t.Errorf("NormalizeAdmin: %v", err)
+			}
+			if tt.want != "" && !strings.Contains(errString(err), tt.want) {
+				t.Errorf("NormalizeAdmin: %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// A decomposed "é" (e + U+0301) and a composed one are the same letter: text is composed
+// before it is measured, compared and stored.
+func TestTextIsComposedBeforeItIsMeasured(t *testing.T) {
+	decomposed := strings.Repeat("e\u0301", 60) // 120 code points, 60 letters
+	in := SubscriberInput{FirstName: decomposed, LastName: "Dupont", Email: "Andre\u0301@Contoso.com",
+		Level: LevelEnterprise, Country: "FR"}
+	got, err := DefaultRules().NormalizeSubscriber(in)
+	if err != nil {
+		t.Fatalf("60 letters are within the 100-character limit: %v", err)
+	}
+	want := in
+	want.FirstName, want.Email, want.Language = strings.Repeat("\u00e9", 60), "andr\u00e9@contoso.com", LangEnglish
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("normalized (-want +got):\n%s", diff)
+	}
+	in.FirstName = strings.Repeat("e\u0301", 101)
+	if _, err := DefaultRules().NormalizeSubscriber(in); !strings.Contains(errString(err), "first_name: must be at most 100 characters") {
+		t.Errorf("101 letters: %v, want the length refused", err)
+	}
+	o, err := DefaultRules().NormalizeOrder(OrderRequest{CustomerEmail: "it@contoso.com", CustomerName: "Cafe\u0301 SARL",
+		Lines: []OrderLine{{LevelEnterprise, 1}}})
+	if err != nil || o.CustomerName != "Caf\u00e9 SARL" {
+		t.Errorf("order customer name = %q, %v; want it composed", o.CustomerName, err)
+	}
+}
+
+func TestNamesRefuseControlAndBidiOverridesButKeepJoiners(t *testing.T) {
+	tests := []struct {
+		name, first, want string
+	}{
+		{"a zero-width joiner inside a name is kept", "\u0915\u094d\u200d\u0937", ""},
+		{"a control character is refused", "Ann\x00", "first_name: must not contain control characters (U+0000)"},
+		{"a bidi override is refused", "Ann\u202e", "first_name: must not contain bidirectional control characters (U+202E)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := DefaultRules().NormalizeSubscriber(SubscriberInput{FirstName: tt.first, LastName: "Lee",
+				Email: "ann@contoso.com", Level: LevelEnterprise, Country: "FR"})
+			if tt.want == "" && err != nil {
+				t.Errorf("got %v, want it accepted", err)
+			}
+			if tt.want != "" && !strings.Contains(errString(err), tt.want) {
+				t.Errorf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
