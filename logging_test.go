@@ -49,7 +49,7 @@ func TestDebugLogsHoldNoTokenAndNoEmail(t *testing.T) {
 	client := func(email string) *vssubs.Client {
 		tokens = append(tokens, p.Token(email))
 		c, err := vssubs.NewClient(vssubs.WithBaseURL(srv.URL), vssubs.WithTransport(tr), vssubs.WithRetry(pol),
-			vssubs.WithCredential(vssubs.StaticToken(p.Token(email))), vssubs.WithLogger(logger), vssubs.WithRules(p.Rules()))
+			vssubs.WithCredential(p.Credential(email)), vssubs.WithLogger(logger), vssubs.WithRules(p.Rules()))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -58,7 +58,7 @@ func (p *Portal) listAdmins(rq *request) (int, any, error) {
 // is invited in their language.
 func (p *Portal) addAdmin(rq *request) (int, any, error) {
 	var in vssubs.AdminInput
-	if err := decode(rq, &in, 0); err != nil {
+	if err := decode(rq, &in); err != nil {
 		return 0, nil, err
 	}
 	in, err := p.cfg.rules.NormalizeAdmin(in)

@@ -43,7 +43,7 @@ type bulkSession struct {
 
 func (p *Portal) startBulk(rq *request) (int, any, error) {
 	var req vssubs.BulkStartRequest
-	if err := decode(rq, &req, 0); err != nil {
+	if err := decode(rq, &req); err != nil {
 		return 0, nil, err
 	}
 	key := rq.Header.Get(vssubs.HeaderIdempotencyKey)
@@ -118,7 +118,7 @@ func (p *Portal) putBulkChunk(rq *request) (int, any, error) {
 	}
 	rq.Body = io.NopCloser(bytes.NewReader(raw))
 	var chunk vssubs.BulkChunk
-	if err := decode(rq, &chunk, maxChunkBody); err != nil {
+	if err := decode(rq, &chunk); err != nil {
 		return 0, nil, err
 	}
 	if len(chunk.Rows) < 1 || len(chunk.Rows) > vssubs.MaxBulkChunk {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/internal/redact"
@@ -33,6 +34,9 @@ type handler func(rq *request) (int, any, error)
 // maxBody bounds a request body unless a route says otherwise.
 const maxBody = 1 << 20
 
+// maxCorrelationID is the contract's bound on X-Correlation-ID.
+const maxCorrelationID = 128
+
 func (p *Portal) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	for _, rt := range p.endpoints() {
@@ -51,6 +55,8 @@ type Endpoint struct {
 	// Anonymous endpoints need no signed-in caller.
 	Anonymous bool
 	h         handler
+	// maxBody bounds the request body, before anything reads it; 0 means maxBody.
+	maxBody int64
 }
 
 // Endpoints lists every operation the portal serves, for contract and authorization tests
@@ -80,7 +86,7 @@ func (p *Portal) endpoints() []Endpoint {
 		{Pattern: "GET /v1/agreements/{agreement}/overview", h: p.overview},
 		{Pattern: "POST /v1/agreements/{agreement}/bulk-adds", h: p.startBulk},
 		{Pattern: "GET /v1/agreements/{agreement}/bulk-adds/{bulk}", h: p.getBulk},
-		{Pattern: "PUT /v1/agreements/{agreement}/bulk-adds/{bulk}/chunks/{chunk}", h: p.putBulkChunk},
+		{Pattern: "PUT /v1/agreements/{agreement}/bulk-adds/{bulk}/chunks/{chunk}", h: p.putBulkChunk, maxBody: maxChunkBody},
 		{Pattern: "POST /v1/agreements/{agreement}/bulk-adds/{bulk}/commit", h: p.commitBulk},
 		{Pattern: "GET /v1/agreements/{agreement}/admins", h: p.listAdmins},
 		{Pattern: "POST /v1/agreements/{agreement}/admins", h: p.addAdmin},
@@ -89,26 +95,35 @@ func (p *Portal) endpoints() []Endpoint {
 }
 
 func (p *Portal) serve(ep Endpoint) http.Handler {
+	limit := ep.maxBody
+	if limit <= 0 {
+		limit = maxBody
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		reqID := "req_" + randomHex(8)
 		w.Header().Set(vssubs.HeaderRequestID, reqID)
-		if cid := r.Header.Get(vssubs.HeaderCorrelationID); cid != "" {
-			w.Header().Set(vssubs.HeaderCorrelationID, cid)
-		}
+		// The limit wraps the body before anything reads it: no layer, idempotency
+		// included, ever buffers more than the route accepts.
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		rq := &request{Request: r, lang: acceptLanguage(r.Header.Get("Accept-Language"))}
-		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-			rq.caller = p.principal(strings.TrimSpace(tok))
+		status, err := 0, checkHeaders(r)
+		if err == nil {
+			w.Header().Set(vssubs.HeaderCorrelationID, r.Header.Get(vssubs.HeaderCorrelationID))
+			err = p.signIn(rq)
 		}
-		var (
-			status int
-			body   any
-			err    error
-		)
-		if rq.caller == "" && !ep.Anonymous {
-			err = apiError(http.StatusUnauthorized, vssubs.CodeUnauthorized, "sign in: a valid bearer token is required")
-		} else if err = p.admit(rq); err == nil {
-			status, body, err = p.idempotent(w, rq, ep.h)
+		var body any
+		switch {
+		case err != nil:
+		case rq.caller == "" && !ep.Anonymous:
+			err = p.admitAnonymous(rq)
+			if err == nil {
+				err = apiError(http.StatusUnauthorized, vssubs.CodeUnauthorized, "sign in: a valid bearer token is required")
+			}
+		default:
+			if err = p.admit(rq); err == nil {
+				status, body, err = p.idempotent(w, rq, ep.h)
+			}
 		}
 		p.deliver(r.Context(), rq.outbox)
 		if err != nil {
@@ -120,6 +135,51 @@ func (p *Portal) serve(ep Endpoint) http.Handler {
 			slog.String("method", r.Method), slog.String("path", redact.Text(r.URL.Path, vssubs.MaskEmail)), slog.Int("status", status),
 			slog.Duration("duration", time.Since(start)), slog.String("request_id", reqID))
 	})
+}
+
+// checkHeaders refuses request headers the contract bounds, before they are echoed or
+// used: an over-long X-Correlation-ID is 400, and is not echoed.
+func checkHeaders(r *http.Request) error {
+	cid := r.Header.Get(vssubs.HeaderCorrelationID)
+	if n := utf8.RuneCountInString(cid); n > maxCorrelationID || !utf8.ValidString(cid) {
+		e := apiError(http.StatusBadRequest, vssubs.CodeValidation, "invalid input")
+		e.Fields = []vssubs.FieldError{{Field: vssubs.HeaderCorrelationID, Reason: fmt.Sprintf("must be at most %d characters of valid UTF-8", maxCorrelationID)}}
+		return e
+	}
+	return nil
+}
+
+// signIn sets the caller from the bearer token. A request without one stays anonymous;
+// a token the authenticator refuses is 401 with its reason.
+func (p *Portal) signIn(rq *request) error {
+	h := rq.Header.Get("Authorization")
+	if h == "" {
+		return nil
+	}
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if tok = strings.TrimSpace(tok); !ok || tok == "" {
+		return p.admitAnonymousOr(rq, apiError(http.StatusUnauthorized, vssubs.CodeUnauthorized, "sign in: the Authorization header must be \"Bearer <token>\""))
+	}
+	email, err := p.cfg.auth.Authenticate(rq.Context(), tok)
+	if err != nil {
+		p.cfg.logger.LogAttrs(rq.Context(), slog.LevelDebug, "portal token refused", slog.String("reason", err.Error()))
+		return p.admitAnonymousOr(rq, apiError(http.StatusUnauthorized, vssubs.CodeUnauthorized, "sign in: "+err.Error()))
+	}
+	rq.caller = vssubs.NormalizeEmail(email)
+	if why := vssubs.EmailProblem(rq.caller); why != "" {
+		rq.caller = ""
+		return apiError(http.StatusUnauthorized, vssubs.CodeUnauthorized, "sign in: the token's email "+why)
+	}
+	return nil
+}
+
+// admitAnonymousOr answers a refused sign-in: the per-address limit first, so guessing
+// tokens costs as much as any anonymous request, then the refusal.
+func (p *Portal) admitAnonymousOr(rq *request, refusal error) error {
+	if err := p.admitAnonymous(rq); err != nil {
+		return err
+	}
+	return refusal
 }
 
 func writeJSON(w http.ResponseWriter, status int, body any) {
@@ -166,25 +226,6 @@ func validationError(ve *vssubs.ValidationError) *vssubs.APIError {
 	}
 	e.Fields = ve.Fields
 	return e
-}
-
-// decode reads the JSON body into v, refusing unknown fields and oversized bodies.
-func decode(rq *request, v any, limit int64) error {
-	if limit <= 0 {
-		limit = maxBody
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(nil, rq.Body, limit))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return apiError(http.StatusRequestEntityTooLarge, vssubs.CodeValidation, fmt.Sprintf("request body over %d bytes", limit))
-		}
-		e := apiError(http.StatusBadRequest, vssubs.CodeValidation, "malformed JSON body")
-		e.Fields = []vssubs.FieldError{{Field: "body", Reason: err.Error()}}
-		return e
-	}
-	return nil
 }
 
 func acceptLanguage(h string) string {

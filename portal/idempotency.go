@@ -21,10 +21,6 @@ const IdempotencyTTL = 24 * time.Hour
 // with the same Idempotency-Key.
 const HeaderIdempotentReplayed = "Idempotent-Replayed"
 
-// maxIdempotentBody bounds the body read to fingerprint a keyed write; a route's own,
-// smaller limit still applies when the handler decodes it.
-const maxIdempotentBody = 32 << 20
-
 // idempotencyStore remembers, per caller and key, the first answer to a write. It has its
 // own lock, never held while a handler runs, so replays wait only for their own key.
 type idempotencyStore struct {
@@ -61,12 +57,11 @@ func (p *Portal) idempotent(w http.ResponseWriter, rq *request, h handler) (int,
 		e.Fields = []vssubs.FieldError{{Field: vssubs.HeaderIdempotencyKey, Reason: "must be at most 255 characters"}}
 		return 0, nil, e
 	}
-	raw, err := io.ReadAll(io.LimitReader(rq.Body, maxIdempotentBody+1))
+	// The body is already bounded by the route's limit (serve), so this buffers at most
+	// what the handler would accept anyway.
+	raw, err := io.ReadAll(rq.Body)
 	if err != nil {
-		return 0, nil, apiError(http.StatusBadRequest, vssubs.CodeValidation, "the request body could not be read")
-	}
-	if len(raw) > maxIdempotentBody {
-		return 0, nil, apiError(http.StatusRequestEntityTooLarge, vssubs.CodeValidation, "request body too large")
+		return 0, nil, bodyReadError(err)
 	}
 	rq.Body = io.NopCloser(bytes.NewReader(raw))
 	fp := sha256.Sum256([]byte(rq.Method + " " + rq.URL.Path + "\x00" + string(raw)))

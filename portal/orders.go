@@ -13,7 +13,7 @@ import (
 // admin. The partner who placed it gets no access: it must register.
 func (p *Portal) placeOrder(rq *request) (int, any, error) {
 	var req vssubs.OrderRequest
-	if err := decode(rq, &req, 0); err != nil {
+	if err := decode(rq, &req); err != nil {
 		return 0, nil, err
 	}
 	req, err := p.cfg.rules.NormalizeOrder(req)

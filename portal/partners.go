@@ -3,7 +3,6 @@ package portal
 import (
 	"net/http"
 	"slices"
-	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
 )
@@ -70,7 +69,7 @@ func (p *Portal) addAgreement(rq *request) (int, any, error) {
 
 func (p *Portal) submitForm(rq *request, via vssubs.GrantPath) (int, any, error) {
 	var form vssubs.OpenLicenseForm
-	if err := decode(rq, &form, 0); err != nil {
+	if err := decode(rq, &form); err != nil {
 		return 0, nil, err
 	}
 	p.mu.Lock()
@@ -87,44 +86,15 @@ func (p *Portal) submitForm(rq *request, via vssubs.GrantPath) (int, any, error)
 	if via == vssubs.GrantAddAgreement && len(p.rolesOf(rq.caller)) == 0 {
 		return 0, nil, apiError(http.StatusForbidden, vssubs.CodeNotRecognized, notRecognizedMessage)
 	}
+	if err := p.checkLicensePause(form.LicenseNumber, now); err != nil {
+		return 0, nil, err
+	}
 	a := p.st.byLicense[form.LicenseNumber]
 	if a == nil || a.AuthorizationNumber != form.AuthorizationNumber || a.CustomerEmail != form.CustomerEmail {
-		return 0, nil, p.wrongNumbers(rq.caller, now)
+		return 0, nil, p.wrongNumbers(rq.caller, form.LicenseNumber, now)
 	}
-	delete(p.st.failures, rq.caller)
+	p.rightNumbers(rq.caller, form.LicenseNumber)
 	return p.grant(rq, a, via)
-}
-
-// wrongNumbers records a wrong combination and answers it; the same answer whichever
-// field was wrong, so the form cannot be used to probe orders.
-func (p *Portal) wrongNumbers(caller string, now time.Time) error {
-	pol := p.cfg.lockout
-	recent := slices.DeleteFunc(p.st.failures[caller], func(t time.Time) bool { return now.Sub(t) >= pol.Window })
-	recent = append(recent, now)
-	p.st.failures[caller] = recent
-	if len(recent) >= pol.MaxFailures {
-		p.st.lockedUntil[caller] = now.Add(pol.Duration)
-		delete(p.st.failures, caller)
-	}
-	return apiError(http.StatusUnprocessableEntity, vssubs.CodeNoMatchingLicense,
-		"no Open License matches this authorization number, license number and customer email")
-}
-
-// checkLockout refuses a locked caller, telling it how long to wait.
-func (p *Portal) checkLockout(caller string, now time.Time) error {
-	until, ok := p.st.lockedUntil[caller]
-	if !ok {
-		return nil
-	}
-	if !now.Before(until) {
-		delete(p.st.lockedUntil, caller)
-		return nil
-	}
-	wait := until.Sub(now).Round(time.Second)
-	e := apiError(http.StatusLocked, vssubs.CodeLockedOut,
-		"too many wrong authorization and license numbers: registration is locked for "+wait.String())
-	e.RetryAfter = max(wait, time.Second)
-	return e
 }
 
 // grant gives a partner access to an agreement and tells the customer. It must be called

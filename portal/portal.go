@@ -8,13 +8,11 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -33,8 +31,12 @@ type Portal struct {
 	st state
 
 	// idem and limits have their own locks (idempotency.go, ratelimit.go).
-	idem   idempotencyStore
-	limits callerLimits
+	idem       idempotencyStore
+	limits     callerLimits
+	anonLimits callerLimits
+
+	// dev mints the tokens Token returns; nil when WithAuthenticator chose another.
+	dev *DevTokens
 }
 
 type config struct {
@@ -48,6 +50,13 @@ type config struct {
 	delivery DeliveryPolicy
 	// rateLimit is the per-caller limit; nil means none.
 	rateLimit *RateLimit
+	// anonRate limits, per client address, requests without a caller and token minting.
+	anonRate *RateLimit
+	// auth signs callers in; nil means the portal's own dev tokens.
+	auth   Authenticator
+	devTTL time.Duration
+	// lockout counts per license number too, see licenseLockout.
+	licenseLockout LicenseLockoutPolicy
 }
 
 // LockoutPolicy is how many wrong authorization/license combinations one caller may
@@ -155,6 +164,9 @@ func New(opts ...Option) (*Portal, error) {
 		lockout:  DefaultLockoutPolicy(),
 		pageSize: 100,
 		delivery: DefaultDeliveryPolicy(),
+		devTTL:   DefaultDevTokenTTL,
+
+		licenseLockout: DefaultLicenseLockoutPolicy(),
 	}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -166,6 +178,14 @@ func New(opts ...Option) (*Portal, error) {
 		_, _ = rand.Read(cfg.secret)
 	}
 	p := &Portal{cfg: cfg, st: newState()}
+	if p.cfg.auth == nil {
+		dev, err := NewDevTokens(DevTokenConfig{Secret: cfg.secret, TTL: cfg.devTTL, Now: cfg.now})
+		if err != nil {
+			return nil, err
+		}
+		p.cfg.auth = dev
+	}
+	p.dev, _ = p.cfg.auth.(*DevTokens)
 	if cfg.notifier == nil {
 		p.recorder = &vssubs.Recorder{}
 		p.cfg.notifier = p.recorder
@@ -189,30 +209,19 @@ func (p *Portal) Rules() vssubs.Rules { return p.cfg.rules }
 // ServeHTTP serves the portal's API.
 func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.mux.ServeHTTP(w, r) }
 
-// Token returns the bearer token that signs email in to this portal. The embedded portal
-// stands in for the identity provider: tokens are the email, signed with its secret.
+// Token returns a dev token that signs email in to this portal for its dev-token TTL: the
+// embedded portal stands in for the identity provider. It is "" when the portal signs
+// callers in through another Authenticator.
 func (p *Portal) Token(email string) string {
-	email = vssubs.NormalizeEmail(email)
-	payload := base64.RawURLEncoding.EncodeToString([]byte(email))
-	return "vst_" + payload + "." + p.sign("token", payload)
+	if p.dev == nil {
+		return ""
+	}
+	return p.dev.Mint(email)
 }
 
-// principal returns the email a token signs in, or "" if the token is not valid.
-func (p *Portal) principal(token string) string {
-	rest, ok := strings.CutPrefix(token, "vst_")
-	if !ok {
-		return ""
-	}
-	payload, mac, ok := strings.Cut(rest, ".")
-	if !ok || !hmac.Equal([]byte(mac), []byte(p.sign("token", payload))) {
-		return ""
-	}
-	email, err := base64.RawURLEncoding.DecodeString(payload)
-	if err != nil {
-		return ""
-	}
-	return string(email)
-}
+// DevTokens returns the portal's dev-token authenticator, to rotate its secret, or nil
+// when the portal signs callers in through another Authenticator.
+func (p *Portal) DevTokens() *DevTokens { return p.dev }
 
 // sign MACs a value under a purpose label, so a token can never pass as a link.
 func (p *Portal) sign(purpose, value string) string {
@@ -222,15 +231,27 @@ func (p *Portal) sign(purpose, value string) string {
 }
 
 // Client returns a client signed in to this portal as email, over the in-process
-// Transport. Extra options are applied after the portal's own.
+// Transport, with a fresh dev token on every request, as a refreshing credential would.
+// Extra options are applied after the portal's own.
 func (p *Portal) Client(email string, opts ...vssubs.Option) (*vssubs.Client, error) {
 	base := []vssubs.Option{
 		vssubs.WithBaseURL(InProcessURL),
 		vssubs.WithTransport(p.Transport()),
-		vssubs.WithCredential(vssubs.StaticToken(p.Token(email))),
+		vssubs.WithCredential(p.Credential(email)),
 		vssubs.WithRules(p.cfg.rules),
 	}
 	return vssubs.NewClient(append(base, opts...)...)
+}
+
+// Credential signs email in with a fresh dev token on every request, so a long-running
+// client outlives any one token.
+func (p *Portal) Credential(email string) vssubs.Credential {
+	return vssubs.CredentialFunc(func(context.Context) (string, error) {
+		if p.dev == nil {
+			return "", errors.New("portal: this portal does not accept dev tokens")
+		}
+		return p.dev.Mint(email), nil
+	})
 }
 
 // InProcessURL is the base URL of clients that reach the portal through Transport.

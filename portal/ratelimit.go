@@ -32,7 +32,21 @@ func WithRateLimit(l RateLimit) Option {
 	}
 }
 
-// callerLimits holds one token bucket per caller; anonymous callers share one by address.
+// WithAnonymousRateLimit limits, per client address, every request that signs no one in
+// (anonymous endpoints, missing or refused tokens) and every dev token minted, so
+// guessing tokens or minting identities is as slow as l. Without it, those requests share
+// the per-caller limit by address.
+func WithAnonymousRateLimit(l RateLimit) Option {
+	return func(c *config) error {
+		if !(l.PerSecond > 0) || math.IsInf(l.PerSecond, 0) || l.Burst < 1 {
+			return fmt.Errorf("portal: WithAnonymousRateLimit: need a positive finite PerSecond and Burst >= 1, got %+v", l)
+		}
+		c.anonRate = &l
+		return nil
+	}
+}
+
+// callerLimits holds one token bucket per caller or client address.
 type callerLimits struct {
 	mu        sync.Mutex
 	buckets   map[string]*rate.Limiter
@@ -41,20 +55,39 @@ type callerLimits struct {
 
 // admit refuses a caller over its rate limit, with the wait until its next request fits.
 func (p *Portal) admit(rq *request) error {
-	l := p.cfg.rateLimit
-	if l == nil {
+	if rq.caller == "" {
+		return p.admitAnonymous(rq)
+	}
+	if p.cfg.rateLimit == nil {
 		return nil
 	}
-	who := rq.caller
-	if who == "" {
-		host, _, err := net.SplitHostPort(rq.RemoteAddr)
-		if err != nil {
-			host = rq.RemoteAddr
-		}
-		who = "anon:" + host
+	return rateLimited(p.limits.take(rq.caller, *p.cfg.rateLimit, p.cfg.now()))
+}
+
+// admitAnonymous applies the per-address limit of requests that sign no one in.
+func (p *Portal) admitAnonymous(rq *request) error {
+	addr := "anon:" + clientAddress(rq.Request)
+	switch {
+	case p.cfg.anonRate != nil:
+		return rateLimited(p.anonLimits.take(addr, *p.cfg.anonRate, p.cfg.now()))
+	case p.cfg.rateLimit != nil:
+		return rateLimited(p.limits.take(addr, *p.cfg.rateLimit, p.cfg.now()))
 	}
-	now := p.cfg.now()
-	wait := p.limits.take(who, *l, now)
+	return nil
+}
+
+// clientAddress is the host of the peer. Forwarding headers are not trusted: a client
+// could name any address in them.
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// rateLimited answers a wait, or nil when there is none.
+func rateLimited(wait time.Duration) error {
 	if wait <= 0 {
 		return nil
 	}

@@ -137,7 +137,7 @@ func TestConcurrentWritesUnderFaultsApplyExactlyOnce(t *testing.T) {
 	policy.MinWait, policy.MaxWait = time.Millisecond, 20*time.Millisecond
 	overWire := func(email string) *vssubs.Client {
 		c, err := vssubs.NewClient(vssubs.WithBaseURL(srv.URL), vssubs.WithTransport(tr), vssubs.WithRetry(policy),
-			vssubs.WithCredential(vssubs.StaticToken(p.Token(email))), vssubs.WithRules(p.Rules()))
+			vssubs.WithCredential(p.Credential(email)), vssubs.WithRules(p.Rules()))
 		if err != nil {
 			t.Fatal(err)
 		}

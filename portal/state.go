@@ -24,6 +24,12 @@ type state struct {
 	// failures are the times of each caller's wrong form submissions, oldest first.
 	failures    map[string][]time.Time
 	lockedUntil map[string]time.Time
+	// licenseFailures and licensePauses count wrong combinations per license number
+	// named, from any caller (lockout.go).
+	licenseFailures map[string][]time.Time
+	licensePauses   map[string]licensePause
+	// lastLockoutSweep is when sweepLockouts last ran.
+	lastLockoutSweep time.Time
 }
 
 func newState() state {
@@ -38,6 +44,9 @@ func newState() state {
 		vlsc:           map[string]map[string]*relationship{},
 		failures:       map[string][]time.Time{},
 		lockedUntil:    map[string]time.Time{},
+
+		licenseFailures: map[string][]time.Time{},
+		licensePauses:   map[string]licensePause{},
 	}
 }
 

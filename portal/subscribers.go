@@ -26,7 +26,7 @@ func (p *Portal) subscriptionsFor(rq *request) (*agreement, *subscriptions, erro
 // decodeSubscriber reads a subscriber from the body and runs the shared validation.
 func (p *Portal) decodeSubscriber(rq *request) (vssubs.SubscriberInput, error) {
 	var in vssubs.SubscriberInput
-	if err := decode(rq, &in, 0); err != nil {
+	if err := decode(rq, &in); err != nil {
 		return in, err
 	}
 	return p.cfg.rules.NormalizeSubscriber(in)
@@ -178,7 +178,7 @@ func (p *Portal) updateSubscriber(rq *request) (int, any, error) {
 // removeSubscribers removes a batch of at most MaxRemoveBatch subscribers, all or none.
 func (p *Portal) removeSubscribers(rq *request) (int, any, error) {
 	var req vssubs.RemoveRequest
-	if err := decode(rq, &req, 0); err != nil {
+	if err := decode(rq, &req); err != nil {
 		return 0, nil, err
 	}
 	if len(req.IDs) == 0 || len(req.IDs) > vssubs.MaxRemoveBatch {

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"crypto/hmac"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,7 +14,7 @@ import (
 // numbers count toward the same lockout as the registration form.
 func (p *Portal) addOpenLicense(rq *request) (int, any, error) {
 	var req vssubs.AddOpenRequest
-	if err := decode(rq, &req, 0); err != nil {
+	if err := decode(rq, &req); err != nil {
 		return 0, nil, err
 	}
 	p.mu.Lock()
@@ -27,11 +28,14 @@ func (p *Portal) addOpenLicense(rq *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	if err := p.checkLicensePause(req.LicenseNumber, now); err != nil {
+		return 0, nil, err
+	}
 	a := p.st.byLicense[req.LicenseNumber]
 	if a == nil || a.AuthorizationNumber != req.AuthorizationNumber {
-		return 0, nil, p.wrongNumbers(rq.caller, now)
+		return 0, nil, p.wrongNumbers(rq.caller, req.LicenseNumber, now)
 	}
-	delete(p.st.failures, rq.caller)
+	p.rightNumbers(rq.caller, req.LicenseNumber)
 	profile := p.st.vlsc[rq.caller]
 	if profile == nil {
 		profile = map[string]*relationship{}
@@ -92,11 +96,11 @@ func (p *Portal) claim(rq *request) (int, any, error) {
 	var req struct {
 		Token string `json:"token"`
 	}
-	if err := decode(rq, &req, 0); err != nil {
+	if err := decode(rq, &req); err != nil {
 		return 0, nil, err
 	}
 	lic, mac, _ := strings.Cut(req.Token, ".")
-	if lic == "" || mac != p.sign("vlsc-link", lic) {
+	if lic == "" || !hmac.Equal([]byte(mac), []byte(p.sign("vlsc-link", lic))) {
 		e := apiError(http.StatusUnprocessableEntity, vssubs.CodeValidation, "invalid input")
 		e.Fields = []vssubs.FieldError{{Field: "token", Reason: "is not a link this licensing centre issued"}}
 		return 0, nil, e

@@ -130,7 +130,7 @@ func (p *Portal) Client(email string, opts ...vssubs.Option) *vssubs.Client {
 	base := []vssubs.Option{
 		vssubs.WithBaseURL(p.url),
 		vssubs.WithTransport(p.transport),
-		vssubs.WithCredential(vssubs.StaticToken(p.Token(email))),
+		vssubs.WithCredential(p.Credential(email)),
 		vssubs.WithRules(p.Rules()),
 	}
 	c, err := vssubs.NewClient(append(base, opts...)...)

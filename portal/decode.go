@@ -1,0 +1,193 @@
+package portal
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	vssubs "github.com/vssubs/vssubs-go"
+)
+
+// maxJSONDepth bounds how deeply a body may nest; no request of the API needs more than 4.
+const maxJSONDepth = 32
+
+// decode reads the JSON body into v, strictly, and answers 400 naming the problem when
+// the body is anything but one JSON value of v's shape: invalid UTF-8 (found in the raw
+// bytes, before a decoder could replace it with U+FFFD), a key given twice (a decoder
+// keeps the last one, a proxy or log may read the first), an unknown field, or data after
+// the value. The route's size limit was applied before anything read the body.
+func decode(rq *request, v any) error {
+	raw, err := io.ReadAll(rq.Body)
+	if err != nil {
+		return bodyReadError(err)
+	}
+	if fe := strictJSON(raw); fe != nil {
+		return badBody(*fe)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badBody(jsonProblem(err))
+	}
+	return nil
+}
+
+// bodyReadError answers a body that could not be read: over the route's limit (413), or
+// cut off, such as by the server's read timeout (400).
+func bodyReadError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		e := apiError(http.StatusRequestEntityTooLarge, vssubs.CodeValidation, fmt.Sprintf("request body over %d bytes", mbe.Limit))
+		e.Fields = []vssubs.FieldError{{Field: "body", Reason: fmt.Sprintf("must be at most %d bytes", mbe.Limit)}}
+		return e
+	}
+	return badBody(vssubs.FieldError{Field: "body", Reason: "could not be read to its end"})
+}
+
+func badBody(fe vssubs.FieldError) error {
+	msg := "malformed JSON body"
+	if fe.Field != "body" {
+		msg = "the JSON body does not fit this request"
+	}
+	e := apiError(http.StatusBadRequest, vssubs.CodeValidation, msg)
+	e.Fields = []vssubs.FieldError{fe}
+	return e
+}
+
+// strictJSON returns the first problem of raw as a single JSON value, or nil.
+func strictJSON(raw []byte) *vssubs.FieldError {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return &vssubs.FieldError{Field: "body", Reason: "is required: a JSON object"}
+	}
+	if off := invalidUTF8(raw); off >= 0 {
+		return &vssubs.FieldError{Field: "body", Reason: fmt.Sprintf("is not valid UTF-8: byte 0x%02X at offset %d", raw[off], off)}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if fe := walkJSON(dec, "", 0); fe != nil {
+		return fe
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &vssubs.FieldError{Field: "body", Reason: fmt.Sprintf("has data after the JSON value, at offset %d", dec.InputOffset())}
+	}
+	return nil
+}
+
+func invalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
+}
+
+// walkJSON reads one value from dec and reports a key repeated within an object, at the
+// path where it appears. Keys are compared as encoding/json matches them to fields,
+// ignoring case, so "email" and "EMAIL" are the same key.
+func walkJSON(dec *json.Decoder, path string, depth int) *vssubs.FieldError {
+	tok, err := dec.Token()
+	if err != nil {
+		return &vssubs.FieldError{Field: "body", Reason: "is not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	if depth >= maxJSONDepth {
+		return &vssubs.FieldError{Field: "body", Reason: fmt.Sprintf("nests deeper than %d levels", maxJSONDepth)}
+	}
+	switch d {
+	case '{':
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return &vssubs.FieldError{Field: "body", Reason: "is not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
+			}
+			key, _ := kt.(string)
+			field := key
+			if path != "" {
+				field = path + "." + key
+			}
+			if f := foldKey(key); seen[f] {
+				return &vssubs.FieldError{Field: field, Reason: "appears more than once in the same object"}
+			} else {
+				seen[f] = true
+			}
+			if fe := walkJSON(dec, field, depth+1); fe != nil {
+				return fe
+			}
+		}
+	case '[':
+		for i := 0; dec.More(); i++ {
+			if fe := walkJSON(dec, path+"["+strconv.Itoa(i)+"]", depth+1); fe != nil {
+				return fe
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing delimiter
+		return &vssubs.FieldError{Field: "body", Reason: "is not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
+	}
+	return nil
+}
+
+// foldKey maps a key to one representative of its case-folding class, the equivalence
+// encoding/json uses between keys and field names.
+func foldKey(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		low := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			low = min(low, f)
+		}
+		b.WriteRune(low)
+	}
+	return b.String()
+}
+
+// jsonProblem names the field of a decoding error and says what it must be.
+func jsonProblem(err error) vssubs.FieldError {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := te.Field
+		if field == "" {
+			field = "body"
+		}
+		return vssubs.FieldError{Field: field, Reason: fmt.Sprintf("must be %s, not a JSON %s", kindName(te.Type), te.Value)}
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if unq, err := strconv.Unquote(name); err == nil {
+			name = unq
+		}
+		return vssubs.FieldError{Field: name, Reason: "is not a field of this request"}
+	}
+	return vssubs.FieldError{Field: "body", Reason: "is not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
+}
+
+func kindName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number within range"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	}
+	return "an object"
+}
