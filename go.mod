@@ -13,6 +13,7 @@ require (
 	github.com/jarcoal/httpmock v1.4.2
 	github.com/xuri/excelize/v2 v2.10.0
 	go.uber.org/goleak v1.3.0
+	golang.org/x/oauth2 v0.32.0
 	golang.org/x/term v0.36.0
 	golang.org/x/text v0.30.0
 	golang.org/x/time v0.14.0
@@ -37,7 +38,6 @@ require (
 	github.com/xuri/nfp v0.0.2-0.20250530014748-2ddeb826f9a9 // indirect
 	golang.org/x/crypto v0.43.0 // indirect
 	golang.org/x/net v0.46.0 // indirect
-	golang.org/x/oauth2 v0.32.0 // indirect
 	golang.org/x/sys v0.37.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

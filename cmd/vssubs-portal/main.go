@@ -1,16 +1,19 @@
 // Command vssubs-portal serves the embedded reference portal over HTTP, so clients in any
 // language, and curl, can run the partner workflow against it. It is an emulator: its
-// state lives in memory, and /dev/token hands out a token for any email.
+// state lives in memory. Callers sign in either with dev tokens, which /dev/token hands
+// out for any email and which are therefore served on loopback only, or with JWTs from an
+// OpenID Connect issuer such as Microsoft Entra ID.
 //
-//	go run ./cmd/vssubs-portal                       # http://127.0.0.1:8080
-//	go run ./cmd/vssubs-portal -addr :9000 -faults 503=0.1,429=0.05,retry-after=1s,reset=0.05,latency=20ms
+//	go run ./cmd/vssubs-portal -dev-tokens           # http://127.0.0.1:8080
+//	go run ./cmd/vssubs-portal -dev-tokens -faults 503=0.1,429=0.05,retry-after=1s,reset=0.05,latency=20ms
+//	go run ./cmd/vssubs-portal -addr :8443 -oidc-issuer https://login.microsoftonline.com/$TENANT/v2.0 \
+//		-oidc-audience api://vssubs-portal -oidc-email-claim preferred_username
 //
 // It shuts down gracefully on SIGINT and SIGTERM: requests in flight are answered first.
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,7 +26,6 @@ import (
 	"syscall"
 	"time"
 
-	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/portal"
 	"github.com/vssubs/vssubs-go/portal/faults"
 )
@@ -46,6 +48,19 @@ type options struct {
 	secret   string
 	drain    time.Duration
 	logLevel slog.Level
+
+	devTokens bool
+	devTTL    time.Duration
+	oidc      portal.OIDCConfig
+	anonRate  float64
+	anonBurst int
+	limits    serverLimits
+}
+
+// serverLimits bound what one connection may cost the server.
+type serverLimits struct {
+	readHeader, read, write, idle time.Duration
+	maxHeaderBytes                int
 }
 
 func parseFlags(args []string, errOut io.Writer) (options, error) {
@@ -60,6 +75,18 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.StringVar(&o.secret, "secret", os.Getenv("VSSUBS_PORTAL_SECRET"), "token-signing secret of at least 32 bytes, so tokens survive restarts (default $VSSUBS_PORTAL_SECRET, else random)")
 	fs.DurationVar(&o.drain, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for requests in flight")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&o.devTokens, "dev-tokens", false, "sign callers in with dev tokens from GET /dev/token?email=…; loopback addresses only")
+	fs.DurationVar(&o.devTTL, "dev-token-ttl", portal.DefaultDevTokenTTL, "how long a dev token is valid")
+	fs.StringVar(&o.oidc.Issuer, "oidc-issuer", "", "sign callers in with JWTs from this OpenID Connect issuer")
+	fs.StringVar(&o.oidc.Audience, "oidc-audience", "", "the audience (aud) the issuer's tokens must carry")
+	fs.StringVar(&o.oidc.EmailClaim, "oidc-email-claim", "email", "the token claim holding the caller's email (Entra ID: preferred_username or email)")
+	fs.Float64Var(&o.anonRate, "anon-rate", 2, "per-address limit, requests per second, of requests that sign no one in and of dev tokens minted (0 turns it off)")
+	fs.IntVar(&o.anonBurst, "anon-burst", 20, "per-address burst of -anon-rate")
+	fs.DurationVar(&o.limits.readHeader, "read-header-timeout", 5*time.Second, "how long a client may take to send a request's headers")
+	fs.DurationVar(&o.limits.read, "read-timeout", 30*time.Second, "how long a client may take to send a whole request, body included")
+	fs.DurationVar(&o.limits.write, "write-timeout", 60*time.Second, "how long answering one request may take")
+	fs.DurationVar(&o.limits.idle, "idle-timeout", 2*time.Minute, "how long a keep-alive connection may wait for its next request")
+	fs.IntVar(&o.limits.maxHeaderBytes, "max-header-bytes", 64<<10, "the largest request header block accepted")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -76,6 +103,21 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	if o.rate < 0 || (o.rate > 0 && o.burst < 1) {
 		return o, errors.New("-rate must not be negative, and -burst must be at least 1")
 	}
+	if o.anonRate < 0 || (o.anonRate > 0 && o.anonBurst < 1) {
+		return o, errors.New("-anon-rate must not be negative, and -anon-burst must be at least 1")
+	}
+	switch {
+	case o.devTokens && o.oidc.Issuer != "":
+		return o, errors.New("choose one way to sign in: -dev-tokens or -oidc-issuer")
+	case !o.devTokens && o.oidc.Issuer == "":
+		return o, errors.New("no way to sign in: pass -dev-tokens (loopback addresses only) or -oidc-issuer and -oidc-audience")
+	case o.oidc.Issuer != "" && o.oidc.Audience == "":
+		return o, errors.New("-oidc-issuer needs -oidc-audience, the aud its tokens carry for this portal")
+	}
+	l := o.limits
+	if l.readHeader <= 0 || l.read <= 0 || l.write <= 0 || l.idle <= 0 || l.maxHeaderBytes < 4096 {
+		return o, errors.New("the timeouts must be positive and -max-header-bytes at least 4096")
+	}
 	return o, nil
 }
 
@@ -91,8 +133,20 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	if o.rate > 0 {
 		popts = append(popts, portal.WithRateLimit(portal.RateLimit{PerSecond: o.rate, Burst: o.burst}))
 	}
+	if o.anonRate > 0 {
+		popts = append(popts, portal.WithAnonymousRateLimit(portal.RateLimit{PerSecond: o.anonRate, Burst: o.anonBurst}))
+	}
 	if o.secret != "" {
 		popts = append(popts, portal.WithSecret([]byte(o.secret)))
+	}
+	if o.devTokens {
+		popts = append(popts, portal.WithDevTokenTTL(o.devTTL))
+	} else {
+		auth, err := portal.NewOIDC(ctx, o.oidc)
+		if err != nil {
+			return err
+		}
+		popts = append(popts, portal.WithAuthenticator(auth))
 	}
 	p, err := portal.New(popts...)
 	if err != nil {
@@ -106,14 +160,23 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
-	mux.Handle("GET /dev/token", devToken(p))
+	if o.devTokens {
+		mux.Handle("GET /dev/token", p.DevTokenHandler())
+	}
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	logger.Info("vssubs portal listening", slog.String("url", "http://"+ln.Addr().String()+"/"),
+	if tcp, ok := ln.Addr().(*net.TCPAddr); o.devTokens && (!ok || !tcp.IP.IsLoopback()) {
+		ln.Close()
+		return fmt.Errorf("-dev-tokens let anyone who reaches the server sign in as anyone: listen on a loopback address such as 127.0.0.1:8080, not %s, or sign in with -oidc-issuer", ln.Addr())
+	}
+	l := o.limits
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: l.readHeader, ReadTimeout: l.read, WriteTimeout: l.write,
+		IdleTimeout: l.idle, MaxHeaderBytes: l.maxHeaderBytes, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	logger.Info("vssubs portal listening", slog.String("url", "http://"+ln.Addr().String()+"/"), slog.Bool("dev_tokens", o.devTokens),
+		slog.String("oidc_issuer", o.oidc.Issuer),
 		slog.String("faults", fmt.Sprintf("%+v", o.faults)), slog.Float64("rate", o.rate), slog.Int("burst", o.burst))
 	if ready != nil {
 		ready <- ln.Addr().String()
@@ -139,20 +202,4 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 		logger.Warn("notifications left undelivered at shutdown", slog.String("error", err.Error()))
 	}
 	return p.Close()
-}
-
-// devToken hands out the bearer token of any email: the emulator stands in for the
-// identity provider.
-func devToken(p *portal.Portal) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		email := vssubs.NormalizeEmail(r.URL.Query().Get("email"))
-		w.Header().Set("Content-Type", "application/json")
-		if why := vssubs.EmailProblem(email); why != "" {
-			w.WriteHeader(http.StatusUnprocessableEntity)
-			_ = json.NewEncoder(w).Encode(vssubs.ErrorBody{Code: vssubs.CodeValidation, Message: "invalid input",
-				Fields: []vssubs.FieldError{{Field: "email", Reason: why}}})
-			return
-		}
-		_ = json.NewEncoder(w).Encode(map[string]string{"token": p.Token(email)})
-	})
 }

@@ -1,47 +1,98 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/oidctest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func TestServeThenShutDownGracefully(t *testing.T) {
+// server is a running vssubs-portal.
+type server struct {
+	addr string
+	hc   *http.Client
+	stop func() error
+}
+
+// start runs the command with args on a free loopback port until stop or the test's end.
+func start(t *testing.T, args ...string) *server {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-faults", "503=0.2,seed=1"}, io.Discard, ready)
-	}()
-	addr := <-ready
+	go func() { done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), io.Discard, ready) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("run(%q) = %v before listening", args, err)
+	}
 	tr := &http.Transport{}
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr}
+	s := &server{addr: addr, hc: &http.Client{Transport: tr}}
+	stopped := false
+	s.stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel() // what SIGINT and SIGTERM do through signal.NotifyContext
+		tr.CloseIdleConnections()
+		return <-done
+	}
+	t.Cleanup(func() { _ = s.stop() })
+	return s
+}
 
-	resp, err := hc.Get("http://" + addr + "/dev/token?email=pat@reseller.com")
+// devToken mints a token at /dev/token.
+func (s *server) devToken(t *testing.T, email string) string {
+	t.Helper()
+	resp, err := s.hc.Get("http://" + s.addr + "/dev/token?email=" + email)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	var tok struct{ Token string }
-	err = json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
-	if err != nil || tok.Token == "" {
-		t.Fatalf("token: %v %q", err, tok.Token)
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.Token == "" {
+		t.Fatalf("token: %v %q (%s)", err, tok.Token, resp.Status)
 	}
+	return tok.Token
+}
+
+// me answers GET /v1/me with token: its status.
+func (s *server) me(t *testing.T, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+s.addr+"/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestServeThenShutDownGracefully(t *testing.T) {
+	ctx := context.Background()
+	s := start(t, "-dev-tokens", "-faults", "503=0.2,seed=1")
+	tok := s.devToken(t, "pat@reseller.com")
 	pol := vssubs.DefaultRetryPolicy()
 	pol.MinWait = 1
-	c, err := vssubs.NewClient(vssubs.WithBaseURL("http://"+addr), vssubs.WithHTTPClient(hc), vssubs.WithRetry(pol),
-		vssubs.WithCredential(vssubs.StaticToken(tok.Token)))
+	c, err := vssubs.NewClient(vssubs.WithBaseURL("http://"+s.addr), vssubs.WithHTTPClient(s.hc), vssubs.WithRetry(pol),
+		vssubs.WithCredential(vssubs.StaticToken(tok)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,31 +101,130 @@ func TestServeThenShutDownGracefully(t *testing.T) {
 	if err != nil || o.LicenseNumber == "" {
 		t.Fatalf("order over the server: %v, %v", o, err)
 	}
-
-	cancel() // what SIGINT and SIGTERM do through signal.NotifyContext
-	if err := <-done; err != nil {
+	if err := s.stop(); err != nil {
 		t.Fatalf("run after shutdown: %v", err)
 	}
-	if _, err := hc.Get("http://" + addr + "/v1/me"); err == nil {
+	if _, err := s.hc.Get("http://" + s.addr + "/v1/me"); err == nil {
 		t.Error("the server still answers after shutdown")
 	}
 }
 
 func TestBadFlagsAreRefused(t *testing.T) {
 	for _, args := range [][]string{
-		{"-faults", "503=2"},
-		{"-faults", "bogus=1"},
-		{"-rate", "-1"},
-		{"-rate", "5", "-burst", "0"},
-		{"-log-level", "loud"},
-		{"-secret", "short"},
-		{"extra"},
+		{"-dev-tokens", "-faults", "503=2"},
+		{"-dev-tokens", "-faults", "bogus=1"},
+		{"-dev-tokens", "-rate", "-1"},
+		{"-dev-tokens", "-rate", "5", "-burst", "0"},
+		{"-dev-tokens", "-anon-rate", "-1"},
+		{"-dev-tokens", "-log-level", "loud"},
+		{"-dev-tokens", "-secret", "short"},
+		{"-dev-tokens", "-read-timeout", "0s"},
+		{"-dev-tokens", "-max-header-bytes", "10"},
+		{"-dev-tokens", "extra"},
+		{"-no-sign-in"},
+		{"-dev-tokens", "-oidc-issuer", "http://127.0.0.1:1", "-oidc-audience", "a"},
+		{"-oidc-issuer", "http://127.0.0.1:1"},
+		{"-oidc-issuer", "http://127.0.0.1:1", "-oidc-audience", "unreachable"},
 	} {
-		t.Run(args[0], func(t *testing.T) {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			if args[0] == "-no-sign-in" {
+				args = nil
+			}
 			err := run(context.Background(), append([]string{"-addr", "127.0.0.1:0"}, args...), io.Discard, nil)
 			if err == nil || errors.Is(err, context.Canceled) {
 				t.Errorf("run(%q) = %v, want a usage error", args, err)
 			}
 		})
+	}
+}
+
+// Dev tokens let anyone who reaches /dev/token sign in as anyone, so the server refuses
+// them on any address but loopback.
+func TestDevTokensAreRefusedOffLoopback(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0"} {
+		err := run(context.Background(), []string{"-addr", addr, "-dev-tokens"}, io.Discard, nil)
+		if err == nil || !strings.Contains(err.Error(), "loopback") {
+			t.Errorf("-addr %s -dev-tokens: %v, want a refusal naming loopback", addr, err)
+		}
+	}
+}
+
+func TestRestartingWithANewSecretRevokesEveryDevToken(t *testing.T) {
+	a := start(t, "-dev-tokens", "-secret", strings.Repeat("a", 32))
+	tok := a.devToken(t, "pat@reseller.com")
+	before := a.me(t, tok)
+	if err := a.stop(); err != nil {
+		t.Fatal(err)
+	}
+	b := start(t, "-dev-tokens", "-secret", strings.Repeat("b", 32))
+	if after := b.me(t, tok); before != http.StatusForbidden || after != http.StatusUnauthorized {
+		t.Errorf("status before the rotation %d, after %d; want 403 not_recognized (signed in), then 401", before, after)
+	}
+}
+
+func TestAnOIDCServerTakesTheIssuersTokensAndMintsNone(t *testing.T) {
+	is := oidctest.New(t, "api://vssubs-portal")
+	s := start(t, "-oidc-issuer", is.URL, "-oidc-audience", "api://vssubs-portal")
+	if got := s.me(t, oidctest.Sign(t, is.Current(), is.Claims("pat@reseller.com"))); got != http.StatusForbidden {
+		t.Errorf("/v1/me with the issuer's token: %d, want 403 not_recognized (signed in, no role yet)", got)
+	}
+	resp, err := s.hc.Get("http://" + s.addr + "/dev/token?email=pat@reseller.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/dev/token on an OIDC server: %s, want 404", resp.Status)
+	}
+}
+
+// A client that sends its body a byte every 3 seconds holds a connection and a goroutine;
+// the read timeout cuts it, however slowly the bytes keep coming.
+func TestATrickledBodyIsCut(t *testing.T) {
+	s := start(t, "-dev-tokens", "-read-timeout", "2s")
+	tok := s.devToken(t, "pat@reseller.com")
+	conn, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	head := "POST /v1/orders HTTP/1.1\r\nHost: portal\r\nAuthorization: Bearer " + tok +
+		"\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+	if _, err := io.WriteString(conn, head); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	answered := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(conn).ReadString('\n')
+		answered <- strings.TrimSpace(line)
+	}()
+	var got string
+trickle:
+	for time.Since(began) < 15*time.Second {
+		select {
+		case got = <-answered:
+			break trickle
+		case <-time.After(3 * time.Second):
+			_, _ = conn.Write([]byte("{"))
+		}
+	}
+	if elapsed := time.Since(began); elapsed > 10*time.Second || !strings.HasPrefix(got, "HTTP/1.1 400") {
+		t.Errorf("after %s the server answered %q; want the request cut with 400 within a few seconds", elapsed.Round(time.Second), got)
+	}
+}
+
+// Headers past -max-header-bytes are refused before any handler runs.
+func TestOversizedHeadersAreRefused(t *testing.T) {
+	s := start(t, "-dev-tokens", "-max-header-bytes", "4096")
+	req, _ := http.NewRequest(http.MethodGet, "http://"+s.addr+"/v1/me", nil)
+	req.Header.Set("X-Padding", strings.Repeat("p", 8<<10))
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("8 KiB of headers: %s, want 431", resp.Status)
 	}
 }
