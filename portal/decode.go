@@ -98,7 +98,7 @@ func invalidUTF8(b []byte) int {
 func walkJSON(dec *json.Decoder, path string, depth int) *vssubs.FieldError {
 	tok, err := dec.Token()
 	if err != nil {
-		return &vssubs.FieldError{Field: "body", Reason: "is not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
+		return syntaxProblem(err)
 	}
 	d, ok := tok.(json.Delim)
 	if !ok {
@@ -113,7 +113,7 @@ func walkJSON(dec *json.Decoder, path string, depth int) *vssubs.FieldError {
 		for dec.More() {
 			kt, err := dec.Token()
 			if err != nil {
-				return &vssubs.FieldError{Field: "body", Reason: "is not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
+				return syntaxProblem(err)
 			}
 			key, _ := kt.(string)
 			field := key
@@ -137,7 +137,7 @@ func walkJSON(dec *json.Decoder, path string, depth int) *vssubs.FieldError {
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing delimiter
-		return &vssubs.FieldError{Field: "body", Reason: "is not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
+		return syntaxProblem(err)
 	}
 	return nil
 }
@@ -172,7 +172,19 @@ func jsonProblem(err error) vssubs.FieldError {
 		}
 		return vssubs.FieldError{Field: name, Reason: "is not a field of this request"}
 	}
-	return vssubs.FieldError{Field: "body", Reason: "is not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
+	return *syntaxProblem(err)
+}
+
+// syntaxProblem says where and why the body is not JSON.
+func syntaxProblem(err error) *vssubs.FieldError {
+	var se *json.SyntaxError
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return &vssubs.FieldError{Field: "body", Reason: "is not valid JSON: it ends before the value is complete"}
+	case errors.As(err, &se):
+		return &vssubs.FieldError{Field: "body", Reason: fmt.Sprintf("is not valid JSON at offset %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))}
+	}
+	return &vssubs.FieldError{Field: "body", Reason: "is not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
 }
 
 func kindName(t reflect.Type) string {

@@ -218,10 +218,16 @@ func (o *MockOperation) RespondWith(status int, body any) *MockOperation {
 
 // RespondError answers with the contract's example of the error code for this operation,
 // at the status the contract gives it. A code the contract does not list for the
-// operation fails the test, so mocks cannot answer what the portal never would.
+// operation fails the test, so mocks cannot answer what the portal never would. When the
+// operation answers the code at 400 (a malformed request, shared by every operation) and
+// at a status of its own, the operation's own is used.
 func (o *MockOperation) RespondError(code vssubs.ErrorCode) *MockOperation {
 	o.m.tb.Helper()
-	for _, status := range o.statuses() {
+	statuses := o.statuses()
+	if i := slices.Index(statuses, http.StatusBadRequest); i >= 0 {
+		statuses = append(slices.Delete(statuses, i, i+1), http.StatusBadRequest)
+	}
+	for _, status := range statuses {
 		if status < 400 {
 			continue
 		}
