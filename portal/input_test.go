@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/wire"
 	"github.com/vssubs/vssubs-go/portal"
 )
 
@@ -25,34 +26,34 @@ func TestLooseJSONIsRefusedNamingTheProblem(t *testing.T) {
 	tests := []struct {
 		name string
 		body string
-		want []vssubs.FieldError
+		want []wire.FieldError
 	}{
 		{"an unknown field", `{"customer_email":"it@contoso.com","colour":"red"}`,
-			[]vssubs.FieldError{{Field: "colour", Reason: "is not a field of this request"}}},
+			[]wire.FieldError{{Field: "colour", Reason: "is not a field of this request"}}},
 		{"data after the JSON value", goodOrder + ` {"customer_email":"other@contoso.com"}`,
-			[]vssubs.FieldError{{Field: "body", Reason: fmt.Sprintf("has data after the JSON value, at offset %d", len(goodOrder)+2)}}},
+			[]wire.FieldError{{Field: "body", Reason: fmt.Sprintf("has data after the JSON value, at offset %d", len(goodOrder)+2)}}},
 		{"a key given twice", `{"customer_email":"it@contoso.com","customer_email":"evil@contoso.com"}`,
-			[]vssubs.FieldError{{Field: "customer_email", Reason: "appears more than once in the same object"}}},
+			[]wire.FieldError{{Field: "customer_email", Reason: "appears more than once in the same object"}}},
 		{"a key given twice in another case, which a decoder matches to the same field", `{"customer_name":"A","CUSTOMER_NAME":"B"}`,
-			[]vssubs.FieldError{{Field: "CUSTOMER_NAME", Reason: "appears more than once in the same object"}}},
+			[]wire.FieldError{{Field: "CUSTOMER_NAME", Reason: "appears more than once in the same object"}}},
 		{"a key given twice inside a list", `{"lines":[{"level":"enterprise","level":"professional"}]}`,
-			[]vssubs.FieldError{{Field: "lines[0].level", Reason: "appears more than once in the same object"}}},
+			[]wire.FieldError{{Field: "lines[0].level", Reason: "appears more than once in the same object"}}},
 		{"invalid UTF-8, found in the raw bytes before a decoder replaces it", "{\"customer_name\":\"Caf\xe9\"}",
-			[]vssubs.FieldError{{Field: "body", Reason: "is not valid UTF-8: byte 0xE9 at offset 21"}}},
+			[]wire.FieldError{{Field: "body", Reason: "is not valid UTF-8: byte 0xE9 at offset 21"}}},
 		{"a value of the wrong type", `{"lines":"enterprise"}`,
-			[]vssubs.FieldError{{Field: "lines", Reason: "must be a list, not a JSON string"}}},
+			[]wire.FieldError{{Field: "lines", Reason: "must be a list, not a JSON string"}}},
 		{"a number out of range", `{"lines":[{"level":"enterprise","quantity":1e40}]}`,
-			[]vssubs.FieldError{{Field: "lines.quantity", Reason: "must be a whole number within range, not a JSON number 1e40"}}},
-		{"no body", ``, []vssubs.FieldError{{Field: "body", Reason: "is required: a JSON object"}}},
-		{"broken JSON", `{"customer_email":`, []vssubs.FieldError{{Field: "body", Reason: "is not valid JSON: it ends before the value is complete"}}},
-		{"a stray character", `{"customer_email" "x"}`, []vssubs.FieldError{{Field: "body", Reason: "is not valid JSON at offset 18: invalid character '\"' after object key"}}},
+			[]wire.FieldError{{Field: "lines.quantity", Reason: "must be a whole number within range, not a JSON number 1e40"}}},
+		{"no body", ``, []wire.FieldError{{Field: "body", Reason: "is required: a JSON object"}}},
+		{"broken JSON", `{"customer_email":`, []wire.FieldError{{Field: "body", Reason: "is not valid JSON: it ends before the value is complete"}}},
+		{"a stray character", `{"customer_email" "x"}`, []wire.FieldError{{Field: "body", Reason: "is not valid JSON at offset 18: invalid character '\"' after object key"}}},
 		{"nesting deeper than any request needs", strings.Repeat("[", 40) + strings.Repeat("]", 40),
-			[]vssubs.FieldError{{Field: "body", Reason: "nests deeper than 32 levels"}}},
+			[]wire.FieldError{{Field: "body", Reason: "nests deeper than 32 levels"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			status, eb := call(p, http.MethodPost, "/v1/orders", tok, []byte(tt.body))
-			if status != http.StatusBadRequest || eb.Code != vssubs.CodeValidation {
+			if status != http.StatusBadRequest || eb.Code != string(vssubs.CodeValidation) {
 				t.Errorf("status %d %s, want 400 validation_failed", status, eb.Code)
 			}
 			if diff := cmp.Diff(tt.want, eb.Fields); diff != "" {
