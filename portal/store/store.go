@@ -63,6 +63,9 @@ var ErrNotFound = errors.New("store: not found")
 // Tx is one transaction. Getters return copies: a change is only stored by its Put.
 type Tx interface {
 	User(ctx context.Context, email string) (User, bool, error)
+	// EnsureUser stores u unless a user with its email exists, and returns the stored one,
+	// so two requests that meet a new email at once agree on its id.
+	EnsureUser(ctx context.Context, u User) (User, error)
 	PutUser(ctx context.Context, u User) error
 
 	Order(ctx context.Context, id string) (vssubs.Order, bool, error)

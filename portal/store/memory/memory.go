@@ -211,6 +211,17 @@ func (t *tx) User(_ context.Context, email string) (store.User, bool, error) {
 	return u, ok, nil
 }
 
+func (t *tx) EnsureUser(_ context.Context, u store.User) (store.User, error) {
+	t.s.mu.Lock()
+	defer t.s.mu.Unlock()
+	if old, ok := t.s.users[u.Email]; ok {
+		return old, nil
+	}
+	t.s.users[u.Email] = u
+	t.undo = append(t.undo, func() { restore(&t.s.mu, t.s.users, u.Email, store.User{}, false) })
+	return u, nil
+}
+
 func (t *tx) PutUser(_ context.Context, u store.User) error {
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
@@ -429,4 +440,3 @@ func (t *tx) FinishKey(_ context.Context, c store.Claim, a store.Answer) error {
 	t.finish = &finishedKey{c, a}
 	return nil
 }
-
