@@ -18,6 +18,7 @@ import (
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/notifier"
 	"github.com/vssubs/vssubs-go/portal/store"
 	"github.com/vssubs/vssubs-go/portal/store/memory"
 )
@@ -28,7 +29,7 @@ import (
 type Portal struct {
 	cfg      config
 	mux      *http.ServeMux
-	recorder *vssubs.Recorder
+	recorder *notifier.Recorder
 	outbox   *outbox
 	store    store.Store
 	ownStore bool // opened by New, so closed by Close
@@ -201,7 +202,7 @@ func New(opts ...Option) (*Portal, error) {
 		p.store, p.ownStore = memory.New(), true
 	}
 	if cfg.notifier == nil {
-		p.recorder = &vssubs.Recorder{}
+		p.recorder = &notifier.Recorder{}
 		p.cfg.notifier = p.recorder
 	}
 	p.outbox = newOutbox(p.cfg, p.store)
@@ -217,7 +218,7 @@ func New(opts ...Option) (*Portal, error) {
 func (p *Portal) Store() store.Store { return p.store }
 
 // Recorder returns the built-in notification recorder, or nil when WithNotifier was used.
-func (p *Portal) Recorder() *vssubs.Recorder { return p.recorder }
+func (p *Portal) Recorder() *notifier.Recorder { return p.recorder }
 
 // Flush waits until every notification the portal has produced so far has been handed to
 // its Notifier (delivered, or given up on and dead-lettered), or ctx ends. Tests and

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/wire"
 	"github.com/vssubs/vssubs-go/portal/store"
 )
 
@@ -188,7 +189,7 @@ func (p *Portal) updateSubscriber(rq *request) (int, any, error) {
 
 // removeSubscribers removes a batch of at most MaxRemoveBatch subscribers, all or none.
 func (p *Portal) removeSubscribers(rq *request) (int, any, error) {
-	var req vssubs.RemoveRequest
+	var req wire.RemoveRequest
 	if err := decode(rq, &req, 0); err != nil {
 		return 0, nil, err
 	}
@@ -241,7 +242,7 @@ func (p *Portal) removeSubscribers(rq *request) (int, any, error) {
 				delete(levels, l.Level)
 			}
 		}
-		return http.StatusOK, vssubs.RemoveResult{Removed: len(gone)}, tx.PutAgreement(ctx, a)
+		return http.StatusOK, wire.RemoveResult{Removed: len(gone)}, tx.PutAgreement(ctx, a)
 	})
 }
 
@@ -285,7 +286,7 @@ func (p *Portal) listSubscribers(rq *request) (int, any, error) {
 		if err != nil {
 			return 0, nil, err
 		}
-		page := vssubs.Page[vssubs.Subscriber]{Items: make([]vssubs.Subscriber, len(subs))}
+		page := wire.Page[vssubs.Subscriber]{Items: make([]vssubs.Subscriber, len(subs))}
 		for i, s := range subs {
 			page.Items[i] = s.Subscriber
 		}
