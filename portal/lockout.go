@@ -1,12 +1,14 @@
 package portal
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/portal/store"
 )
 
 // Wrong authorization/license combinations are counted twice, so that guessing pays
@@ -14,15 +16,20 @@ import (
 //   - per caller (LockoutPolicy): five wrong within 15 minutes lock that caller's
 //     registrations for 15 minutes, as the licensing centre does;
 //   - per license number named (LicenseLockoutPolicy), whoever submits: a higher
-//     threshold, then a short pause that doubles each time the license is paused again,
-//     up to a cap, and resets when someone submits the right combination. A pause stops
-//     the guessing on that license without counting anything, and the genuine partner
-//     waits at most MaxPause for the current pause: the license is never locked for good.
+//     threshold, then a short pause that doubles each time the license is paused again
+//     within the window, up to a cap, and is forgotten when someone submits the right
+//     combination. A pause stops the guessing on that license without counting anything,
+//     and the genuine partner waits at most MaxPause for the current pause: the license
+//     is never locked for good.
+//
+// Both counts are store.Lockout records. The license's are kept under keys no email can
+// take (licenseKey, pausesKey), written under the license's own lock, so concurrent
+// guesses from many callers are all counted.
 
 // LicenseLockoutPolicy is how many wrong combinations naming one license number, from any
 // caller, may come within Window before registrations on that license pause. The first
-// pause lasts FirstPause; each pause while the license keeps drawing wrong guesses doubles
-// it, up to MaxPause. A right combination, or a Window without a pause, starts over.
+// pause lasts FirstPause; each further pause within Window of the previous one doubles
+// it, up to MaxPause. A right combination starts over.
 type LicenseLockoutPolicy struct {
 	MaxFailures int
 	Window      time.Duration
@@ -47,102 +54,102 @@ func WithLicenseLockout(p LicenseLockoutPolicy) Option {
 	}
 }
 
-// licensePause is one license's lockout: when its pause ends, and how long the last was.
-type licensePause struct {
-	until time.Time
-	last  time.Duration
-}
+// licenseKey and pausesKey name a license's records among the callers' lockouts; an
+// email never starts with "@".
+func licenseKey(license string) string { return "@license/" + license }
+func pausesKey(license string) string  { return "@license-pauses/" + license }
+
+// licenseLock serializes the registration attempts naming one license number.
+func licenseLock(license string) string { return store.CallerLock(licenseKey(license)) }
 
 // wrongNumbers records a wrong combination against the caller and the license number it
 // named, and answers it; the same answer whichever field was wrong, so the form cannot be
-// used to probe orders. It must be called with the state lock held.
-func (p *Portal) wrongNumbers(caller, license string, now time.Time) error {
+// used to probe orders. The counts are kept though the request is refused.
+func (p *Portal) wrongNumbers(ctx context.Context, tx store.Tx, caller, license string, now time.Time) error {
 	pol := p.cfg.lockout
-	recent := slices.DeleteFunc(p.st.failures[caller], func(t time.Time) bool { return now.Sub(t) >= pol.Window })
-	recent = append(recent, now)
-	p.st.failures[caller] = recent
-	if len(recent) >= pol.MaxFailures {
-		p.st.lockedUntil[caller] = now.Add(pol.Duration)
-		delete(p.st.failures, caller)
+	if err := p.countFailure(ctx, tx, caller, pol.Window, pol.MaxFailures, now, func() (time.Duration, error) { return pol.Duration, nil }); err != nil {
+		return err
 	}
-
 	lp := p.cfg.licenseLockout
-	p.sweepLockouts(now)
-	lic := slices.DeleteFunc(p.st.licenseFailures[license], func(t time.Time) bool { return now.Sub(t) >= lp.Window })
-	lic = append(lic, now)
-	p.st.licenseFailures[license] = lic
-	if len(lic) >= lp.MaxFailures {
-		pause := lp.FirstPause
-		if prev, ok := p.st.licensePauses[license]; ok && now.Sub(prev.until) < lp.Window {
-			pause = min(prev.last*2, lp.MaxPause)
+	err := p.countFailure(ctx, tx, licenseKey(license), lp.Window, lp.MaxFailures, now, func() (time.Duration, error) {
+		// The pauses started recently say how many times this license was paused in a
+		// row, and so how long this pause lasts.
+		pauses, err := tx.Lockout(ctx, pausesKey(license))
+		if err != nil {
+			return 0, err
 		}
-		p.st.licensePauses[license] = licensePause{until: now.Add(pause), last: pause}
-		delete(p.st.licenseFailures, license)
+		recent := slices.DeleteFunc(pauses.Failures, func(t time.Time) bool { return now.Sub(t) >= lp.Window+lp.MaxPause })
+		pause := lp.FirstPause << min(len(recent), 16)
+		if pause > lp.MaxPause || pause <= 0 {
+			pause = lp.MaxPause
+		}
+		return pause, tx.PutLockout(ctx, pausesKey(license), store.Lockout{Failures: append(recent, now)})
+	})
+	if err != nil {
+		return err
 	}
-	return apiError(http.StatusUnprocessableEntity, vssubs.CodeNoMatchingLicense,
-		"no Open License matches this authorization number, license number and customer email")
+	return refusalAfterWrite{apiError(http.StatusUnprocessableEntity, vssubs.CodeNoMatchingLicense,
+		"no Open License matches this authorization number, license number and customer email")}
 }
 
-// sweepLockouts forgets counts and pauses that no longer matter, at most once a minute,
-// so wrong guesses at many license numbers cannot grow the state without bound.
-func (p *Portal) sweepLockouts(now time.Time) {
-	if !sweepDue(&p.st.lastLockoutSweep, now) {
-		return
+// countFailure adds a failure to key's record and, at max within window, locks it for
+// the duration lock returns.
+func (p *Portal) countFailure(ctx context.Context, tx store.Tx, key string, window time.Duration, maxFailures int, now time.Time, lock func() (time.Duration, error)) error {
+	l, err := tx.Lockout(ctx, key)
+	if err != nil {
+		return err
 	}
-	window := p.cfg.licenseLockout.Window
-	for lic, ts := range p.st.licenseFailures {
-		if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= window {
-			delete(p.st.licenseFailures, lic)
+	l.Failures = slices.DeleteFunc(l.Failures, func(t time.Time) bool { return now.Sub(t) >= window })
+	l.Failures = append(l.Failures, now)
+	if len(l.Failures) >= maxFailures {
+		d, err := lock()
+		if err != nil {
+			return err
 		}
+		l.LockedUntil = now.Add(d)
+		l.Failures = nil
 	}
-	for lic, lp := range p.st.licensePauses {
-		if now.Sub(lp.until) >= window {
-			delete(p.st.licensePauses, lic)
-		}
-	}
-	for who, ts := range p.st.failures {
-		if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= p.cfg.lockout.Window {
-			delete(p.st.failures, who)
-		}
-	}
+	return tx.PutLockout(ctx, key, l)
 }
 
-// rightNumbers clears the counts a right combination proves were not the caller's or the
-// license's attackers'. It must be called with the state lock held.
-func (p *Portal) rightNumbers(caller, license string) {
-	delete(p.st.failures, caller)
-	delete(p.st.licenseFailures, license)
-	delete(p.st.licensePauses, license)
+// rightNumbers clears the counts a right combination proves were no attack on the caller
+// or on the license.
+func (p *Portal) rightNumbers(ctx context.Context, tx store.Tx, caller, license string) error {
+	for _, key := range []string{caller, licenseKey(license), pausesKey(license)} {
+		l, err := tx.Lockout(ctx, key)
+		if err != nil {
+			return err
+		}
+		if !l.IsZero() {
+			if err := tx.PutLockout(ctx, key, store.Lockout{}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // checkLockout refuses a locked caller, telling it how long to wait.
-func (p *Portal) checkLockout(caller string, now time.Time) error {
-	until, ok := p.st.lockedUntil[caller]
-	if !ok {
-		return nil
-	}
-	if !now.Before(until) {
-		delete(p.st.lockedUntil, caller)
-		return nil
-	}
-	return lockedOut(until.Sub(now), "too many wrong authorization and license numbers: registration is locked for ")
+func (p *Portal) checkLockout(ctx context.Context, tx store.Tx, caller string, now time.Time) error {
+	return p.checkLocked(ctx, tx, caller, now, "too many wrong authorization and license numbers: registration is locked for ")
 }
 
-// checkLicensePause refuses registrations on a paused license number, telling the
-// caller how long the pause lasts.
-func (p *Portal) checkLicensePause(license string, now time.Time) error {
-	lp, ok := p.st.licensePauses[license]
-	if !ok || !now.Before(lp.until) {
-		if ok && now.Sub(lp.until) >= p.cfg.licenseLockout.Window {
-			delete(p.st.licensePauses, license)
-		}
-		return nil
-	}
-	return lockedOut(lp.until.Sub(now), "too many wrong combinations name this license number: registrations on it pause for ")
+// checkLicensePause refuses registrations on a paused license number, telling the caller
+// how long the pause lasts.
+func (p *Portal) checkLicensePause(ctx context.Context, tx store.Tx, license string, now time.Time) error {
+	return p.checkLocked(ctx, tx, licenseKey(license), now, "too many wrong combinations name this license number: registrations on it pause for ")
 }
 
-func lockedOut(wait time.Duration, msg string) error {
-	wait = wait.Round(time.Second)
+func (p *Portal) checkLocked(ctx context.Context, tx store.Tx, key string, now time.Time, msg string) error {
+	l, err := tx.Lockout(ctx, key)
+	if err != nil || l.LockedUntil.IsZero() {
+		return err
+	}
+	if !now.Before(l.LockedUntil) {
+		l.LockedUntil = time.Time{}
+		return tx.PutLockout(ctx, key, l)
+	}
+	wait := l.LockedUntil.Sub(now).Round(time.Second)
 	e := apiError(http.StatusLocked, vssubs.CodeLockedOut, msg+wait.String())
 	e.RetryAfter = max(wait, time.Second)
 	return e

@@ -1,10 +1,14 @@
 package portal
 
 import (
+	"cmp"
+	"context"
 	"net/http"
 	"slices"
+	"strings"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/portal/store"
 )
 
 const notRecognizedMessage = "you are not a recognized user of the Visual Studio Subscriptions administration portal: " +
@@ -12,49 +16,38 @@ const notRecognizedMessage = "you are not a recognized user of the Visual Studio
 
 // me returns the caller and every agreement it has a role on.
 func (p *Portal) me(rq *request) (int, any, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	u := p.st.user(rq.caller, rq.lang)
-	roles := p.rolesOf(rq.caller)
-	if len(roles) == 0 {
-		return 0, nil, apiError(http.StatusForbidden, vssubs.CodeNotRecognized, notRecognizedMessage)
-	}
-	return http.StatusOK, vssubs.Me{ID: u.ID, Email: u.Email, Language: u.Language, Agreements: roles}, nil
-}
-
-// rolesOf lists the agreements email has a live role on, oldest first. It must be called
-// with the state lock held.
-func (p *Portal) rolesOf(email string) []vssubs.AgreementRole {
-	var out []vssubs.AgreementRole
-	for _, a := range p.sortedAgreements() {
-		if role, _ := a.roleOf(email); role != "" {
-			out = append(out, vssubs.AgreementRole{AgreementID: a.ID, LicenseNumber: a.LicenseNumber, CustomerName: a.CustomerName, Role: role})
+	return p.update(rq, nil, func(ctx context.Context, tx store.Tx) (int, any, error) {
+		u, err := p.user(ctx, tx, rq.caller, rq.lang)
+		if err != nil {
+			return 0, nil, err
 		}
-	}
-	return out
+		roles, err := p.rolesOf(ctx, tx, rq.caller)
+		if err != nil {
+			return 0, nil, err
+		}
+		if len(roles) == 0 {
+			return 0, nil, apiError(http.StatusForbidden, vssubs.CodeNotRecognized, notRecognizedMessage)
+		}
+		return http.StatusOK, vssubs.Me{ID: u.ID, Email: u.Email, Language: u.Language, Agreements: roles}, nil
+	})
 }
 
-func (p *Portal) sortedAgreements() []*agreement {
-	all := make([]*agreement, 0, len(p.st.agreements))
-	for _, a := range p.st.agreements {
-		all = append(all, a)
-	}
-	slices.SortFunc(all, func(a, b *agreement) int { return compareIDs(a.ID, b.ID) })
-	return all
+// rolesOf lists the agreements email has a live role on, oldest first.
+func (p *Portal) rolesOf(ctx context.Context, tx store.Tx, email string) ([]vssubs.AgreementRole, error) {
+	var out []vssubs.AgreementRole
+	err := p.eachAgreementOf(ctx, tx, email, func(a store.Agreement, role vssubs.Role) {
+		out = append(out, vssubs.AgreementRole{AgreementID: a.ID, LicenseNumber: a.LicenseNumber, CustomerName: a.CustomerName, Role: role})
+	})
+	return out, err
 }
 
-// compareIDs orders minted ids by creation: same-prefix ids are zero-padded counters.
+// compareIDs orders minted ids by creation: ids of one kind have one length and sort as
+// text (see idGenerator).
 func compareIDs(a, b string) int {
-	if len(a) != len(b) {
-		return len(a) - len(b)
+	if c := cmp.Compare(len(a), len(b)); c != 0 {
+		return c
 	}
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return strings.Compare(a, b)
 }
 
 // register is the OLP Partners registration, open to any signed-in caller.
@@ -67,49 +60,91 @@ func (p *Portal) addAgreement(rq *request) (int, any, error) {
 	return p.submitForm(rq, vssubs.GrantAddAgreement)
 }
 
+// licenseLocks are the locks of a registration: the caller's, for its lockout count, and
+// the agreement's the license number names, if any, for its grants.
+func (p *Portal) licenseLocks(rq *request, licenseNumber string) ([]string, error) {
+	locks := []string{store.CallerLock(rq.caller)}
+	if licenseNumber == "" {
+		return locks, nil
+	}
+	locks = append(locks, licenseLock(licenseNumber))
+	err := p.store.View(rq.Context(), func(tx store.Tx) error {
+		a, ok, err := tx.AgreementByLicense(rq.Context(), licenseNumber)
+		if ok {
+			locks = append(locks, store.AgreementLock(a.ID))
+		}
+		return err
+	})
+	return locks, err
+}
+
 func (p *Portal) submitForm(rq *request, via vssubs.GrantPath) (int, any, error) {
-	var form vssubs.OpenLicenseForm
-	if err := decode(rq, &form); err != nil {
+	var raw vssubs.OpenLicenseForm
+	if err := decode(rq, &raw); err != nil {
 		return 0, nil, err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.st.user(rq.caller, rq.lang)
-	now := p.cfg.now()
-	if err := p.checkLockout(rq.caller, now); err != nil {
-		return 0, nil, err
-	}
-	form, err := p.cfg.rules.NormalizeForm(form)
+	form, formErr := p.cfg.rules.NormalizeForm(raw)
+	locks, err := p.licenseLocks(rq, form.LicenseNumber)
 	if err != nil {
 		return 0, nil, err
 	}
-	if via == vssubs.GrantAddAgreement && len(p.rolesOf(rq.caller)) == 0 {
-		return 0, nil, apiError(http.StatusForbidden, vssubs.CodeNotRecognized, notRecognizedMessage)
-	}
-	if err := p.checkLicensePause(form.LicenseNumber, now); err != nil {
-		return 0, nil, err
-	}
-	a := p.st.byLicense[form.LicenseNumber]
-	if a == nil || a.AuthorizationNumber != form.AuthorizationNumber || a.CustomerEmail != form.CustomerEmail {
-		return 0, nil, p.wrongNumbers(rq.caller, form.LicenseNumber, now)
-	}
-	p.rightNumbers(rq.caller, form.LicenseNumber)
-	return p.grant(rq, a, via)
+	return p.update(rq, locks, func(ctx context.Context, tx store.Tx) (int, any, error) {
+		if _, err := p.user(ctx, tx, rq.caller, rq.lang); err != nil {
+			return 0, nil, err
+		}
+		now := p.cfg.now()
+		if err := p.checkLockout(ctx, tx, rq.caller, now); err != nil {
+			return 0, nil, err
+		}
+		if formErr != nil {
+			return 0, nil, formErr
+		}
+		if err := p.checkLicensePause(ctx, tx, form.LicenseNumber, now); err != nil {
+			return 0, nil, err
+		}
+		if via == vssubs.GrantAddAgreement {
+			roles, err := p.rolesOf(ctx, tx, rq.caller)
+			if err != nil {
+				return 0, nil, err
+			}
+			if len(roles) == 0 {
+				return 0, nil, apiError(http.StatusForbidden, vssubs.CodeNotRecognized, notRecognizedMessage)
+			}
+		}
+		a, ok, err := tx.AgreementByLicense(ctx, form.LicenseNumber)
+		if err != nil {
+			return 0, nil, err
+		}
+		if !ok || a.AuthorizationNumber != form.AuthorizationNumber || a.CustomerEmail != form.CustomerEmail ||
+			!slices.Contains(locks, store.AgreementLock(a.ID)) {
+			return 0, nil, p.wrongNumbers(ctx, tx, rq.caller, form.LicenseNumber, now)
+		}
+		if err := p.rightNumbers(ctx, tx, rq.caller, form.LicenseNumber); err != nil {
+			return 0, nil, err
+		}
+		return p.grant(ctx, tx, rq, a, via)
+	})
 }
 
-// grant gives a partner access to an agreement and tells the customer. It must be called
-// with the state lock held.
-func (p *Portal) grant(rq *request, a *agreement, via vssubs.GrantPath) (int, any, error) {
-	role, removed := a.roleOf(rq.caller)
+// grant gives a partner access to an agreement and tells the customer. The transaction
+// must hold the agreement's lock.
+func (p *Portal) grant(ctx context.Context, tx store.Tx, rq *request, a store.Agreement, via vssubs.GrantPath) (int, any, error) {
+	role, removed := roleOf(a, rq.caller)
 	switch {
 	case removed:
 		return 0, nil, accessRemoved()
 	case role != "":
 		return 0, nil, apiError(http.StatusConflict, vssubs.CodeAlreadyRegistered, "you already have access to this agreement")
 	}
-	partner := p.st.user(rq.caller, "")
-	a.grants[rq.caller] = &grant{PartnerID: partner.ID, Email: rq.caller, Via: via, GrantedAt: p.cfg.now().UTC()}
-	p.notify(rq, vssubs.KindPartnerAdded, a.CustomerEmail, a.ID, map[string]string{
+	partner, err := p.user(ctx, tx, rq.caller, "")
+	if err != nil {
+		return 0, nil, err
+	}
+	a.Grants[rq.caller] = store.Grant{PartnerID: partner.ID, Email: rq.caller, Via: via, GrantedAt: p.cfg.now().UTC()}
+	if err := tx.PutAgreement(ctx, a); err != nil {
+		return 0, nil, err
+	}
+	err = p.notify(ctx, tx, rq, vssubs.KindPartnerAdded, a.CustomerEmail, a.ID, map[string]string{
 		"customer_name":  a.CustomerName,
 		"partner_email":  rq.caller,
 		"partner_id":     partner.ID,
@@ -117,7 +152,7 @@ func (p *Portal) grant(rq *request, a *agreement, via vssubs.GrantPath) (int, an
 		"agreement_id":   a.ID,
 		"via":            string(via),
 	})
-	return http.StatusCreated, a.view(vssubs.RolePartner), nil
+	return http.StatusCreated, agreementView(a, vssubs.RolePartner), err
 }
 
 func accessRemoved() error {
