@@ -59,7 +59,7 @@ type config struct {
 	devTTL time.Duration
 	// lockout counts per license number too, see licenseLockout.
 	licenseLockout LicenseLockoutPolicy
-	store     store.Store
+	store          store.Store
 	// claimLease is how long an idempotency key stays claimed by a request that has not
 	// answered; after it, a repeat may take the key over (the first one's write is then
 	// rolled back, never applied twice).
