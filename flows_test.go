@@ -721,6 +721,7 @@ func TestEveryKindRendersInBothLanguages(t *testing.T) {
 		"customer_name": "Contoso", "partner_email": alice, "authorization_number": "V1234567", "license_number": "L12345678",
 		"agreement_id": "agr_000001", "via": "olp_registration", "admin_name": "Ann", "invited_by": customer, "role": "admin",
 		"subscriber_name": "Sam", "level": "enterprise", "email": "sam@contoso.com", "partner_id": "usr_000001",
+		"request_id": "acr_000001", "requested_at": "2026-11-23 09:00 UTC",
 	}
 	for _, kind := range vssubs.NotificationKinds() {
 		subjects := map[string]string{}

@@ -21,11 +21,19 @@ const (
 	KindAdminInvitation NotificationKind = "admin_invitation"
 	// KindSubscriptionAssigned tells a subscriber a subscription was assigned to them.
 	KindSubscriptionAssigned NotificationKind = "subscription_assigned"
+	// KindPartnerAccessRequested tells the customer that a registration on a license it
+	// removed a partner from is waiting for its decision, and who asked, how and when.
+	KindPartnerAccessRequested NotificationKind = "partner_access_requested"
+	// KindPartnerAccessApproved tells a requester the customer approved its access.
+	KindPartnerAccessApproved NotificationKind = "partner_access_approved"
+	// KindPartnerAccessDeclined tells a requester the customer declined its access.
+	KindPartnerAccessDeclined NotificationKind = "partner_access_declined"
 )
 
 // NotificationKinds lists every kind the portal sends.
 func NotificationKinds() []NotificationKind {
-	return []NotificationKind{KindOrderInvitation, KindPartnerAdded, KindPartnerRemoved, KindAdminInvitation, KindSubscriptionAssigned}
+	return []NotificationKind{KindOrderInvitation, KindPartnerAdded, KindPartnerRemoved, KindAdminInvitation, KindSubscriptionAssigned,
+		KindPartnerAccessRequested, KindPartnerAccessApproved, KindPartnerAccessDeclined}
 }
 
 // Languages notifications are written in.

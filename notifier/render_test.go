@@ -30,6 +30,8 @@ func sampleData() map[string]string {
 		"subscriber_name":      "Sam Subscriber",
 		"level":                "Enterprise",
 		"email":                "sam@contoso.com",
+		"request_id":           "acr_01JDQ3",
+		"requested_at":         "2026-11-23 09:00 UTC",
 	}
 }
 
