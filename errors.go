@@ -24,6 +24,7 @@ const (
 	CodeAlreadyRegistered    ErrorCode = "already_registered"
 	CodeNotPrimaryContact    ErrorCode = "not_primary_contact"
 	CodeAccessRemoved        ErrorCode = "access_removed"
+	CodeAccessPending        ErrorCode = "access_pending"
 	CodeLockedOut            ErrorCode = "locked_out"
 	CodeRateLimited          ErrorCode = "rate_limited"
 	CodeIdempotencyKeyReused ErrorCode = "idempotency_key_reused"
@@ -48,6 +49,7 @@ var (
 	ErrAlreadyRegistered    = errors.New("vssubs: already registered")
 	ErrNotPrimaryContact    = errors.New("vssubs: not the primary contact")
 	ErrAccessRemoved        = errors.New("vssubs: access removed")
+	ErrAccessPending        = errors.New("vssubs: access requested, waiting for the customer's decision")
 	ErrLockedOut            = errors.New("vssubs: registration locked out")
 	ErrRateLimited          = errors.New("vssubs: rate limited")
 	ErrIdempotencyKeyReused = errors.New("vssubs: idempotency key reused with a different request")
@@ -84,6 +86,8 @@ func sentinelFor(code ErrorCode) error {
 		return ErrNotPrimaryContact
 	case CodeAccessRemoved:
 		return ErrAccessRemoved
+	case CodeAccessPending:
+		return ErrAccessPending
 	case CodeLockedOut:
 		return ErrLockedOut
 	case CodeRateLimited:

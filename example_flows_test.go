@@ -161,7 +161,7 @@ func ExamplePartnersService_AddAgreement_existingPartner() {
 }
 
 // The customer lists the partners with access and removes one; the removed partner is
-// refused from then on.
+// refused from then on, and registering again only asks the customer.
 func ExampleAccessService_RemovePartner_customerRemovesAPartner() {
 	ctx := context.Background()
 	p, order := exampleOrder()
@@ -186,7 +186,7 @@ func ExampleAccessService_RemovePartner_customerRemovesAPartner() {
 	_, err := partner.Agreements.Get(ctx, order.AgreementID)
 	fmt.Println(errors.Is(err, vssubs.ErrAccessRemoved))
 	_, err = partner.Partners.Register(ctx, exampleForm(order))
-	fmt.Println(errors.Is(err, vssubs.ErrAccessRemoved))
+	fmt.Println(errors.Is(err, vssubs.ErrAccessPending))
 	// Output:
 	// partner: alice@fabrikam-partners.com via olp_registration
 	// true

@@ -130,6 +130,9 @@ func (p *Portal) removePartner(rq *request) (int, any, error) {
 		if err := tx.PutAgreement(ctx, a); err != nil {
 			return 0, nil, err
 		}
+		if err := p.record(ctx, tx, rq, a.ID, actPartnerRemoved, g.Email, map[string]string{"partner_id": g.PartnerID}); err != nil {
+			return 0, nil, err
+		}
 		return http.StatusNoContent, nil, p.notify(ctx, tx, rq, vssubs.KindPartnerRemoved, g.Email, a.ID, map[string]string{
 			"customer_name":  a.CustomerName,
 			"license_number": a.LicenseNumber,

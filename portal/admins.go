@@ -77,6 +77,9 @@ func (p *Portal) addAdmin(rq *request) (int, any, error) {
 		if _, err := p.user(ctx, tx, in.Email, in.Language); err != nil {
 			return 0, nil, err
 		}
+		if err := p.record(ctx, tx, rq, a.ID, actAdminAdded, in.Email, map[string]string{"role": string(in.Role)}); err != nil {
+			return 0, nil, err
+		}
 		err = p.notify(ctx, tx, rq, vssubs.KindAdminInvitation, in.Email, a.ID, map[string]string{
 			"admin_name":     in.Name,
 			"invited_by":     rq.caller,
@@ -127,6 +130,9 @@ func (p *Portal) removeAdmin(rq *request) (int, any, error) {
 		}
 		delete(a.Roles, email)
 		delete(a.Admins, email)
+		if err := p.record(ctx, tx, rq, a.ID, actAdminRemoved, email, map[string]string{"role": string(role)}); err != nil {
+			return 0, nil, err
+		}
 		return http.StatusNoContent, nil, tx.PutAgreement(ctx, a)
 	})
 }

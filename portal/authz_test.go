@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -56,6 +57,7 @@ var (
 	notFound       = refused(404, vssubs.CodeNotFound)
 	forbidden      = refused(403, vssubs.CodeForbidden)
 	accessRemoved  = refused(403, vssubs.CodeAccessRemoved)
+	accessPending  = refused(403, vssubs.CodeAccessPending)
 	notRecognized  = refused(403, vssubs.CodeNotRecognized)
 	alreadyHasIt   = refused(409, vssubs.CodeAlreadyRegistered)
 	notPrimary     = refused(403, vssubs.CodeNotPrimaryContact)
@@ -70,6 +72,26 @@ func onTheAgreement(success outcome) map[principal]outcome {
 		anonymous: unauthorized, unrecognized: notFound, partnerWithout: notFound, partnerWith: success,
 		partnerRemoved: accessRemoved, admin: success, superAdmin: success,
 	}
+}
+
+// superAdminsOnly is a row only the target's super admins may call.
+func superAdminsOnly(success outcome) map[principal]outcome {
+	return map[principal]outcome{
+		anonymous: unauthorized, unrecognized: notFound, partnerWithout: notFound, partnerWith: forbidden,
+		partnerRemoved: accessRemoved, admin: forbidden, superAdmin: success,
+	}
+}
+
+// requestAccess is a setup in which a newcomer registers on the target after the removal,
+// leaving a pending access request.
+func requestAccess(t *testing.T, w *world, _ principal) {
+	t.Helper()
+	_, err := w.p.Client("newcomer@third-partners.com").Partners.Register(context.Background(), w.target.Form())
+	var ae *vssubs.APIError
+	if !errors.As(err, &ae) || ae.Code != vssubs.CodeAccessPending {
+		t.Fatalf("a registration after the removal: %v, want access_pending", err)
+	}
+	w.requestID = ae.Details["request_id"]
 }
 
 // everyone is a row where every signed-in principal gets the same outcome.
@@ -97,6 +119,8 @@ type world struct {
 	subscriberID string
 	// bulkID is a bulk add session on the target, opened by a row's setup.
 	bulkID string
+	// requestID is a pending access request on the target, made by a row's setup.
+	requestID string
 }
 
 func newWorld(t *testing.T) *world {
@@ -214,12 +238,14 @@ func matrix() map[string]row {
 			anonymous: unauthorized, unrecognized: notRecognized, partnerWithout: ok(200), partnerWith: ok(200),
 			partnerRemoved: notRecognized, admin: ok(200), superAdmin: ok(200),
 		}},
+		// The customer removed a partner from the target: from then on a registration on
+		// it, by anyone, is an access request.
 		"POST /v1/registrations": {body: form, want: map[principal]outcome{
-			anonymous: unauthorized, unrecognized: ok(201), partnerWithout: ok(201), partnerWith: alreadyHasIt,
-			partnerRemoved: accessRemoved, admin: alreadyHasIt, superAdmin: alreadyHasIt,
+			anonymous: unauthorized, unrecognized: accessPending, partnerWithout: accessPending, partnerWith: alreadyHasIt,
+			partnerRemoved: accessPending, admin: alreadyHasIt, superAdmin: alreadyHasIt,
 		}},
 		"POST /v1/agreements": {body: form, want: map[principal]outcome{
-			anonymous: unauthorized, unrecognized: notRecognized, partnerWithout: ok(201), partnerWith: alreadyHasIt,
+			anonymous: unauthorized, unrecognized: notRecognized, partnerWithout: accessPending, partnerWith: alreadyHasIt,
 			partnerRemoved: notRecognized, admin: alreadyHasIt, superAdmin: alreadyHasIt,
 		}},
 		"GET /v1/agreements": {want: signedInGet200},
@@ -312,6 +338,14 @@ func matrix() map[string]row {
 			anonymous: unauthorized, unrecognized: notFound, partnerWithout: notFound, partnerWith: forbidden,
 			partnerRemoved: accessRemoved, admin: forbidden, superAdmin: ok(204),
 		}},
+		// Access requests: the customer's side sees them; only super admins decide.
+		"GET /v1/agreements/{agreement}/access-requests": {setup: requestAccess, want: map[principal]outcome{
+			anonymous: unauthorized, unrecognized: notFound, partnerWithout: notFound, partnerWith: forbidden,
+			partnerRemoved: accessRemoved, admin: ok(200), superAdmin: ok(200),
+		}},
+		"POST /v1/agreements/{agreement}/access-requests/{request}/approve": {setup: requestAccess, want: superAdminsOnly(ok(200))},
+		"POST /v1/agreements/{agreement}/access-requests/{request}/decline": {setup: requestAccess, want: superAdminsOnly(ok(200))},
+		"GET /v1/agreements/{agreement}/activity":                           {want: superAdminsOnly(ok(200))},
 	}
 }
 
@@ -375,6 +409,7 @@ func (w *world) call(t *testing.T, who principal, pattern string, body any) outc
 		"{bulk}":       w.bulkID,
 		"{chunk}":      "0",
 		"{email}":      w.emails[admin],
+		"{request}":    w.requestID,
 	}
 	for _, seg := range strings.Split(path, "/") {
 		if strings.HasPrefix(seg, "{") {

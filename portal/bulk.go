@@ -213,6 +213,9 @@ func (p *Portal) commitBulk(rq *request) (int, any, error) {
 		if err := tx.PutBulk(ctx, b); err != nil {
 			return 0, nil, err
 		}
+		if err := p.record(ctx, tx, rq, a.ID, actBulkAdded, b.ID, map[string]string{"rows": strconv.Itoa(len(res.SubscriberIDs))}); err != nil {
+			return 0, nil, err
+		}
 		return http.StatusOK, *res, tx.PutAgreement(ctx, a)
 	})
 }

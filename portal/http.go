@@ -27,6 +27,8 @@ type request struct {
 	*http.Request
 	caller string // normalized email; "" when anonymous
 	lang   string // from Accept-Language, "" when absent or unsupported
+	id     string // the X-Request-ID the answer carries
+	ep     *Endpoint
 	notes  []vssubs.Notification
 	// claim is the request's idempotency key, when it has one; claimSettled is set once
 	// a transaction recorded its answer.
@@ -98,6 +100,10 @@ func (p *Portal) endpoints() []Endpoint {
 		{Pattern: "GET /v1/agreements/{agreement}/admins", h: p.listAdmins},
 		{Pattern: "POST /v1/agreements/{agreement}/admins", h: p.addAdmin},
 		{Pattern: "DELETE /v1/agreements/{agreement}/admins/{email}", h: p.removeAdmin},
+		{Pattern: "GET /v1/agreements/{agreement}/access-requests", h: p.listAccessRequests},
+		{Pattern: "POST /v1/agreements/{agreement}/access-requests/{request}/approve", h: p.approveAccess},
+		{Pattern: "POST /v1/agreements/{agreement}/access-requests/{request}/decline", h: p.declineAccess},
+		{Pattern: "GET /v1/agreements/{agreement}/activity", h: p.listActivity},
 	}
 }
 
@@ -113,7 +119,7 @@ func (p *Portal) serve(ep Endpoint) http.Handler {
 		// The limit wraps the body before anything reads it: no layer, idempotency
 		// included, ever buffers more than the route accepts.
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		rq := &request{Request: r, lang: acceptLanguage(r.Header.Get("Accept-Language"))}
+		rq := &request{Request: r, lang: acceptLanguage(r.Header.Get("Accept-Language")), id: reqID, ep: &ep}
 		status, err := 0, checkHeaders(r)
 		if err == nil {
 			if cid := r.Header.Get(vssubs.HeaderCorrelationID); cid != "" {

@@ -131,10 +131,12 @@ func (p *Portal) submitForm(rq *request, via vssubs.GrantPath) (int, any, error)
 func (p *Portal) grant(ctx context.Context, tx store.Tx, rq *request, a store.Agreement, via vssubs.GrantPath) (int, any, error) {
 	role, removed := roleOf(a, rq.caller)
 	switch {
-	case removed:
-		return 0, nil, accessRemoved()
 	case role != "":
 		return 0, nil, apiError(http.StatusConflict, vssubs.CodeAlreadyRegistered, "you already have access to this agreement")
+	case removed || hadRemoval(a):
+		// The customer removed a partner here: whoever registers, by whichever path and
+		// email, is asked about, not let in.
+		return p.requestAccess(ctx, tx, rq, a, via)
 	}
 	partner, err := p.user(ctx, tx, rq.caller, "")
 	if err != nil {
@@ -142,6 +144,9 @@ func (p *Portal) grant(ctx context.Context, tx store.Tx, rq *request, a store.Ag
 	}
 	a.Grants[rq.caller] = store.Grant{PartnerID: partner.ID, Email: rq.caller, Via: via, GrantedAt: p.cfg.now().UTC()}
 	if err := tx.PutAgreement(ctx, a); err != nil {
+		return 0, nil, err
+	}
+	if err := p.record(ctx, tx, rq, a.ID, actPartnerGranted, rq.caller, map[string]string{"via": string(via)}); err != nil {
 		return 0, nil, err
 	}
 	err = p.notify(ctx, tx, rq, vssubs.KindPartnerAdded, a.CustomerEmail, a.ID, map[string]string{

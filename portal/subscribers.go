@@ -53,6 +53,9 @@ func (p *Portal) addSubscriber(rq *request) (int, any, error) {
 		if err := recordUsage(ctx, tx, a, in.Level, now); err != nil {
 			return 0, nil, err
 		}
+		if err := p.record(ctx, tx, rq, a.ID, actSubscriberAdded, sub.ID, map[string]string{"email": sub.Email, "level": string(sub.Level)}); err != nil {
+			return 0, nil, err
+		}
 		return http.StatusCreated, sub.Subscriber, tx.PutAgreement(ctx, a)
 	})
 }
@@ -183,6 +186,9 @@ func (p *Portal) updateSubscriber(rq *request) (int, any, error) {
 				return 0, nil, err
 			}
 		}
+		if err := p.record(ctx, tx, rq, a.ID, actSubscriberUpdated, sub.ID, map[string]string{"email": sub.Email, "level": string(sub.Level)}); err != nil {
+			return 0, nil, err
+		}
 		return http.StatusOK, sub.Subscriber, tx.PutAgreement(ctx, a)
 	})
 }
@@ -230,6 +236,9 @@ func (p *Portal) removeSubscribers(rq *request) (int, any, error) {
 				return 0, nil, err
 			}
 			if err := tx.DeleteSubscriber(ctx, a.ID, sub.ID); err != nil {
+				return 0, nil, err
+			}
+			if err := p.record(ctx, tx, rq, a.ID, actSubscriberRemoved, sub.ID, map[string]string{"email": sub.Email, "level": string(sub.Level)}); err != nil {
 				return 0, nil, err
 			}
 			levels[sub.Level] = true

@@ -70,10 +70,10 @@ func TestOnboarderWithTheFakePortal(t *testing.T) {
 	})
 	t.Run("a removed partner stays out", func(t *testing.T) {
 		// Without any role the partner is unrecognized again, so Onboard registers, and
-		// the portal refuses: removal is permanent.
+		// the portal grants nothing: the registration waits for the customer's decision.
 		s := p.PartnerRemoved()
-		if _, err := (Onboarder{Portal: s.Partner}).Onboard(ctx, s.Form()); !errors.Is(err, vssubs.ErrAccessRemoved) {
-			t.Fatalf("Onboard got %v, want ErrAccessRemoved", err)
+		if _, err := (Onboarder{Portal: s.Partner}).Onboard(ctx, s.Form()); !errors.Is(err, vssubs.ErrAccessPending) {
+			t.Fatalf("Onboard got %v, want ErrAccessPending", err)
 		}
 	})
 }

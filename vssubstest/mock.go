@@ -126,6 +126,22 @@ func (m *MockPortal) ListPartners() *MockOperation { return m.Operation("listPar
 // RemovePartner mocks Access.RemovePartner.
 func (m *MockPortal) RemovePartner() *MockOperation { return m.Operation("removePartner") }
 
+// ListAccessRequests mocks Access.ListRequests.
+func (m *MockPortal) ListAccessRequests() *MockOperation { return m.Operation("listAccessRequests") }
+
+// ApproveAccessRequest mocks Access.ApproveRequest.
+func (m *MockPortal) ApproveAccessRequest() *MockOperation {
+	return m.Operation("approveAccessRequest")
+}
+
+// DeclineAccessRequest mocks Access.DeclineRequest.
+func (m *MockPortal) DeclineAccessRequest() *MockOperation {
+	return m.Operation("declineAccessRequest")
+}
+
+// ListActivity mocks Access.Activity and Access.ExportActivity.
+func (m *MockPortal) ListActivity() *MockOperation { return m.Operation("listActivity") }
+
 // AddOpenLicense mocks VLSC.AddOpenLicense.
 func (m *MockPortal) AddOpenLicense() *MockOperation { return m.Operation("addOpenLicense") }
 

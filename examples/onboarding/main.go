@@ -234,9 +234,12 @@ func run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 
-	s.say("%s tries to register again with the same numbers", bob)
+	s.say("%s tries to register again with the same numbers: it grants nothing and asks %s", bob, customer)
 	_, err = bobc.Partners.Register(ctx, vssubs.OpenLicenseForm{AuthorizationNumber: order.AuthorizationNumber, LicenseNumber: order.LicenseNumber, CustomerEmail: customer, AcceptTerms: true})
-	if err := s.refused(err, vssubs.ErrAccessRemoved); err != nil {
+	if err := s.refused(err, vssubs.ErrAccessPending); err != nil {
+		return err
+	}
+	if err := s.expectMail(vssubs.KindPartnerAccessRequested, customer); err != nil {
 		return err
 	}
 

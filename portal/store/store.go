@@ -124,6 +124,13 @@ type Tx interface {
 	// DropChunkRows forgets a committed session's rows, keeping the fingerprints.
 	DropChunkRows(ctx context.Context, agreementID, bulkID string) error
 
+	// AppendActivity adds an entry to its agreement's activity log, numbering it (Seq)
+	// after the last; the transaction must hold the agreement's lock.
+	AppendActivity(ctx context.Context, e Activity) error
+	// Activity pages through an agreement's log in Seq order, after the entry numbered
+	// after (0 starts at the first); more reports whether any are left after the page.
+	Activity(ctx context.Context, agreementID string, after int64, limit int) (page []Activity, more bool, err error)
+
 	// Enqueue adds notifications to the outbox; they are delivered once the
 	// transaction commits, and never if it does not.
 	Enqueue(ctx context.Context, notes ...vssubs.Notification) error
@@ -158,6 +165,9 @@ type Agreement struct {
 	Grants map[string]Grant
 	// Seats are each purchased level's seat counts.
 	Seats map[vssubs.Level]SeatCount
+	// AccessRequests are the registrations made after the customer removed a partner,
+	// by request id, decided ones included.
+	AccessRequests map[string]vssubs.AccessRequest `json:",omitempty"`
 }
 
 // Clone copies a deeply, so a change to the copy does not reach the original.
@@ -167,6 +177,16 @@ func (a Agreement) Clone() Agreement {
 	a.Admins = cloneMap(a.Admins)
 	a.Grants = cloneMap(a.Grants)
 	a.Seats = cloneMap(a.Seats)
+	if a.AccessRequests != nil {
+		a.AccessRequests = cloneMap(a.AccessRequests)
+		for id, r := range a.AccessRequests {
+			if r.DecidedAt != nil {
+				at := *r.DecidedAt
+				r.DecidedAt = &at
+				a.AccessRequests[id] = r
+			}
+		}
+	}
 	return a
 }
 
@@ -190,6 +210,12 @@ func (a Agreement) Members() []string {
 		}
 	}
 	return out
+}
+
+// Activity is one entry of an agreement's activity log, numbered by the store.
+type Activity struct {
+	Seq int64
+	vssubs.ActivityEntry
 }
 
 // Admin is what the portal remembers of an admin beyond the role.

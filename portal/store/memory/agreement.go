@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"crypto/sha256"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -25,6 +26,8 @@ type agreement struct {
 	pools   map[vssubs.Level]*pool
 	usage   map[vssubs.Level][]store.UsagePoint
 	bulks   map[string]*bulk
+	// activity is the agreement's log, oldest first; entry i has Seq i+1.
+	activity []store.Activity
 }
 
 func newAgreement(doc store.Agreement) *agreement {
@@ -510,4 +513,30 @@ func (t *tx) DropChunkRows(_ context.Context, agreementID, bulkID string) error 
 	b.rows = map[int][]vssubs.BulkRow{}
 	t.undo = append(t.undo, func() { b.rows = old })
 	return nil
+}
+
+func (t *tx) AppendActivity(_ context.Context, e store.Activity) error {
+	a, err := t.mutable(e.AgreementID)
+	if err != nil {
+		return err
+	}
+	e.Seq = int64(len(a.activity)) + 1
+	e.Details = maps.Clone(e.Details)
+	a.activity = append(a.activity, e)
+	t.undo = append(t.undo, func() { a.activity = a.activity[:e.Seq-1] })
+	return nil
+}
+
+func (t *tx) Activity(_ context.Context, agreementID string, after int64, limit int) ([]store.Activity, bool, error) {
+	a, release := t.agreementData(agreementID)
+	defer release()
+	if a == nil || after < 0 || after >= int64(len(a.activity)) {
+		return nil, false, nil
+	}
+	end := min(int(after)+max(limit, 1), len(a.activity))
+	page := slices.Clone(a.activity[after:end])
+	for i := range page {
+		page[i].Details = maps.Clone(page[i].Details)
+	}
+	return page, end < len(a.activity), nil
 }
