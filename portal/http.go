@@ -66,7 +66,15 @@ type Endpoint struct {
 	h         handler
 	// maxBody bounds the request body, before anything reads it; 0 means maxBody.
 	maxBody int64
+	// roles are who on the path's agreement may make this write, and grants marks the
+	// registrations: both say whether a repeated idempotency key may still be answered
+	// from the store (reauthorize).
+	roles  []vssubs.Role
+	grants bool
 }
+
+// superAdmins is the role of the customer's own decisions.
+func superAdmins() []vssubs.Role { return []vssubs.Role{vssubs.RoleSuperAdmin} }
 
 // Endpoints lists every operation the portal serves, for contract and authorization tests
 // that must cover each one.
@@ -77,32 +85,32 @@ func (p *Portal) endpoints() []Endpoint {
 		{Pattern: "POST /v1/orders", h: p.placeOrder},
 		{Pattern: "GET /v1/orders/{order}", h: p.getOrder},
 		{Pattern: "GET /v1/me", h: p.me},
-		{Pattern: "POST /v1/registrations", h: p.register},
-		{Pattern: "POST /v1/agreements", h: p.addAgreement},
+		{Pattern: "POST /v1/registrations", h: p.register, grants: true},
+		{Pattern: "POST /v1/agreements", h: p.addAgreement, grants: true},
 		{Pattern: "GET /v1/agreements", h: p.listAgreements},
 		{Pattern: "GET /v1/agreements/{agreement}", h: p.getAgreement},
 		{Pattern: "GET /v1/agreements/{agreement}/partners", h: p.listPartners},
-		{Pattern: "DELETE /v1/agreements/{agreement}/partners/{partner}", h: p.removePartner},
+		{Pattern: "DELETE /v1/agreements/{agreement}/partners/{partner}", h: p.removePartner, roles: superAdmins()},
 		{Pattern: "POST /v1/vlsc/open-licenses", h: p.addOpenLicense},
 		{Pattern: "GET /v1/vlsc/relationships", h: p.listRelationships},
 		{Pattern: "GET /v1/vlsc/relationships/{license}/manage-link", h: p.manageLink},
-		{Pattern: "POST /v1/vlsc/claims", h: p.claim},
-		{Pattern: "POST /v1/agreements/{agreement}/subscribers", h: p.addSubscriber},
+		{Pattern: "POST /v1/vlsc/claims", h: p.claim, grants: true},
+		{Pattern: "POST /v1/agreements/{agreement}/subscribers", h: p.addSubscriber, roles: anyRole()},
 		{Pattern: "GET /v1/agreements/{agreement}/subscribers", h: p.listSubscribers},
 		{Pattern: "GET /v1/agreements/{agreement}/subscribers/{subscriber}", h: p.getSubscriber},
-		{Pattern: "PUT /v1/agreements/{agreement}/subscribers/{subscriber}", h: p.updateSubscriber},
-		{Pattern: "POST /v1/agreements/{agreement}/subscribers/remove", h: p.removeSubscribers},
+		{Pattern: "PUT /v1/agreements/{agreement}/subscribers/{subscriber}", h: p.updateSubscriber, roles: anyRole()},
+		{Pattern: "POST /v1/agreements/{agreement}/subscribers/remove", h: p.removeSubscribers, roles: anyRole()},
 		{Pattern: "GET /v1/agreements/{agreement}/overview", h: p.overview},
-		{Pattern: "POST /v1/agreements/{agreement}/bulk-adds", h: p.startBulk},
+		{Pattern: "POST /v1/agreements/{agreement}/bulk-adds", h: p.startBulk, roles: anyRole()},
 		{Pattern: "GET /v1/agreements/{agreement}/bulk-adds/{bulk}", h: p.getBulk},
-		{Pattern: "PUT /v1/agreements/{agreement}/bulk-adds/{bulk}/chunks/{chunk}", h: p.putBulkChunk, maxBody: maxChunkBody},
-		{Pattern: "POST /v1/agreements/{agreement}/bulk-adds/{bulk}/commit", h: p.commitBulk},
+		{Pattern: "PUT /v1/agreements/{agreement}/bulk-adds/{bulk}/chunks/{chunk}", h: p.putBulkChunk, maxBody: maxChunkBody, roles: anyRole()},
+		{Pattern: "POST /v1/agreements/{agreement}/bulk-adds/{bulk}/commit", h: p.commitBulk, roles: anyRole()},
 		{Pattern: "GET /v1/agreements/{agreement}/admins", h: p.listAdmins},
-		{Pattern: "POST /v1/agreements/{agreement}/admins", h: p.addAdmin},
-		{Pattern: "DELETE /v1/agreements/{agreement}/admins/{email}", h: p.removeAdmin},
+		{Pattern: "POST /v1/agreements/{agreement}/admins", h: p.addAdmin, roles: superAdmins()},
+		{Pattern: "DELETE /v1/agreements/{agreement}/admins/{email}", h: p.removeAdmin, roles: superAdmins()},
 		{Pattern: "GET /v1/agreements/{agreement}/access-requests", h: p.listAccessRequests},
-		{Pattern: "POST /v1/agreements/{agreement}/access-requests/{request}/approve", h: p.approveAccess},
-		{Pattern: "POST /v1/agreements/{agreement}/access-requests/{request}/decline", h: p.declineAccess},
+		{Pattern: "POST /v1/agreements/{agreement}/access-requests/{request}/approve", h: p.approveAccess, roles: superAdmins()},
+		{Pattern: "POST /v1/agreements/{agreement}/access-requests/{request}/decline", h: p.declineAccess, roles: superAdmins()},
 		{Pattern: "GET /v1/agreements/{agreement}/activity", h: p.listActivity},
 	}
 }

@@ -65,6 +65,9 @@ func (p *Portal) idempotent(w http.ResponseWriter, rq *request, h handler) (int,
 				return 0, nil, apiError(http.StatusUnprocessableEntity, vssubs.CodeIdempotencyKeyReused,
 					"this idempotency key was already used for a different request")
 			}
+			if err := p.reauthorize(rq, res.Answer); err != nil {
+				return 0, nil, err
+			}
 			w.Header().Set(HeaderIdempotentReplayed, "true")
 			return replay(res.Answer)
 		}
@@ -156,4 +159,39 @@ func afterSignal(d time.Duration) <-chan struct{} {
 	ch := make(chan struct{})
 	time.AfterFunc(d, func() { close(ch) })
 	return ch
+}
+
+// reauthorize refuses to replay an answer the caller may no longer have: a write on an
+// agreement needs one of its endpoint's roles there still, and a registration that
+// granted access is replayed only while that access lasts. The refusal is the one a
+// fresh request would get, such as access_removed.
+func (p *Portal) reauthorize(rq *request, a store.Answer) error {
+	ep := rq.ep
+	if ep == nil || (len(ep.roles) == 0 && !ep.grants) {
+		return nil
+	}
+	return p.store.View(rq.Context(), func(tx store.Tx) error {
+		ctx := rq.Context()
+		if len(ep.roles) > 0 {
+			_, _, err := p.agreementFor(ctx, tx, rq, ep.roles...)
+			return err
+		}
+		if a.Status != http.StatusCreated {
+			return nil
+		}
+		var granted struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(a.Body, &granted); err != nil {
+			return err
+		}
+		agr, ok, err := tx.Agreement(ctx, granted.ID)
+		if err != nil || !ok {
+			return err
+		}
+		if role, removed := roleOf(agr, rq.caller); removed || role == "" {
+			return accessRemoved()
+		}
+		return nil
+	})
 }
