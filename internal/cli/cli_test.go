@@ -205,6 +205,34 @@ func testOrderAndRegistrationFlows(t *testing.T, bin string) {
 		t.Errorf("removed partner: exit %d, stderr %q; want %d with access_removed", r.code, r.stderr, cli.ExitAuth)
 	}
 
+	// Registering again only asks the customer, who approves; the log shows it all.
+	if r := tl.as(bob, "register", "--accept-terms", "--authorization", order.AuthorizationNumber,
+		"--license", order.LicenseNumber, "--customer-email", customer); r.code != cli.ExitAuth || !strings.Contains(r.stderr, "access_pending") {
+		t.Errorf("re-registering after the removal: exit %d, stderr %q; want %d with access_pending", r.code, r.stderr, cli.ExitAuth)
+	}
+	var reqs []vssubs.AccessRequest
+	tl.ok(customer, &reqs, "access-requests", "list", "--agreement", order.AgreementID)
+	if len(reqs) != 1 || reqs[0].Email != bob || reqs[0].Status != "pending" {
+		t.Fatalf("access requests = %+v, want bob's, pending", reqs)
+	}
+	var decided vssubs.AccessRequest
+	tl.ok(customer, &decided, "access-requests", "approve", reqs[0].ID, "--agreement", order.AgreementID)
+	if decided.Status != "approved" {
+		t.Errorf("approve: %+v", decided)
+	}
+	tl.ok(bob, nil, "agreements", "get", order.AgreementID)
+	var log []vssubs.ActivityEntry
+	tl.ok(customer, &log, "activity", "list", "--agreement", order.AgreementID)
+	if n := len(log); n < 3 || log[n-1].Action != "access_approved" || log[n-2].Action != "access_requested" || log[n-3].Action != "partner_removed" {
+		t.Errorf("activity ends with %+v, want partner_removed, access_requested, access_approved", log)
+	}
+	if r := tl.as(customer, "activity", "export", "--agreement", order.AgreementID); r.code != 0 || !strings.HasPrefix(r.stdout, "at,actor,action,subject,request_id,details\n") {
+		t.Errorf("activity export: exit %d, stdout %q", r.code, r.stdout)
+	}
+	if r := tl.as(alice, "activity", "list", "--agreement", order.AgreementID); r.code != cli.ExitAuth {
+		t.Errorf("a partner reading the activity log: exit %d, want %d", r.code, cli.ExitAuth)
+	}
+
 	// A second order joins alice's list through + Add agreement.
 	var order2 vssubs.Order
 	tl.ok(alice, &order2, "order", "place", "--customer-email", customer, "--customer-name", "Contoso Ltd", "--line", "test_professional=5")

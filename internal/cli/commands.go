@@ -20,6 +20,11 @@ func tree() *command {
 		{name: "agreements", summary: "list, read and add agreements you have a role on", sub: []*command{agreementsListCmd(), agreementsGetCmd(), agreementsAddCmd()}},
 		{name: "vlsc", summary: "the licensing centre's add-open flow", sub: []*command{vlscAddOpenCmd(), vlscRelationshipsCmd(), vlscLinkCmd(), vlscClaimCmd()}},
 		{name: "partners", summary: "partners with access to an agreement (customer)", sub: []*command{partnersListCmd(), partnersRemoveCmd()}},
+		{name: "access-requests", summary: "registrations after a removal, waiting for the customer's decision", sub: []*command{
+			accessListCmd(), accessDecideCmd("approve", "give the requester partner access; it is notified"),
+			accessDecideCmd("decline", "refuse the requester for good; it is notified"),
+		}},
+		{name: "activity", summary: "an agreement's activity log (super admins)", sub: []*command{activityListCmd(), activityExportCmd()}},
 		subscribersCmd(),
 		adminsCmd(),
 		overviewCmd(),
@@ -290,6 +295,68 @@ func partnersRemoveCmd() *command {
 				return err
 			}
 			return s.done("removed partner "+args[0]+" from "+id, map[string]string{"agreement_id": id, "removed_partner_id": args[0]})
+		}}
+}
+
+func accessListCmd() *command {
+	var agreement string
+	return &command{name: "list", summary: "list the agreement's access requests, oldest first",
+		flags: agreementFlag(&agreement),
+		run: func(ctx context.Context, s *session, _ []string) error {
+			c, id, err := s.scoped(agreement)
+			if err != nil {
+				return err
+			}
+			return emitList(s, c.Access.ListRequests(ctx, id), []string{"REQUEST", "EMAIL", "VIA", "STATUS", "REQUESTED"},
+				func(r vssubs.AccessRequest) []any { return []any{r.ID, r.Email, r.Via, r.Status, r.RequestedAt} })
+		}}
+}
+
+func accessDecideCmd(decision, summary string) *command {
+	var agreement string
+	return &command{name: decision, args: "REQUEST_ID", nargs: 1, summary: summary,
+		flags: agreementFlag(&agreement),
+		run: func(ctx context.Context, s *session, args []string) error {
+			c, id, err := s.scoped(agreement)
+			if err != nil {
+				return err
+			}
+			decide := c.Access.ApproveRequest
+			if decision == "decline" {
+				decide = c.Access.DeclineRequest
+			}
+			r, err := decide(ctx, id, args[0])
+			if err != nil {
+				return err
+			}
+			return s.done(r.Status+" access request "+r.ID+" of "+r.Email, r)
+		}}
+}
+
+func activityListCmd() *command {
+	var agreement string
+	return &command{name: "list", summary: "list the agreement's activity log, oldest first",
+		flags: agreementFlag(&agreement),
+		run: func(ctx context.Context, s *session, _ []string) error {
+			c, id, err := s.scoped(agreement)
+			if err != nil {
+				return err
+			}
+			return emitList(s, c.Access.Activity(ctx, id), []string{"AT", "ACTOR", "ACTION", "SUBJECT", "REQUEST"},
+				func(e vssubs.ActivityEntry) []any { return []any{e.At, e.Actor, e.Action, e.Subject, e.RequestID} })
+		}}
+}
+
+func activityExportCmd() *command {
+	var agreement string
+	return &command{name: "export", summary: "write the agreement's activity log as CSV to stdout",
+		flags: agreementFlag(&agreement),
+		run: func(ctx context.Context, s *session, _ []string) error {
+			c, id, err := s.scoped(agreement)
+			if err != nil {
+				return err
+			}
+			return c.Access.ExportActivity(ctx, id, s.stdout)
 		}}
 }
 

@@ -21,7 +21,8 @@ const (
 	ExitUsage = 2
 	// ExitValidation: the input was refused as invalid; every bad field is printed.
 	ExitValidation = 3
-	// ExitAuth: not signed in, not recognized, or not allowed (including removed access).
+	// ExitAuth: not signed in, not recognized, or not allowed (including removed access
+	// and an access request waiting for the customer).
 	ExitAuth = 4
 	// ExitNotFound: the agreement, order, subscriber or admin does not exist for the caller.
 	ExitNotFound = 5
@@ -54,7 +55,7 @@ func exitCode(err error) int {
 		return ExitValidation
 	case errors.Is(err, vssubs.ErrUnauthorized), errors.Is(err, vssubs.ErrNotRecognized),
 		errors.Is(err, vssubs.ErrForbidden), errors.Is(err, vssubs.ErrAccessRemoved),
-		errors.Is(err, vssubs.ErrNotPrimaryContact):
+		errors.Is(err, vssubs.ErrAccessPending), errors.Is(err, vssubs.ErrNotPrimaryContact):
 		return ExitAuth
 	case errors.Is(err, vssubs.ErrNotFound):
 		return ExitNotFound
