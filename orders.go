@@ -3,6 +3,7 @@ package vssubs
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -114,11 +115,7 @@ func (s *OrdersService) Place(ctx context.Context, req OrderRequest, opts ...Cal
 	if err != nil {
 		return nil, err
 	}
-	out := new(Order)
-	if err := s.client.do(ctx, "POST", "v1/orders", nil, req, out, opts); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[Order](ctx, s.client, http.MethodPost, "v1/orders", req, callOptions(opts))
 }
 
 // Get returns an order the caller placed.
@@ -126,11 +123,7 @@ func (s *OrdersService) Get(ctx context.Context, orderID string) (*Order, error)
 	if err := requireID("order_id", orderID); err != nil {
 		return nil, err
 	}
-	out := new(Order)
-	if err := s.client.do(ctx, "GET", "v1/orders/"+escapeSegment(orderID), nil, nil, out, nil); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[Order](ctx, s.client, http.MethodGet, "v1/orders/"+escapeSegment(orderID), nil, callConfig{})
 }
 
 func requireID(field, id string) error { return requireIDs(field, id) }

@@ -190,13 +190,23 @@ func (e *TransportError) Unwrap() error { return e.Err }
 const maxIdempotencyKey = 255
 
 // newCallState applies the call options and fixes what stays the same on every attempt.
-func (c *Client) newCallState(method, path string, opts []CallOption) (*callState, error) {
-	var cc callConfig
-	for _, o := range opts {
-		o(&cc)
-	}
-	st := &callState{method: method, path: path, write: isWrite(method), correlationID: randomHex(8), policy: c.pipeline.retry}
+func (c *Client) newCallState(method, path string, cc callConfig) (*callState, error) {
+	st := &callState{method: method, path: path, write: isWrite(method), correlationID: randomHex(8)}
 	var fe fieldErrors
+	st.policy = cc.policy(&fe, c.pipeline.retry)
+	if st.write && !cc.noKey {
+		st.key = cc.idempotencyKey
+		if st.key == "" {
+			st.key = NewIdempotencyKey()
+		}
+	}
+	return st, fe.err()
+}
+
+// policy returns the retry policy the call runs under and records every problem of its
+// options in fe.
+func (cc callConfig) policy(fe *fieldErrors, client RetryPolicy) RetryPolicy {
+	pol := client
 	if cc.retry != nil {
 		p := *cc.retry
 		p.Budget = RetryBudget{Disabled: true} // the client's budget applies, not this one
@@ -207,18 +217,20 @@ func (c *Client) newCallState(method, path string, opts []CallOption) (*callStat
 				fe.add("retry_policy."+f.Field, f.Reason)
 			}
 		}
-		st.policy = np
+		pol = np
 	}
-	if st.write && !cc.noKey {
-		st.key = cc.idempotencyKey
-		if st.key == "" {
-			st.key = NewIdempotencyKey()
-		}
-		if len(st.key) > maxIdempotencyKey || strings.IndexFunc(st.key, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
-			fe.add("idempotency_key", "must be 1 to 255 printable ASCII characters without spaces")
-		}
+	if k := cc.idempotencyKey; !cc.noKey && k != "" && (len(k) > maxIdempotencyKey || strings.IndexFunc(k, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0) {
+		fe.add("idempotency_key", "must be 1 to 255 printable ASCII characters without spaces, with the suffix an operation of several requests adds (such as /remove/0)")
 	}
-	return st, fe.err()
+	return pol
+}
+
+// check reports every problem of a call's options before any of its requests is sent;
+// an operation of several requests passes the config of its longest-keyed request.
+func (cc callConfig) check() error {
+	var fe fieldErrors
+	cc.policy(&fe, DefaultRetryPolicy())
+	return fe.err()
 }
 
 // stoppedErr wraps a call's final failure in the reason the retry stage gave up early.
