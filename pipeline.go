@@ -67,12 +67,13 @@ func WithResponseHook(h ResponseHook) Option {
 // idempotency key and correlation id are therefore the same on every attempt.
 type callState struct {
 	method, path  string
-	url           string // the first attempt's URL; an error about another one came from a redirect
+	url           string
 	key           string // Idempotency-Key; "" for reads and for writes sent without one
 	write         bool
 	correlationID string
 	policy        RetryPolicy
 	attempts      atomic.Int32 // set by the retry stage before each attempt
+	redirected    atomic.Bool  // the current attempt followed (or refused) a redirect
 	// stopped is set by the retry stage when it gives up early (a wait over the cap, an
 	// empty budget); do wraps the final failure in it.
 	stopped atomic.Pointer[RetryError]
@@ -103,12 +104,28 @@ func (c *Client) buildPipeline() http.RoundTripper {
 	rt = &headerStage{cred: c.cred, reqHooks: c.pipeline.requestHooks, respHooks: c.pipeline.responseHooks, next: rt}
 	// Each attempt goes through a copy of the user's client, so its Timeout bounds one
 	// attempt and its Jar and CheckRedirect still apply.
-	attemptClient := &http.Client{Transport: rt, Timeout: c.http.Timeout, Jar: c.http.Jar, CheckRedirect: c.http.CheckRedirect}
-	rt = &retryStage{http: attemptClient, budget: c.pipeline.budget, logger: c.logger, limiter: c.pipeline.limiter}
+	attemptClient := &http.Client{Transport: rt, Timeout: c.http.Timeout, Jar: c.http.Jar, CheckRedirect: markRedirect(c.http.CheckRedirect)}
+	rt = &retryStage{http: attemptClient, budget: c.pipeline.budget, logger: c.logger, limiter: c.pipeline.limiter, classifiers: defaultClassifiers()}
 	if c.pipeline.limiter != nil {
 		rt = limitStage{lim: c.pipeline.limiter, next: rt}
 	}
 	return rt
+}
+
+// markRedirect records on the call that its attempt met a redirect, so the retry
+// classifiers know a failure came from following it, then applies the user's redirect
+// policy (net/http's default of at most 10 redirects when there is none).
+func markRedirect(check func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		stateOf(req).redirected.Store(true)
+		if check != nil {
+			return check(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
 }
 
 // headerStage sets the headers of each attempt: a fresh token (so a refreshing Credential
@@ -144,6 +161,10 @@ func (s *headerStage) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	for _, h := range s.reqHooks {
 		h(r, attempt)
+	}
+	if err := checkHeaders(r.Header); err != nil {
+		closeBody(req)
+		return nil, err
 	}
 	resp, err := s.next.RoundTrip(r)
 	for _, h := range s.respHooks {
