@@ -28,7 +28,7 @@ type AdminInput struct {
 	// Role is RoleAdmin or RoleSuperAdmin; empty means RoleAdmin.
 	Role Role `json:"role,omitempty"`
 	// Language is the language of the invitation, "en" or "fr"; empty means "en".
-	Language string `json:"language,omitempty"`
+	Language Language `json:"language,omitempty"`
 }
 
 // Validate checks the input with DefaultRules and lists every bad field.
@@ -55,7 +55,7 @@ func (r Rules) NormalizeAdmin(in AdminInput) (AdminInput, error) {
 	if in.Language == "" {
 		in.Language = LangEnglish
 	}
-	if !ValidLanguage(in.Language) {
+	if !in.Language.Valid() {
 		fe.add(FieldLanguage, "must be en or fr")
 	}
 	return in, fe.err()

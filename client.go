@@ -57,7 +57,7 @@ type Client struct {
 	cred    Credential
 	logger  *slog.Logger
 	rules   Rules
-	lang    string
+	lang    Language
 	agent   string
 	// pipeline configures the request pipeline (pipeline.go); pipe is the built one.
 	pipeline pipelineConfig
@@ -146,9 +146,9 @@ func WithRules(r Rules) Option {
 
 // WithLanguage sets the caller's language ("en" or "fr"), sent as Accept-Language so the
 // portal writes the caller's notifications in it.
-func WithLanguage(lang string) Option {
+func WithLanguage(lang Language) Option {
 	return func(c *Client) error {
-		if !ValidLanguage(lang) {
+		if !lang.Valid() {
 			return fmt.Errorf("vssubs: WithLanguage: %q is not one of en, fr", lang)
 		}
 		c.lang = lang
@@ -326,7 +326,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Accept-Language", c.lang)
+	req.Header.Set("Accept-Language", string(c.lang))
 	req.Header.Set("User-Agent", c.agent)
 
 	resp, err := c.pipe.RoundTrip(req)

@@ -22,7 +22,7 @@ func exportCells(sub Subscriber) []string {
 	if in.Downloads {
 		downloads = "Yes"
 	}
-	return []string{in.FirstName, in.LastName, in.Email, string(in.Level), in.Reference, in.Country, in.Language, downloads, in.NotificationEmail,
+	return []string{in.FirstName, in.LastName, in.Email, string(in.Level), in.Reference, in.Country, string(in.Language), downloads, in.NotificationEmail,
 		string(sub.Status), sub.AssignedAt.UTC().Format(time.RFC3339), sub.ID}
 }
 

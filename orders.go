@@ -35,7 +35,7 @@ type OrderRequest struct {
 	// PrimaryContactEmail is the license's Primary Contact; empty means the caller.
 	PrimaryContactEmail string `json:"primary_contact_email,omitempty"`
 	// CustomerLanguage is the customer's language ("en" or "fr"); empty means English.
-	CustomerLanguage string      `json:"customer_language,omitempty"`
+	CustomerLanguage Language    `json:"customer_language,omitempty"`
 	Lines            []OrderLine `json:"lines"`
 }
 
@@ -67,7 +67,7 @@ func (r Rules) NormalizeOrder(o OrderRequest) (OrderRequest, error) {
 	if o.PrimaryContactEmail = NormalizeEmail(o.PrimaryContactEmail); o.PrimaryContactEmail != "" {
 		o.PrimaryContactEmail = r.checkEmail(&fe, FieldPrimaryContactEmail, o.PrimaryContactEmail, false)
 	}
-	if o.CustomerLanguage != "" && !ValidLanguage(o.CustomerLanguage) {
+	if o.CustomerLanguage != "" && !o.CustomerLanguage.Valid() {
 		fe.add(FieldCustomerLanguage, "must be en or fr")
 	}
 	if len(o.Lines) == 0 {

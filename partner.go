@@ -57,7 +57,7 @@ type AgreementRole struct {
 type Me struct {
 	ID         string          `json:"id"`
 	Email      string          `json:"email"`
-	Language   string          `json:"language"`
+	Language   Language        `json:"language"`
 	Agreements []AgreementRole `json:"agreements"`
 	ResponseMeta
 }

@@ -43,7 +43,7 @@ type SubscriberInput struct {
 	// Country is the subscriber's country or region, as an ISO 3166-1 alpha-2 code.
 	Country string `json:"country"`
 	// Language is the language of the assignment email, "en" or "fr"; empty means "en".
-	Language string `json:"language,omitempty"`
+	Language Language `json:"language,omitempty"`
 	// Downloads allows the subscriber to download software from the subscription.
 	Downloads bool `json:"downloads"`
 	// NotificationEmail, when set, receives the assignment email instead of Email.
@@ -91,8 +91,8 @@ func (r Rules) checkSubscriber(fe *fieldErrors, in SubscriberInput) SubscriberIn
 	if in.Language == "" {
 		in.Language = LangEnglish
 	}
-	in.Language = strings.ToLower(in.Language)
-	if !ValidLanguage(in.Language) {
+	in.Language = Language(strings.ToLower(string(in.Language)))
+	if !in.Language.Valid() {
 		fe.add(FieldLanguage, "must be en or fr")
 	}
 	return in
