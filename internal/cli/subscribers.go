@@ -184,14 +184,14 @@ func subscribersExportCmd() *command {
 			if err != nil {
 				return err
 			}
-			res, err := c.Subscribers.Export(ctx, id, file, f)
+			rows, err := c.Subscribers.Export(ctx, id, file, f)
 			if cerr := file.Close(); err == nil {
 				err = cerr
 			}
 			if err != nil {
 				return err
 			}
-			return s.done(fmt.Sprintf("wrote %d subscribers to %s", res.Rows, output), exportReport{File: output, Rows: res.Rows})
+			return s.done(fmt.Sprintf("wrote %d subscribers to %s", rows, output), exportReport{File: output, Rows: rows})
 		}}
 }
 
