@@ -230,10 +230,11 @@ func TestTheKitChecksExchangesAgainstTheContract(t *testing.T) {
 			rec := &recordingTB{TB: t}
 			inGoroutine(func() {
 				p := vssubstest.NewPortal(rec, tc.opts...)
-				// No Idempotency-Key, and a field the contract does not have.
+				// An Idempotency-Key over 255 characters, and a field the contract does not have.
 				req, _ := http.NewRequest("POST", p.URL()+"v1/orders", strings.NewReader(
 					`{"customer_email":"it@contoso.com","customer_name":"Contoso","lines":[{"level":"enterprise","quantity":1}],"coupon":"FREE"}`))
 				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set(vssubs.HeaderIdempotencyKey, strings.Repeat("k", 256))
 				req.Header.Set("Authorization", "Bearer "+p.Token("alice@fabrikam-partners.com"))
 				resp, err := (&http.Client{Transport: p.Transport()}).Do(req)
 				if err == nil {
