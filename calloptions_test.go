@@ -2,6 +2,7 @@ package vssubs_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -351,5 +352,28 @@ func TestTheRequestsOfOneCallDeriveTheirKeysFromOne(t *testing.T) {
 	}
 	if want := []string{base + "/chunk/0", base + "/chunk/1", base + "/commit"}; base == "" || !cmp.Equal(want, got) {
 		t.Errorf("keys = %q after the session's %q, want %q", got, base, want)
+	}
+}
+
+// A caller's key must leave room for the suffixes a call of several requests adds: the
+// call fails before anything is sent, naming the key, rather than halfway through.
+func TestAKeyWithNoRoomForItsSuffixFailsBeforeSending(t *testing.T) {
+	t.Parallel()
+	long := vssubs.WithIdempotencyKey(strings.Repeat("k", 250))
+	m := vssubstest.Mock(t) // any request fails the test
+	for name, call := range map[string]func() error{
+		"Subscribers.Remove": func() error {
+			_, err := m.Client.Subscribers.Remove(context.Background(), "agr_000001", manyIDs(), long)
+			return err
+		},
+		"Subscribers.BulkAdd": func() error {
+			_, err := m.Client.Subscribers.BulkAdd(context.Background(), "agr_000001", vssubs.BulkAddRequest{Rows: twoRows(), ChunkSize: 1}, long)
+			return err
+		},
+	} {
+		var ve *vssubs.ValidationError
+		if err := call(); !errors.As(err, &ve) || len(ve.Fields) != 1 || ve.Fields[0].Field != "idempotency_key" {
+			t.Errorf("%s: err = %v, want a ValidationError on idempotency_key", name, err)
+		}
 	}
 }
