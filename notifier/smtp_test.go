@@ -270,13 +270,13 @@ func TestSMTPNotifierSendsBothPartsInTheRecipientsLanguage(t *testing.T) {
 			got := map[string]string{
 				"From": m.Header.Get("From"), "To": m.Header.Get("To"), "Reply-To": m.Header.Get("Reply-To"),
 				"Subject": m.Subject, "Content-Language": m.Header.Get("Content-Language"),
-				"Message-ID": m.Header.Get("Message-ID"), "X-VSSubs-Kind": m.Header.Get("X-VSSubs-Kind"),
+				"Message-ID": m.Header.Get("Message-ID"), "X-VSSubs-Kind": m.Header.Get("X-VSSubs-Kind"), "X-VSSubs-Notification-ID": m.Header.Get("X-VSSubs-Notification-ID"),
 				"text/plain": m.Parts["text/plain"], "text/html": m.Parts["text/html"],
 			}
 			want := map[string]string{
 				"From": `"Contoso Licensing" <licensing@contoso.com>`, "To": "<it-director@contoso.com>", "Reply-To": `"Licensing desk" <help@contoso.com>`,
 				"Subject": n.Subject, "Content-Language": string(tc.lang),
-				"Message-ID": "<ntf_000007@contoso.com>", "X-VSSubs-Kind": "partner_added",
+				"Message-ID": "<ntf_000007@contoso.com>", "X-VSSubs-Kind": "partner_added", "X-VSSubs-Notification-ID": n.ID,
 				"text/plain": n.Text, "text/html": n.HTML,
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
