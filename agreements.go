@@ -6,6 +6,7 @@ import (
 	"io"
 	"iter"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -25,11 +26,7 @@ func (s *AgreementsService) Get(ctx context.Context, agreementID string) (*Agree
 	if err := requireID("agreement_id", agreementID); err != nil {
 		return nil, err
 	}
-	out := new(Agreement)
-	if err := s.client.do(ctx, "GET", agreementPath(agreementID), nil, nil, out, nil); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[Agreement](ctx, s.client, http.MethodGet, agreementPath(agreementID), nil, callConfig{})
 }
 
 func agreementPath(agreementID string, rest ...string) string {
@@ -73,7 +70,7 @@ func (s *AccessService) RemovePartner(ctx context.Context, agreementID, partnerI
 	if err := requireIDs("agreement_id", agreementID, "partner_id", partnerID); err != nil {
 		return err
 	}
-	return s.client.do(ctx, "DELETE", agreementPath(agreementID, "partners", partnerID), nil, nil, nil, opts)
+	return s.client.do(ctx, http.MethodDelete, agreementPath(agreementID, "partners", partnerID), nil, nil, nil, callOptions(opts))
 }
 
 // AccessRequest is a registration on a license the customer removed a partner from: it
@@ -117,7 +114,7 @@ func (s *AccessService) decide(ctx context.Context, agreementID, requestID, deci
 		return nil, err
 	}
 	out := new(AccessRequest)
-	if err := s.client.do(ctx, "POST", agreementPath(agreementID, "access-requests", requestID, decision), nil, nil, out, opts); err != nil {
+	if err := s.client.do(ctx, http.MethodPost, agreementPath(agreementID, "access-requests", requestID, decision), nil, nil, out, callOptions(opts)); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -727,8 +727,8 @@ func TestEveryKindRendersInBothLanguages(t *testing.T) {
 		"request_id": "acr_000001", "requested_at": "2026-11-23 09:00 UTC",
 	}
 	for _, kind := range vssubs.NotificationKinds() {
-		subjects := map[string]string{}
-		for _, lang := range []string{vssubs.LangEnglish, vssubs.LangFrench} {
+		subjects := map[vssubs.Language]string{}
+		for _, lang := range []vssubs.Language{vssubs.LangEnglish, vssubs.LangFrench} {
 			s, text, err := notifier.Render(kind, lang, data)
 			if err != nil || s == "" || text == "" {
 				t.Errorf("%s/%s: %q %q %v", kind, lang, s, text, err)

@@ -54,7 +54,7 @@ func TestRemovalHoldsOnEveryPathAndEmail(t *testing.T) {
 			return err
 		}},
 		{"a second email, OLP form", func() error {
-			_, err := p.Client("same-partner@other-domain.com").Partners.Register(ctx, s.Form())
+			_, err := must(p.Client("same-partner@other-domain.com"))(t).Partners.Register(ctx, s.Form())
 			return err
 		}},
 		{"a second email, + Add agreement", func() error { _, err := second.Partners.AddAgreement(ctx, s.Form()); return err }},
@@ -100,7 +100,7 @@ func TestTheCustomerDecidesAccessRequests(t *testing.T) {
 	p := vssubstest.NewPortal(t)
 	s := p.PartnerRemoved()
 	agr := s.Order.AgreementID
-	bob, carol := p.Client("bob@second-partners.com"), p.Client("carol@third-partners.com")
+	bob, carol := must(p.Client("bob@second-partners.com"))(t), must(p.Client("carol@third-partners.com"))(t)
 	_, err := bob.Partners.Register(ctx, s.Form())
 	bobReq := pendingID(t, err)
 	_, err = bob.Partners.Register(ctx, s.Form())

@@ -86,7 +86,7 @@ func superAdminsOnly(success outcome) map[principal]outcome {
 // leaving a pending access request.
 func requestAccess(t *testing.T, w *world, _ principal) {
 	t.Helper()
-	_, err := w.p.Client("newcomer@third-partners.com").Partners.Register(context.Background(), w.target.Form())
+	_, err := must(w.p.Client("newcomer@third-partners.com"))(t).Partners.Register(context.Background(), w.target.Form())
 	var ae *vssubs.APIError
 	if !errors.As(err, &ae) || ae.Code != vssubs.CodeAccessPending {
 		t.Fatalf("a registration after the removal: %v, want access_pending", err)
@@ -138,7 +138,7 @@ func newWorld(t *testing.T) *world {
 	w.target = p.PartnerRegistered(vssubstest.WithPartner(w.emails[partnerWith]), vssubstest.WithCustomer(w.emails[superAdmin], "Contoso Ltd"))
 	p.PartnerRegistered(vssubstest.WithPartner(w.emails[partnerWithout]))
 
-	removed := p.Client(w.emails[partnerRemoved])
+	removed := must(p.Client(w.emails[partnerRemoved]))(t)
 	if _, err := removed.Partners.Register(ctx, w.target.Form()); err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func openBulk(withChunk bool) func(t *testing.T, w *world, who principal) {
 // addLicense puts the target's license in who's Relationship Summary.
 func (w *world) addLicense(t *testing.T, who principal) {
 	t.Helper()
-	c := w.p.Client(w.emails[who])
+	c := must(w.p.Client(w.emails[who]))(t)
 	if _, err := c.VLSC.AddOpenLicense(context.Background(), vssubs.AddOpenRequest{AuthorizationNumber: w.target.Order.AuthorizationNumber, LicenseNumber: w.target.Order.LicenseNumber}); err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func matrix() map[string]row {
 		"POST /v1/vlsc/claims": {
 			setup: func(t *testing.T, w *world, _ principal) {
 				w.addLicense(t, partnerWith)
-				link, err := w.p.Client(w.emails[partnerWith]).VLSC.ManageSubscriptionsLink(context.Background(), w.target.Order.LicenseNumber)
+				link, err := must(w.p.Client(w.emails[partnerWith]))(t).VLSC.ManageSubscriptionsLink(context.Background(), w.target.Order.LicenseNumber)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -467,4 +467,15 @@ func (w *world) send(t *testing.T, who principal, method, path string, body any)
 		t.Fatal(err)
 	}
 	return resp.StatusCode, raw
+}
+
+// must fails the test on an error, so a two-valued constructor reads as one value.
+func must[T any](v T, err error) func(testing.TB) T {
+	return func(t testing.TB) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
 }

@@ -25,9 +25,9 @@ import (
 // notifications its transaction queues, and its hold on an idempotency key.
 type request struct {
 	*http.Request
-	caller string // normalized email; "" when anonymous
-	lang   string // from Accept-Language, "" when absent or unsupported
-	id     string // the X-Request-ID the answer carries
+	caller string          // normalized email; "" when anonymous
+	lang   vssubs.Language // from Accept-Language, "" when absent or unsupported
+	id     string          // the X-Request-ID the answer carries
 	ep     *Endpoint
 	notes  []vssubs.Notification
 	// claim is the request's idempotency key, when it has one; claimSettled is set once
@@ -250,12 +250,12 @@ func validationError(ve *vssubs.ValidationError) *vssubs.APIError {
 	return e
 }
 
-func acceptLanguage(h string) string {
+func acceptLanguage(h string) vssubs.Language {
 	for part := range strings.SplitSeq(h, ",") {
 		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
 		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
-		if vssubs.ValidLanguage(base) {
-			return base
+		if l := vssubs.Language(base); l.Valid() {
+			return l
 		}
 	}
 	return ""

@@ -97,7 +97,7 @@ func inProgress() *vssubs.APIError {
 
 // user returns the principal for email, creating it on first sight; lang, when set,
 // becomes its notification language.
-func (p *Portal) user(ctx context.Context, tx store.Tx, email, lang string) (store.User, error) {
+func (p *Portal) user(ctx context.Context, tx store.Tx, email string, lang vssubs.Language) (store.User, error) {
 	u, ok, err := tx.User(ctx, email)
 	if err != nil {
 		return u, err
@@ -107,7 +107,7 @@ func (p *Portal) user(ctx context.Context, tx store.Tx, email, lang string) (sto
 			return u, err
 		}
 	}
-	if vssubs.ValidLanguage(lang) && u.Language != lang {
+	if lang.Valid() && u.Language != lang {
 		u.Language = lang
 		return u, tx.PutUser(ctx, u)
 	}

@@ -47,7 +47,7 @@ type sub struct {
 	// nameLower is first and last name in lower case, what a search matches.
 	nameLower  string
 	level      vssubs.Level
-	lang       string
+	lang       vssubs.Language
 	status     vssubs.SubscriberStatus
 	downloads  bool
 	dead       bool
