@@ -1,11 +1,17 @@
 // Command vssubs-portal serves the embedded reference portal over HTTP, so clients in any
-// language, and curl, can run the partner workflow against it. It is an emulator: its
-// state lives in memory, and /dev/token hands out a token for any email.
+// language, and curl, can run the partner workflow against it. It is an emulator:
+// /dev/token hands out a token for any email. Its state is kept in a SQLite file, so a
+// restart loses nothing; PostgreSQL lets several processes serve one state.
 //
-//	go run ./cmd/vssubs-portal                       # http://127.0.0.1:8080
+//	go run ./cmd/vssubs-portal                       # http://127.0.0.1:8080, state in ./vssubs-portal.db
+//	go run ./cmd/vssubs-portal -db :memory:          # an empty throwaway portal
+//	go run ./cmd/vssubs-portal -db postgres://user@host/db
+//	go run ./cmd/vssubs-portal -reset -seed seed.json
+//	go run ./cmd/vssubs-portal snapshot copy.db      # a consistent copy of the SQLite state
 //	go run ./cmd/vssubs-portal -addr :9000 -faults 503=0.1,429=0.05,retry-after=1s,reset=0.05,latency=20ms
 //
-// It shuts down gracefully on SIGINT and SIGTERM: requests in flight are answered first.
+// It shuts down gracefully on SIGINT and SIGTERM: requests in flight are answered first,
+// and every answer it gave was committed before it was sent.
 package main
 
 import (
@@ -47,6 +53,10 @@ type options struct {
 	secret   string
 	drain    time.Duration
 	logLevel slog.Level
+	db       string
+	reset    bool
+	seed     string
+	lease    time.Duration
 }
 
 func parseFlags(args []string, errOut io.Writer) (options, error) {
@@ -61,6 +71,10 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.StringVar(&o.secret, "secret", os.Getenv("VSSUBS_PORTAL_SECRET"), "token-signing secret of at least 32 bytes, so tokens survive restarts (default $VSSUBS_PORTAL_SECRET, else random)")
 	fs.DurationVar(&o.drain, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for requests in flight")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.db, "db", "vssubs-portal.db", "where the state is kept: a SQLite file, :memory: for a throwaway portal, or postgres://… to share one state between processes")
+	fs.BoolVar(&o.reset, "reset", false, "start from an empty state, deleting what -db holds")
+	fs.StringVar(&o.seed, "seed", "", "a JSON file of orders, partners and subscribers to load into an empty state (see README)")
+	fs.DurationVar(&o.lease, "claim-lease", 2*time.Minute, "how long a request holds its idempotency key before a repeat may take it over")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -83,12 +97,22 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 // run serves until ctx ends, then shuts down gracefully. ready, when not nil, receives the
 // address the server listens on.
 func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- string) error {
+	if len(args) > 0 && args[0] == "snapshot" {
+		return snapshot(ctx, args[1:], logOut)
+	}
 	o, err := parseFlags(args, logOut)
 	if err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: o.logLevel}))
-	popts := []portal.Option{portal.WithLogger(logger)}
+	st, err := openStore(ctx, o.db, o.reset)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	// The server logs and keeps only the latest notifications: no recorder that grows forever.
+	recent := newRing(recentNotifications, logger)
+	popts := []portal.Option{portal.WithLogger(logger), portal.WithStore(st), portal.WithNotifier(recent), portal.WithClaimLease(o.lease)}
 	if o.rate > 0 {
 		popts = append(popts, portal.WithRateLimit(portal.RateLimit{PerSecond: o.rate, Burst: o.burst}))
 	}
@@ -99,6 +123,12 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	if err != nil {
 		return err
 	}
+	defer p.Close()
+	if o.seed != "" {
+		if err := seed(ctx, p, st, o.seed, logger); err != nil {
+			return err
+		}
+	}
 	var api http.Handler = p
 	if o.faults.Rate() > 0 || o.faults.Latency > 0 {
 		if api, err = faults.New(p, o.faults); err != nil {
@@ -108,13 +138,14 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
 	mux.Handle("GET /dev/token", devToken(p))
+	mux.Handle("GET /dev/notifications", recent)
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	logger.Info("vssubs portal listening", slog.String("url", "http://"+ln.Addr().String()+"/"),
+	logger.Info("vssubs portal listening", slog.String("url", "http://"+ln.Addr().String()+"/"), slog.String("db", st.String()),
 		slog.String("faults", fmt.Sprintf("%+v", o.faults)), slog.Float64("rate", o.rate), slog.Int("burst", o.burst))
 	if ready != nil {
 		ready <- ln.Addr().String()

@@ -21,7 +21,7 @@ func TestServeThenShutDownGracefully(t *testing.T) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-faults", "503=0.2,seed=1"}, io.Discard, ready)
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-db", ":memory:", "-faults", "503=0.2,seed=1"}, io.Discard, ready)
 	}()
 	addr := <-ready
 	tr := &http.Transport{}
@@ -71,7 +71,7 @@ func TestBadFlagsAreRefused(t *testing.T) {
 		{"extra"},
 	} {
 		t.Run(args[0], func(t *testing.T) {
-			err := run(context.Background(), append([]string{"-addr", "127.0.0.1:0"}, args...), io.Discard, nil)
+			err := run(context.Background(), append([]string{"-addr", "127.0.0.1:0", "-db", ":memory:"}, args...), io.Discard, nil)
 			if err == nil || errors.Is(err, context.Canceled) {
 				t.Errorf("run(%q) = %v, want a usage error", args, err)
 			}

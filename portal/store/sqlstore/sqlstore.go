@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -126,19 +127,27 @@ func OpenPostgres(ctx context.Context, url string) (*Store, error) {
 	return s, nil
 }
 
-// migrate brings the schema up to this binary's version, refusing a newer database.
-func (s *Store) migrate(ctx context.Context) error {
+func (s *Store) provider() (*goose.Provider, error) {
 	dir, gd := "migrations/sqlite", goose.DialectSQLite3
 	if s.d == postgres {
 		dir, gd = "migrations/postgres", goose.DialectPostgres
 	}
 	fsys, err := fs.Sub(migrations, dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p, err := goose.NewProvider(gd, s.db, fsys)
 	if err != nil {
-		return fmt.Errorf("sqlstore: migrations: %w", err)
+		return nil, fmt.Errorf("sqlstore: migrations: %w", err)
+	}
+	return p, nil
+}
+
+// migrate brings the schema up to this binary's version, refusing a newer database.
+func (s *Store) migrate(ctx context.Context) error {
+	p, err := s.provider()
+	if err != nil {
+		return err
 	}
 	srcs := p.ListSources()
 	known := srcs[len(srcs)-1].Version
@@ -289,4 +298,42 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	defer sqlTx.Rollback()
 	return fn(&tx{s: s, q: sqlTx, readOnly: true})
+}
+
+// Reset empties the database: every migration is rolled back, then applied again.
+func (s *Store) Reset(ctx context.Context) error {
+	p, err := s.provider()
+	if err != nil {
+		return err
+	}
+	if _, err := p.DownTo(ctx, 0); err != nil {
+		return fmt.Errorf("sqlstore: reset: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlstore: reset: %w", err)
+	}
+	return nil
+}
+
+// Snapshot writes a consistent copy of a SQLite store to path, a new SQLite file that
+// Open can serve; writes go on meanwhile. PostgreSQL has pg_dump for this.
+func (s *Store) Snapshot(ctx context.Context, path string) error {
+	if s.d != sqlite {
+		return errors.New("sqlstore: snapshot copies a SQLite store; for PostgreSQL use pg_dump")
+	}
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("sqlstore: snapshot: %s already exists", path)
+	}
+	_, err := s.rdb.ExecContext(ctx, "VACUUM INTO ?", path)
+	if err != nil {
+		return fmt.Errorf("sqlstore: snapshot: %w", err)
+	}
+	return nil
+}
+
+// Empty reports whether the store holds no agreement.
+func (s *Store) Empty(ctx context.Context) (bool, error) {
+	var n int
+	err := s.rdb.QueryRowContext(ctx, "SELECT COUNT(*) FROM agreements").Scan(&n)
+	return n == 0, err
 }

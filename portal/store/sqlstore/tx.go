@@ -282,9 +282,10 @@ func (t *tx) SubscriberByEmail(ctx context.Context, agreementID, email string) (
 	return t.subscriber(ctx, "agreement_id = ? AND email = ?", agreementID, email)
 }
 
-// searchText is what a subscriber's search matches, in lower case.
+// searchText is what a subscriber's search matches, in lower case; the separator is not
+// NUL, which would end the text for SQLite's LIKE.
 func searchText(s store.Subscriber) string {
-	return strings.ToLower(s.FirstName + " " + s.LastName + "\x00" + s.Email + "\x00" + s.Reference)
+	return strings.ToLower(s.FirstName + " " + s.LastName + "\x1f" + s.Email + "\x1f" + s.Reference)
 }
 
 func (t *tx) PutSubscriber(ctx context.Context, s store.Subscriber) error {
