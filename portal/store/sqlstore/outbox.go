@@ -251,4 +251,3 @@ func (s *Store) PurgeKeys(ctx context.Context, now time.Time) (int, error) {
 	n, err := res.RowsAffected()
 	return int(n), err
 }
-

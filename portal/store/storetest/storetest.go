@@ -291,4 +291,3 @@ func MainWithPostgres(m *testing.M) int {
 	}
 	return code
 }
-
