@@ -337,3 +337,9 @@ func (s *Store) Empty(ctx context.Context) (bool, error) {
 	err := s.rdb.QueryRowContext(ctx, "SELECT COUNT(*) FROM agreements").Scan(&n)
 	return n == 0, err
 }
+
+// Exec runs a statement outside the store's rules: for tests and operators' repairs.
+func (s *Store) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := s.db.ExecContext(ctx, s.q(query), args...)
+	return err
+}

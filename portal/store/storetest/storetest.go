@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -144,10 +145,13 @@ func CreateDatabase(ctx context.Context, serverURL string) (string, func(), erro
 // Cluster is a throwaway PostgreSQL cluster.
 type Cluster struct {
 	// URL reaches the cluster's postgres database as its superuser.
-	URL  string
-	dir  string
-	bin  string
-	user string
+	URL        string
+	dir        string
+	bin        string
+	user       string
+	uid, gid   int
+	postmaster *exec.Cmd
+	exited     chan struct{}
 }
 
 // ErrNoPostgres reports that no PostgreSQL binaries were found.
@@ -174,6 +178,7 @@ func StartPostgres(parent string) (*Cluster, error) {
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
+		c.uid, c.gid = uid, gid
 		if err := os.Chmod(dir, 0o700); err != nil {
 			return nil, err
 		}
@@ -193,23 +198,67 @@ func StartPostgres(parent string) (*Cluster, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("storetest: initdb: %v: %s", err, out)
 	}
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", port, dir)
-	if out, err := c.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
+	// The postmaster runs as this process's child and is killed with it (Pdeathsig), so
+	// a test binary that panics leaves no server behind; its backends follow it.
+	logf, err := os.Create(filepath.Join(dir, "log"))
+	if err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("storetest: pg_ctl start: %v: %s %s", err, out, log)
+		return nil, err
 	}
+	pm := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", dir,
+		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200")
+	pm.Stdout, pm.Stderr, pm.Dir = logf, logf, dir
+	pm.SysProcAttr = procAttr(c.uid, c.gid, c.user != "")
+	if err := pm.Start(); err != nil {
+		logf.Close()
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("storetest: starting postgres: %w", err)
+	}
+	c.postmaster, c.exited = pm, make(chan struct{})
+	go func() { _ = pm.Wait(); logf.Close(); close(c.exited) }()
 	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	if err := c.waitReady(); err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "log"))
+		_ = c.Stop()
+		return nil, fmt.Errorf("storetest: postgres did not start: %v: %s", err, log)
+	}
 	return c, nil
 }
 
-// Stop stops the cluster and deletes its directory.
-func (c *Cluster) Stop() error {
-	out, err := c.run("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", "immediate", "-w", "stop")
-	if err != nil {
-		err = fmt.Errorf("storetest: pg_ctl stop: %v: %s", err, out)
+// waitReady waits until the cluster accepts connections.
+func (c *Cluster) waitReady() error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		db, err := sql.Open("pgx", c.URL)
+		if err == nil {
+			err = db.Ping()
+			db.Close()
+		}
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-c.exited:
+			return errors.New("postgres exited")
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
 	}
-	return errors.Join(err, os.RemoveAll(c.dir))
+}
+
+// Stop stops the cluster (an immediate shutdown: it is thrown away) and deletes its
+// directory.
+func (c *Cluster) Stop() error {
+	_ = c.postmaster.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-c.exited:
+	case <-time.After(30 * time.Second):
+		_ = c.postmaster.Process.Kill()
+		<-c.exited
+	}
+	return os.RemoveAll(c.dir)
 }
 
 func (c *Cluster) run(tool string, args ...string) ([]byte, error) {
