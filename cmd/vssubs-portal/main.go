@@ -31,6 +31,7 @@ import (
 
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/internal/wire"
+	"github.com/vssubs/vssubs-go/notifier"
 	"github.com/vssubs/vssubs-go/portal"
 	"github.com/vssubs/vssubs-go/portal/faults"
 )
@@ -57,6 +58,8 @@ type options struct {
 	reset    bool
 	seed     string
 	lease    time.Duration
+	webhook  string
+	hookKey  string
 }
 
 func parseFlags(args []string, errOut io.Writer) (options, error) {
@@ -74,6 +77,8 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.StringVar(&o.db, "db", "vssubs-portal.db", "where the state is kept: a SQLite file, :memory: for a throwaway portal, or postgres://… to share one state between processes")
 	fs.BoolVar(&o.reset, "reset", false, "start from an empty state, deleting what -db holds")
 	fs.StringVar(&o.seed, "seed", "", "a JSON file of orders, partners and subscribers to load into an empty state (see README)")
+	fs.StringVar(&o.webhook, "webhook", "", "also deliver every notification to this URL, signed (see package webhook)")
+	fs.StringVar(&o.hookKey, "webhook-secret", os.Getenv("VSSUBS_WEBHOOK_SECRET"), "the webhook signing secret (default $VSSUBS_WEBHOOK_SECRET)")
 	fs.DurationVar(&o.lease, "claim-lease", 2*time.Minute, "how long a request holds its idempotency key before a repeat may take it over")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -112,7 +117,20 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	defer st.Close()
 	// The server logs and keeps only the latest notifications: no recorder that grows forever.
 	recent := newRing(recentNotifications, logger)
-	popts := []portal.Option{portal.WithLogger(logger), portal.WithStore(st), portal.WithNotifier(recent), portal.WithClaimLease(o.lease)}
+	var deliver vssubs.Notifier = recent
+	if o.webhook != "" {
+		hook, err := notifier.NewWebhook(o.webhook, []byte(o.hookKey))
+		if err != nil {
+			return fmt.Errorf("-webhook: %w", err)
+		}
+		deliver = vssubs.NotifierFunc(func(ctx context.Context, n vssubs.Notification) error {
+			if err := hook.Notify(ctx, n); err != nil {
+				return err
+			}
+			return recent.Notify(ctx, n)
+		})
+	}
+	popts := []portal.Option{portal.WithLogger(logger), portal.WithStore(st), portal.WithNotifier(deliver), portal.WithClaimLease(o.lease)}
 	if o.rate > 0 {
 		popts = append(popts, portal.WithRateLimit(portal.RateLimit{PerSecond: o.rate, Burst: o.burst}))
 	}

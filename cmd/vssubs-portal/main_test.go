@@ -4,16 +4,44 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
 	"testing"
 
 	"go.uber.org/goleak"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/portal/store/storetest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain runs the tests, with a throwaway PostgreSQL cluster when the binaries are
+// installed, and checks that no goroutine outlives them. Run with VSSUBS_PORTAL_CHILD set,
+// the binary is a portal server instead, for the tests that kill one.
+func TestMain(m *testing.M) {
+	if args, ok := os.LookupEnv(childEnv); ok {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := run(ctx, strings.Split(args, "\x1f"), os.Stderr, nil)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "vssubs-portal:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	code := storetest.MainWithPostgres(m)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 func TestServeThenShutDownGracefully(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
