@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/portal"
 	"github.com/vssubs/vssubs-go/portal/faults"
@@ -308,9 +310,12 @@ func workload(t *testing.T, c *caller, workers, rounds int) [][]round {
 }
 
 // check verifies the final state record by record, and the notifications.
-func check(t *testing.T, c *caller, rcv *receiver, done [][]round) {
+func check(t *testing.T, c *caller, rcv *receiver, done [][]round, also map[event]bool) {
 	ctx := context.Background()
 	want := map[event]bool{}
+	for e := range also {
+		want[e] = true
+	}
 	ids := map[string]string{}
 	unique := func(kind, id string) {
 		if prev, dup := ids[id]; dup {
@@ -430,7 +435,7 @@ func crashTest(t *testing.T, db string) {
 	}()
 	done := workload(t, c, workers, rounds)
 	<-killed
-	check(t, c, rcv, done)
+	check(t, c, rcv, done, nil)
 }
 
 func TestCrashOnSQLiteLosesNothingAcknowledged(t *testing.T) {
@@ -450,4 +455,109 @@ func TestCrashOnPostgresLosesNothingAcknowledged(t *testing.T) {
 	}
 	t.Cleanup(drop)
 	crashTest(t, db)
+}
+
+// TestTwoInstancesServeOneState runs two portal processes on one PostgreSQL database
+// behind a round-robin proxy with faults: over a thousand writes from 16 goroutines, a
+// capacity race on one agreement, and one caller's wrong registrations spread over both.
+func TestTwoInstancesServeOneState(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	db, drop, err := storetest.CreateDatabase(context.Background(), storetest.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(drop)
+	rcv, hook := newReceiver(t)
+	signer, err := portal.New(portal.WithSecret([]byte(testSecret)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer signer.Close()
+	args := []string{"-db", db, "-webhook", hook, "-webhook-secret", hookSecret}
+	a, b := startServer(t, args...), startServer(t, args...)
+	px, base := newProxy(t, faults.Config{Unavailable: 0.02, ResetAfterApply: 0.02, Seed: 7})
+	px.point(a.addr, b.addr)
+	var acked atomic.Int64
+	c := &caller{t: t, signer: signer, base: base, acked: &acked, deadline: time.Now().Add(4 * time.Minute)}
+	ctx := context.Background()
+	// The capacity race's notifications, each due once.
+	var mu sync.Mutex
+	raced := map[event]bool{{vssubs.KindOrderInvitation, "it@race.example"}: true}
+
+	t.Run("the lockout counts across both instances", func(t *testing.T) {
+		cl := c.client("mallory@guessing.example")
+		form := vssubs.OpenLicenseForm{AuthorizationNumber: "V000000001", LicenseNumber: "L000000001", CustomerEmail: "it@contoso.com", AcceptTerms: true}
+		var codes []vssubs.ErrorCode
+		for range 6 {
+			// One attempt each, no retries: the proxy alternates the instances.
+			_, err := cl.Partners.Register(ctx, form, vssubs.WithIdempotencyKey(fmt.Sprint(time.Now().UnixNano())))
+			var ae *vssubs.APIError
+			for errors.As(err, &ae) && transient(err) {
+				_, err = cl.Partners.Register(ctx, form, vssubs.WithIdempotencyKey(fmt.Sprint(time.Now().UnixNano())))
+			}
+			if errors.As(err, &ae) {
+				codes = append(codes, ae.Code)
+			}
+		}
+		want := []vssubs.ErrorCode{vssubs.CodeNoMatchingLicense, vssubs.CodeNoMatchingLicense, vssubs.CodeNoMatchingLicense,
+			vssubs.CodeNoMatchingLicense, vssubs.CodeNoMatchingLicense, vssubs.CodeLockedOut}
+		if diff := cmp.Diff(want, codes); diff != "" {
+			t.Errorf("answers to six wrong registrations (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("capacity is never exceeded", func(t *testing.T) {
+		seller := c.client("seller@fabrikam-partners.com")
+		var o *vssubs.Order
+		c.do("order", func(k vssubs.CallOption) (err error) {
+			o, err = seller.Orders.Place(ctx, vssubs.OrderRequest{CustomerEmail: "it@race.example", CustomerName: "Race",
+				Lines: []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: 20}}}, k)
+			return err
+		})
+		cust := c.client("it@race.example")
+		var added, full atomic.Int64
+		var wg sync.WaitGroup
+		for g := range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 3 {
+					in := vssubs.SubscriberInput{FirstName: "R", LastName: "R", Email: fmt.Sprintf("r%02d-%d@race.example", g, i), Level: vssubs.LevelEnterprise, Country: "FR"}
+					key := vssubs.WithIdempotencyKey(fmt.Sprintf("race-%d-%d", g, i))
+					for {
+						_, err := cust.Subscribers.Add(ctx, o.AgreementID, in, key)
+						if err == nil {
+							added.Add(1)
+							mu.Lock()
+							raced[event{vssubs.KindSubscriptionAssigned, in.Email}] = true
+							mu.Unlock()
+							break
+						}
+						if errors.Is(err, vssubs.ErrCapacityExceeded) {
+							full.Add(1)
+							break
+						}
+						if !transient(err) {
+							t.Errorf("add: %v", err)
+							break
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		subs, err := vssubs.Collect(cust.Subscribers.List(ctx, o.AgreementID, vssubs.SubscriberFilter{}))
+		ov, oerr := cust.Subscribers.Overview(ctx, o.AgreementID)
+		if err != nil || oerr != nil || added.Load() != 20 || full.Load() != 28 || len(subs) != 20 || ov.Levels[0].Assigned != 20 {
+			t.Errorf("20 seats, 48 adds: %d added, %d refused as full, %d listed, overview %+v (%v %v)", added.Load(), full.Load(), len(subs), ov, err, oerr)
+		}
+	})
+
+	t.Run("a thousand writes, each applied once", func(t *testing.T) {
+		done := workload(t, c, 16, 13)
+		check(t, c, rcv, done, raced)
+		t.Logf("%d writes acknowledged through two instances", acked.Load())
+	})
 }
