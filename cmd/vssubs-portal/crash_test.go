@@ -561,3 +561,57 @@ func TestTwoInstancesServeOneState(t *testing.T) {
 		t.Logf("%d writes acknowledged through two instances", acked.Load())
 	})
 }
+
+// TestSIGTERMDuringABulkCommitLosesNothing sends SIGTERM as a 20k-row bulk add commits:
+// the commit is answered, and what it reported added is there after a restart.
+func TestSIGTERMDuringABulkCommitLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	const rows = 20_000
+	db := filepath.Join(t.TempDir(), "state.db")
+	args := []string{"-db", db, "-shutdown-timeout", "3m"}
+	sp := startServer(t, args...)
+	signer, err := portal.New(portal.WithSecret([]byte(testSecret)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer signer.Close()
+	c := &caller{t: t, signer: signer, base: "http://" + sp.addr, acked: new(atomic.Int64), deadline: time.Now().Add(time.Minute)}
+	ctx := context.Background()
+	seller, cust := c.client("seller@fabrikam-partners.com"), c.client("it@big.example")
+	o, err := seller.Orders.Place(ctx, vssubs.OrderRequest{CustomerEmail: "it@big.example", CustomerName: "Big",
+		Lines: []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: rows}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := make([]vssubs.BulkRow, rows)
+	for i := range in {
+		in[i] = vssubs.BulkRow{Row: i + 2, SubscriberInput: vssubs.SubscriberInput{FirstName: "B", LastName: "B", Email: fmt.Sprintf("b%05d@big.example", i), Level: vssubs.LevelEnterprise, Country: "FR"}}
+	}
+	var once sync.Once
+	res, err := cust.Subscribers.BulkAdd(ctx, o.AgreementID, vssubs.BulkAddRequest{Rows: in, Progress: func(done, total int) {
+		if done == total {
+			// Every chunk is up: the commit is the next request. Stop the server under it.
+			once.Do(func() {
+				go func() {
+					time.Sleep(200 * time.Millisecond)
+					_ = sp.cmd.Process.Signal(syscall.SIGTERM)
+				}()
+			})
+		}
+	}})
+	<-sp.exited
+	if err != nil {
+		t.Fatalf("the commit in flight at SIGTERM must be answered: %v\n%s", err, sp.logTail())
+	}
+	if res.Added != rows {
+		t.Fatalf("added %d, want %d", res.Added, rows)
+	}
+	sp = startServer(t, args...)
+	c.base = "http://" + sp.addr
+	ov, err := c.client("it@big.example").Subscribers.Overview(ctx, o.AgreementID)
+	if err != nil || ov.Levels[0].Assigned != rows {
+		t.Errorf("after the restart: %+v %v; want all %d the answer reported", ov, err, rows)
+	}
+}

@@ -184,10 +184,7 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	// Hand over the notifications the last requests produced, then stop the workers.
-	if err := p.Flush(sctx); err != nil {
-		logger.Warn("notifications left undelivered at shutdown", slog.String("error", err.Error()))
-	}
+	// What is not yet delivered waits in the store for the next start: stop the workers.
 	return p.Close()
 }
 

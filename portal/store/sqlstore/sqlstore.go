@@ -74,7 +74,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	}
 	// WAL with synchronous=NORMAL: a commit is in the log before it returns, so it
 	// survives the process being killed; busy_timeout makes writers queue, not fail.
-	const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-65536)&_pragma=temp_store(memory)"
 	s := &Store{d: sqlite, wake: make(chan struct{}, 1), desc: "sqlite:" + path}
 	if path == ":memory:" {
 		db, err := sql.Open("sqlite", "file::memory:?"+pragmas)
@@ -259,7 +259,7 @@ func (s *Store) update(ctx context.Context, locks []string, fn func(store.Tx) er
 			}
 		}
 	}
-	t := &tx{s: s, q: sqlTx}
+	t := &tx{s: s, q: sqlTx, sqlTx: sqlTx}
 	if err := fn(t); err != nil {
 		return false, err
 	}
@@ -297,7 +297,7 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 		return err
 	}
 	defer sqlTx.Rollback()
-	return fn(&tx{s: s, q: sqlTx, readOnly: true})
+	return fn(&tx{s: s, q: sqlTx, sqlTx: sqlTx, readOnly: true})
 }
 
 // Reset empties the database: every migration is rolled back, then applied again.

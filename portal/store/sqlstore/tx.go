@@ -22,20 +22,60 @@ type queryer interface {
 type tx struct {
 	s        *Store
 	q        queryer
+	sqlTx    *sql.Tx
 	readOnly bool
 	enqueued bool
+	// stmts are the transaction's prepared statements, by query: a bulk add runs the
+	// same few statements for every row.
+	stmts map[string]*sql.Stmt
+}
+
+// stmt returns the prepared statement of query (already rewritten for the dialect).
+func (t *tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := t.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := t.sqlTx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if t.stmts == nil {
+		t.stmts = map[string]*sql.Stmt{}
+	}
+	t.stmts[query] = st
+	return st, nil
+}
+
+func (t *tx) execResult(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := t.stmt(ctx, t.s.q(query))
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := t.stmt(ctx, t.s.q(query))
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
 }
 
 var _ store.Tx = (*tx)(nil)
 
 func (t *tx) exec(ctx context.Context, query string, args ...any) error {
-	_, err := t.q.ExecContext(ctx, t.s.q(query), args...)
+	_, err := t.execResult(ctx, query, args...)
 	return err
 }
 
 // one scans the single row of query into dest, reporting false when there is none.
 func (t *tx) one(ctx context.Context, query string, args []any, dest ...any) (bool, error) {
-	err := t.q.QueryRowContext(ctx, t.s.q(query), args...).Scan(dest...)
+	st, err := t.stmt(ctx, t.s.q(query))
+	if err != nil {
+		return false, err
+	}
+	err = st.QueryRowContext(ctx, args...).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -79,10 +119,10 @@ func (t *tx) User(ctx context.Context, email string) (store.User, bool, error) {
 }
 
 func (t *tx) EnsureUser(ctx context.Context, u store.User) (store.User, error) {
-	if err := t.exec(ctx, "INSERT INTO users (email, id, language) VALUES (?, ?, ?) ON CONFLICT (email) DO NOTHING", u.Email, u.ID, u.Language); err != nil {
-		return u, err
-	}
-	got, _, err := t.User(ctx, u.Email)
+	// One statement for both cases: the no-op update makes RETURNING give the stored row.
+	got := store.User{Email: u.Email}
+	_, err := t.one(ctx, "INSERT INTO users (email, id, language) VALUES (?, ?, ?) ON CONFLICT (email) DO UPDATE SET email = excluded.email RETURNING id, language",
+		[]any{u.Email, u.ID, u.Language}, &got.ID, &got.Language)
 	return got, err
 }
 
@@ -115,7 +155,7 @@ func (t *tx) PutAuthorization(ctx context.Context, customer, number string) erro
 }
 
 func (t *tx) IssueNumber(ctx context.Context, n string) (bool, error) {
-	res, err := t.q.ExecContext(ctx, t.s.q("INSERT INTO numbers (number) VALUES (?) ON CONFLICT (number) DO NOTHING"), n)
+	res, err := t.execResult(ctx, "INSERT INTO numbers (number) VALUES (?) ON CONFLICT (number) DO NOTHING", n)
 	if err != nil {
 		return false, err
 	}
@@ -163,7 +203,7 @@ func (t *tx) PutAgreement(ctx context.Context, a store.Agreement) error {
 	// The member index is small (roles and grants); rewrite it only when it changed.
 	members := a.Members()
 	var have []string
-	rows, err := t.q.QueryContext(ctx, t.s.q("SELECT email FROM members WHERE agreement_id = ?"), a.ID)
+	rows, err := t.query(ctx, "SELECT email FROM members WHERE agreement_id = ?", a.ID)
 	if err != nil {
 		return err
 	}
@@ -206,7 +246,7 @@ func contains(list []string, s string) bool {
 }
 
 func (t *tx) AgreementsOf(ctx context.Context, email string) ([]string, error) {
-	rows, err := t.q.QueryContext(ctx, t.s.q("SELECT agreement_id FROM members WHERE email = ? ORDER BY length(agreement_id), agreement_id"), email)
+	rows, err := t.query(ctx, "SELECT agreement_id FROM members WHERE email = ? ORDER BY length(agreement_id), agreement_id", email)
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +263,7 @@ func (t *tx) AgreementsOf(ctx context.Context, email string) ([]string, error) {
 }
 
 func (t *tx) Relationships(ctx context.Context, email string) ([]vssubs.Relationship, error) {
-	rows, err := t.q.QueryContext(ctx, t.s.q("SELECT doc FROM relationships WHERE email = ?"), email)
+	rows, err := t.query(ctx, "SELECT doc FROM relationships WHERE email = ?", email)
 	if err != nil {
 		return nil, err
 	}
@@ -318,7 +358,7 @@ func (t *tx) Subscribers(ctx context.Context, agreementID string, f store.Subscr
 	}
 	query += " ORDER BY id LIMIT ?"
 	args = append(args, f.Limit+1)
-	rows, err := t.q.QueryContext(ctx, t.s.q(query), args...)
+	rows, err := t.query(ctx, query, args...)
 	if err != nil {
 		return nil, false, err
 	}
@@ -375,7 +415,7 @@ func (t *tx) PutSeat(ctx context.Context, agreementID string, s store.Seat) erro
 }
 
 func (t *tx) Usage(ctx context.Context, agreementID string, level vssubs.Level, since time.Time) ([]store.UsagePoint, *store.UsagePoint, error) {
-	rows, err := t.q.QueryContext(ctx, t.s.q("SELECT at, assigned FROM seat_usage WHERE agreement_id = ? AND level = ? AND at >= ? ORDER BY at, id"), agreementID, string(level), nanos(since))
+	rows, err := t.query(ctx, "SELECT at, assigned FROM seat_usage WHERE agreement_id = ? AND level = ? AND at >= ? ORDER BY at, id", agreementID, string(level), nanos(since))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -471,17 +511,32 @@ func (t *tx) DropChunkRows(ctx context.Context, agreementID, bulkID string) erro
 	return t.exec(ctx, "UPDATE bulk_chunks SET row_data = NULL WHERE bulk_id = ?", bulkID)
 }
 
+// enqueueBatch is how many notifications one INSERT writes.
+const enqueueBatch = 100
+
 func (t *tx) Enqueue(ctx context.Context, notes ...vssubs.Notification) error {
-	for _, n := range notes {
-		doc, err := encode(n)
-		if err != nil {
+	for len(notes) > 0 {
+		batch := notes[:min(len(notes), enqueueBatch)]
+		notes = notes[len(batch):]
+		var q strings.Builder
+		q.WriteString("INSERT INTO outbox (id, doc, attempts, last_error, due, claimed_until, dead_at) VALUES ")
+		args := make([]any, 0, 2*len(batch))
+		for i, n := range batch {
+			doc, err := encode(n)
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, 0, '', 0, 0, 0)")
+			args = append(args, n.ID, doc)
+		}
+		if err := t.exec(ctx, q.String(), args...); err != nil {
 			return err
 		}
-		if err := t.exec(ctx, "INSERT INTO outbox (id, doc, attempts, last_error, due, claimed_until, dead_at) VALUES (?, ?, 0, '', 0, 0, 0)", n.ID, doc); err != nil {
-			return err
-		}
+		t.enqueued = true
 	}
-	t.enqueued = t.enqueued || len(notes) > 0
 	return nil
 }
 
