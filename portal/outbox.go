@@ -162,6 +162,9 @@ type outbox struct {
 	wg      sync.WaitGroup
 }
 
+// claimBatch is how many entries a worker claims at once; it tries them in order.
+const claimBatch = 16
+
 // pollInterval is how often an idle worker of a durable store looks for entries that
 // other processes enqueued.
 const pollInterval = 500 * time.Millisecond
@@ -212,6 +215,13 @@ func (o *outbox) poke() {
 	}
 }
 
+// buryIfClosing dead-letters, for a memory store being closed, what was handed back.
+func (o *outbox) buryIfClosing() {
+	if o.ctx.Err() != nil {
+		o.buryIfVolatile()
+	}
+}
+
 // buryIfVolatile dead-letters what a closed memory store would otherwise lose.
 func (o *outbox) buryIfVolatile() {
 	if o.store.Durable() {
@@ -234,13 +244,21 @@ func (o *outbox) work() {
 		}
 	}()
 	for o.ctx.Err() == nil {
-		envs, next, err := o.store.ClaimDue(o.ctx, time.Now(), o.lease(), 1)
+		envs, next, err := o.store.ClaimDue(o.ctx, time.Now(), o.lease(), claimBatch)
 		if err != nil && o.ctx.Err() == nil {
 			o.logger.Error("outbox not read", slog.String("error", err.Error()))
 		}
 		if len(envs) > 0 {
 			o.poke() // there may be more: let another worker look
-			o.attempt(envs[0])
+			for _, e := range envs {
+				if o.ctx.Err() != nil {
+					// Closing: the rest go back, their lease released.
+					_ = o.store.Retry(context.Background(), e.Notification.ID, e.Attempts, e.LastError, time.Now())
+					continue
+				}
+				o.attempt(e)
+			}
+			o.buryIfClosing()
 			continue
 		}
 		wait := time.Duration(-1)

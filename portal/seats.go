@@ -28,9 +28,16 @@ func takeSeat(ctx context.Context, tx store.Tx, a *store.Agreement, level vssubs
 	if c.Assigned >= c.Purchased {
 		return store.Seat{}, capacityError(level, c)
 	}
-	s, ok, err := tx.FreeSeatFor(ctx, a.ID, level, email)
-	if err != nil {
-		return s, err
+	var (
+		s   store.Seat
+		ok  bool
+		err error
+	)
+	// Seats touched and not assigned are the free ones; with none, there is nothing to look up.
+	if c.Touched > c.Assigned {
+		if s, ok, err = tx.FreeSeatFor(ctx, a.ID, level, email); err != nil {
+			return s, err
+		}
 	}
 	switch {
 	case ok:

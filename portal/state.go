@@ -98,14 +98,9 @@ func inProgress() *vssubs.APIError {
 // user returns the principal for email, creating it on first sight; lang, when set,
 // becomes its notification language.
 func (p *Portal) user(ctx context.Context, tx store.Tx, email string, lang vssubs.Language) (store.User, error) {
-	u, ok, err := tx.User(ctx, email)
+	u, err := tx.EnsureUser(ctx, store.User{ID: p.ids.next("usr"), Email: email, Language: vssubs.LangEnglish})
 	if err != nil {
 		return u, err
-	}
-	if !ok {
-		if u, err = tx.EnsureUser(ctx, store.User{ID: p.ids.next("usr"), Email: email, Language: vssubs.LangEnglish}); err != nil {
-			return u, err
-		}
 	}
 	if lang.Valid() && u.Language != lang {
 		u.Language = lang
@@ -122,6 +117,13 @@ func (p *Portal) notify(ctx context.Context, tx store.Tx, rq *request, kind vssu
 	if err != nil {
 		return err
 	}
+	p.notifyUser(rq, u, kind, agreementID, data)
+	return nil
+}
+
+// notifyUser queues a notification to a user already loaded.
+func (p *Portal) notifyUser(rq *request, u store.User, kind vssubs.NotificationKind, agreementID string, data map[string]string) {
+	email := u.Email
 	rq.notes = append(rq.notes, vssubs.Notification{
 		ID:          p.ids.next("ntf"),
 		Kind:        kind,
@@ -131,7 +133,6 @@ func (p *Portal) notify(ctx context.Context, tx store.Tx, rq *request, kind vssu
 		Data:        data,
 		CreatedAt:   p.cfg.now().UTC(),
 	})
-	return nil
 }
 
 // roleOf returns email's role on the agreement, and whether a partner grant was removed.

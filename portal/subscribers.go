@@ -90,15 +90,17 @@ func (p *Portal) notifyAssigned(ctx context.Context, tx store.Tx, rq *request, a
 	if sub.NotificationEmail != "" {
 		to = sub.NotificationEmail
 	}
-	if _, err := p.user(ctx, tx, to, sub.Language); err != nil {
+	u, err := p.user(ctx, tx, to, sub.Language)
+	if err != nil {
 		return err
 	}
-	return p.notify(ctx, tx, rq, vssubs.KindSubscriptionAssigned, to, a.ID, map[string]string{
+	p.notifyUser(rq, u, vssubs.KindSubscriptionAssigned, a.ID, map[string]string{
 		"subscriber_name": sub.FirstName + " " + sub.LastName,
 		"customer_name":   a.CustomerName,
 		"level":           string(sub.Level),
 		"email":           sub.Email,
 	})
+	return nil
 }
 
 // subscriberOf finds a subscriber of the agreement by the path's id.

@@ -1,15 +1,21 @@
 // Command vssubs-portal serves the embedded reference portal over HTTP, so clients in any
-// language, and curl, can run the partner workflow against it. It is an emulator: its
-// state lives in memory. Callers sign in either with dev tokens, which /dev/token hands
-// out for any email and which are therefore served on loopback only, or with JWTs from an
-// OpenID Connect issuer such as Microsoft Entra ID.
+// language, and curl, can run the partner workflow against it. Its state is kept in a
+// SQLite file, so a restart loses nothing; PostgreSQL lets several processes serve one
+// state. Callers sign in either with dev tokens, which /dev/token hands out for any email
+// and which are therefore served on loopback only, or with JWTs from an OpenID Connect
+// issuer such as Microsoft Entra ID.
 //
-//	go run ./cmd/vssubs-portal -dev-tokens           # http://127.0.0.1:8080
+//	go run ./cmd/vssubs-portal -dev-tokens           # http://127.0.0.1:8080, state in ./vssubs-portal.db
+//	go run ./cmd/vssubs-portal -dev-tokens -db :memory:          # an empty throwaway portal
+//	go run ./cmd/vssubs-portal -dev-tokens -db postgres://user@host/db
+//	go run ./cmd/vssubs-portal -dev-tokens -reset -seed seed.json
+//	go run ./cmd/vssubs-portal snapshot copy.db      # a consistent copy of the SQLite state
 //	go run ./cmd/vssubs-portal -dev-tokens -faults 503=0.1,429=0.05,retry-after=1s,reset=0.05,latency=20ms
 //	go run ./cmd/vssubs-portal -addr :8443 -oidc-issuer https://login.microsoftonline.com/$TENANT/v2.0 \
 //		-oidc-audience api://vssubs-portal -oidc-email-claim preferred_username
 //
-// It shuts down gracefully on SIGINT and SIGTERM: requests in flight are answered first.
+// It shuts down gracefully on SIGINT and SIGTERM: requests in flight are answered first,
+// and every answer it gave was committed before it was sent.
 package main
 
 import (
@@ -26,6 +32,8 @@ import (
 	"syscall"
 	"time"
 
+	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/notifier"
 	"github.com/vssubs/vssubs-go/portal"
 	"github.com/vssubs/vssubs-go/portal/faults"
 )
@@ -48,6 +56,12 @@ type options struct {
 	secret   string
 	drain    time.Duration
 	logLevel slog.Level
+	db       string
+	reset    bool
+	seed     string
+	lease    time.Duration
+	webhook  string
+	hookKey  string
 
 	devTokens bool
 	devTTL    time.Duration
@@ -87,6 +101,12 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.DurationVar(&o.limits.write, "write-timeout", 60*time.Second, "how long answering one request may take")
 	fs.DurationVar(&o.limits.idle, "idle-timeout", 2*time.Minute, "how long a keep-alive connection may wait for its next request")
 	fs.IntVar(&o.limits.maxHeaderBytes, "max-header-bytes", 64<<10, "the largest request header block accepted")
+	fs.StringVar(&o.db, "db", "vssubs-portal.db", "where the state is kept: a SQLite file, :memory: for a throwaway portal, or postgres://… to share one state between processes")
+	fs.BoolVar(&o.reset, "reset", false, "start from an empty state, deleting what -db holds")
+	fs.StringVar(&o.seed, "seed", "", "a JSON file of orders, partners and subscribers to load into an empty state (see README)")
+	fs.StringVar(&o.webhook, "webhook", "", "also deliver every notification to this URL, signed (see package webhook)")
+	fs.StringVar(&o.hookKey, "webhook-secret", os.Getenv("VSSUBS_WEBHOOK_SECRET"), "the webhook signing secret (default $VSSUBS_WEBHOOK_SECRET)")
+	fs.DurationVar(&o.lease, "claim-lease", 2*time.Minute, "how long a request holds its idempotency key before a repeat may take it over")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -124,12 +144,35 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 // run serves until ctx ends, then shuts down gracefully. ready, when not nil, receives the
 // address the server listens on.
 func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- string) error {
+	if len(args) > 0 && args[0] == "snapshot" {
+		return snapshot(ctx, args[1:], logOut)
+	}
 	o, err := parseFlags(args, logOut)
 	if err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: o.logLevel}))
-	popts := []portal.Option{portal.WithLogger(logger)}
+	st, err := openStore(ctx, o.db, o.reset)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	// The server logs and keeps only the latest notifications: no recorder that grows forever.
+	recent := newRing(recentNotifications, logger)
+	var deliver vssubs.Notifier = recent
+	if o.webhook != "" {
+		hook, err := notifier.NewWebhook(o.webhook, []byte(o.hookKey))
+		if err != nil {
+			return fmt.Errorf("-webhook: %w", err)
+		}
+		deliver = vssubs.NotifierFunc(func(ctx context.Context, n vssubs.Notification) error {
+			if err := hook.Notify(ctx, n); err != nil {
+				return err
+			}
+			return recent.Notify(ctx, n)
+		})
+	}
+	popts := []portal.Option{portal.WithLogger(logger), portal.WithStore(st), portal.WithNotifier(deliver), portal.WithClaimLease(o.lease)}
 	if o.rate > 0 {
 		popts = append(popts, portal.WithRateLimit(portal.RateLimit{PerSecond: o.rate, Burst: o.burst}))
 	}
@@ -152,6 +195,12 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	if err != nil {
 		return err
 	}
+	defer p.Close()
+	if o.seed != "" {
+		if err := seed(ctx, p, st, o.seed, logger); err != nil {
+			return err
+		}
+	}
 	var api http.Handler = p
 	if o.faults.Rate() > 0 || o.faults.Latency > 0 {
 		if api, err = faults.New(p, o.faults); err != nil {
@@ -161,7 +210,10 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
 	if o.devTokens {
+		// Dev endpoints: anyone who reaches them can sign in as anyone, or read anyone's
+		// mail, so they exist only on loopback (checked below).
 		mux.Handle("GET /dev/token", p.DevTokenHandler())
+		mux.Handle("GET /dev/notifications", recent)
 	}
 
 	ln, err := net.Listen("tcp", o.addr)
@@ -175,7 +227,7 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	l := o.limits
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: l.readHeader, ReadTimeout: l.read, WriteTimeout: l.write,
 		IdleTimeout: l.idle, MaxHeaderBytes: l.maxHeaderBytes, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	logger.Info("vssubs portal listening", slog.String("url", "http://"+ln.Addr().String()+"/"), slog.Bool("dev_tokens", o.devTokens),
+	logger.Info("vssubs portal listening", slog.String("url", "http://"+ln.Addr().String()+"/"), slog.String("db", st.String()), slog.Bool("dev_tokens", o.devTokens),
 		slog.String("oidc_issuer", o.oidc.Issuer),
 		slog.String("faults", fmt.Sprintf("%+v", o.faults)), slog.Float64("rate", o.rate), slog.Int("burst", o.burst))
 	if ready != nil {
@@ -197,9 +249,6 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	// Hand over the notifications the last requests produced, then stop the workers.
-	if err := p.Flush(sctx); err != nil {
-		logger.Warn("notifications left undelivered at shutdown", slog.String("error", err.Error()))
-	}
+	// What is not yet delivered waits in the store for the next start: stop the workers.
 	return p.Close()
 }

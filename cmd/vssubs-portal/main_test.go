@@ -5,10 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,24 +20,47 @@ import (
 
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/internal/oidctest"
+	"github.com/vssubs/vssubs-go/portal/store/storetest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain runs the tests, with a throwaway PostgreSQL cluster when the binaries are
+// installed, and checks that no goroutine outlives them. Run with VSSUBS_PORTAL_CHILD set,
+// the binary is a portal server instead, for the tests that kill one.
+func TestMain(m *testing.M) {
+	if args, ok := os.LookupEnv(childEnv); ok {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := run(ctx, strings.Split(args, "\x1f"), os.Stderr, nil)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "vssubs-portal:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	code := storetest.MainWithPostgres(m)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
-// server is a running vssubs-portal.
-type server struct {
+// running is a vssubs-portal serving on a loopback port.
+type running struct {
 	addr string
 	hc   *http.Client
 	stop func() error
 }
 
 // start runs the command with args on a free loopback port until stop or the test's end.
-func start(t *testing.T, args ...string) *server {
+func start(t *testing.T, args ...string) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), io.Discard, ready) }()
+	go func() { done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-db", ":memory:"}, args...), io.Discard, ready) }()
 	var addr string
 	select {
 	case addr = <-ready:
@@ -42,7 +69,7 @@ func start(t *testing.T, args ...string) *server {
 		t.Fatalf("run(%q) = %v before listening", args, err)
 	}
 	tr := &http.Transport{}
-	s := &server{addr: addr, hc: &http.Client{Transport: tr}}
+	s := &running{addr: addr, hc: &http.Client{Transport: tr}}
 	stopped := false
 	s.stop = func() error {
 		if stopped {
@@ -58,7 +85,7 @@ func start(t *testing.T, args ...string) *server {
 }
 
 // devToken mints a token at /dev/token.
-func (s *server) devToken(t *testing.T, email string) string {
+func (s *running) devToken(t *testing.T, email string) string {
 	t.Helper()
 	resp, err := s.hc.Get("http://" + s.addr + "/dev/token?email=" + email)
 	if err != nil {
@@ -73,7 +100,7 @@ func (s *server) devToken(t *testing.T, email string) string {
 }
 
 // me answers GET /v1/me with token: its status.
-func (s *server) me(t *testing.T, token string) int {
+func (s *running) me(t *testing.T, token string) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, "http://"+s.addr+"/v1/me", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -130,7 +157,7 @@ func TestBadFlagsAreRefused(t *testing.T) {
 			if args[0] == "-no-sign-in" {
 				args = nil
 			}
-			err := run(context.Background(), append([]string{"-addr", "127.0.0.1:0"}, args...), io.Discard, nil)
+			err := run(context.Background(), append([]string{"-addr", "127.0.0.1:0", "-db", ":memory:"}, args...), io.Discard, nil)
 			if err == nil || errors.Is(err, context.Canceled) {
 				t.Errorf("run(%q) = %v, want a usage error", args, err)
 			}

@@ -17,10 +17,9 @@ import (
 // doc change only under the agreement's lock.
 type agreement struct {
 	doc     store.Agreement
-	byID    map[string]*sub
 	byEmail map[string]*sub
-	// ordered holds the subscribers by id, so pages are found by binary search; removed
-	// ones stay as tombstones until they are half of it.
+	// ordered holds the subscribers by id: an id, and the start of a page, are found by
+	// binary search. Removed ones stay as tombstones until they are half of it.
 	ordered []*sub
 	dead    int
 	pools   map[vssubs.Level]*pool
@@ -33,7 +32,6 @@ type agreement struct {
 func newAgreement(doc store.Agreement) *agreement {
 	return &agreement{
 		doc:     doc,
-		byID:    map[string]*sub{},
 		byEmail: map[string]*sub{},
 		pools:   map[vssubs.Level]*pool{},
 		usage:   map[vssubs.Level][]store.UsagePoint{},
@@ -44,8 +42,8 @@ func newAgreement(doc store.Agreement) *agreement {
 // sub is a subscriber, kept compact: one is stored per person, and there may be millions.
 type sub struct {
 	id, email, first, last, ref, notify, country string
-	// nameLower is first and last name in lower case, what a search matches.
-	nameLower  string
+	// search is name and reference in lower case, what a search matches beside the email.
+	search     string
 	level      vssubs.Level
 	lang       vssubs.Language
 	status     vssubs.SubscriberStatus
@@ -59,8 +57,9 @@ type sub struct {
 func packSub(s store.Subscriber) *sub {
 	return &sub{
 		id: s.ID, email: s.Email, first: s.FirstName, last: s.LastName, ref: s.Reference,
-		notify: s.NotificationEmail, country: s.Country, nameLower: strings.ToLower(s.FirstName + " " + s.LastName),
-		level: s.Level, lang: s.Language, status: s.Status, downloads: s.Downloads, seatNo: int32(s.SeatNo),
+		notify: s.NotificationEmail, country: intern(s.Country), search: strings.ToLower(s.FirstName + " " + s.LastName + "\x1f" + s.Reference),
+		level: vssubs.Level(intern(string(s.Level))), lang: vssubs.Language(intern(string(s.Language))), status: vssubs.SubscriberStatus(intern(string(s.Status))),
+		downloads: s.Downloads, seatNo: int32(s.SeatNo),
 		assignedAt: s.AssignedAt.UnixNano(), updatedAt: s.UpdatedAt.UnixNano(),
 	}
 }
@@ -80,17 +79,65 @@ func (s *sub) matches(f store.SubscriberFilter, q string) bool {
 	if f.Level != "" && s.level != f.Level {
 		return false
 	}
-	return q == "" || strings.Contains(s.nameLower, q) || strings.Contains(s.email, q) ||
-		(s.ref != "" && strings.Contains(strings.ToLower(s.ref), q))
+	return q == "" || strings.Contains(s.search, q) || strings.Contains(s.email, q)
+}
+
+// intern returns the one copy of the short codes every subscriber repeats (levels,
+// languages, countries, statuses), so a million subscribers do not hold a million copies.
+func intern(s string) string {
+	if len(s) > 16 {
+		return s
+	}
+	if c, ok := interned[s]; ok {
+		return c
+	}
+	return s
+}
+
+// interned are the codes intern knows; it is filled once and only read.
+var interned = func() map[string]string {
+	m := map[string]string{}
+	for _, l := range vssubs.Levels() {
+		m[string(l)] = string(l)
+	}
+	for _, c := range []string{"", string(vssubs.LangEnglish), string(vssubs.LangFrench), string(vssubs.StatusAssigned)} {
+		m[c] = c
+	}
+	for a := 'A'; a <= 'Z'; a++ {
+		for b := 'A'; b <= 'Z'; b++ {
+			c := string([]rune{a, b})
+			m[c] = c
+		}
+	}
+	return m
+}()
+
+// byID finds a live subscriber by id.
+func (a *agreement) byID(id string) *sub {
+	i, ok := slices.BinarySearchFunc(a.ordered, id, func(x *sub, id string) int { return compareIDs(x.id, id) })
+	if !ok {
+		return nil
+	}
+	// Tombstones of an id removed and put again sit beside the live one.
+	for j := i; j < len(a.ordered) && a.ordered[j].id == id; j++ {
+		if !a.ordered[j].dead {
+			return a.ordered[j]
+		}
+	}
+	return nil
 }
 
 func (t *tx) Subscriber(_ context.Context, agreementID, id string) (store.Subscriber, bool, error) {
 	a, release := t.agreementData(agreementID)
 	defer release()
-	if a == nil || a.byID[id] == nil {
+	if a == nil {
 		return store.Subscriber{}, false, nil
 	}
-	return a.byID[id].unpack(agreementID), true, nil
+	s := a.byID(id)
+	if s == nil {
+		return store.Subscriber{}, false, nil
+	}
+	return s.unpack(agreementID), true, nil
 }
 
 func (t *tx) SubscriberByEmail(_ context.Context, agreementID, email string) (store.Subscriber, bool, error) {
@@ -107,7 +154,7 @@ func (t *tx) PutSubscriber(_ context.Context, s store.Subscriber) error {
 	if err != nil {
 		return err
 	}
-	old := a.byID[s.ID]
+	old := a.byID(s.ID)
 	n := packSub(s)
 	if old != nil {
 		// Replace in place, so the ordered list keeps its pointer.
@@ -122,7 +169,6 @@ func (t *tx) PutSubscriber(_ context.Context, s store.Subscriber) error {
 		})
 		return nil
 	}
-	a.byID[n.id] = n
 	a.byEmail[n.email] = n
 	if last := len(a.ordered) - 1; last < 0 || compareIDs(a.ordered[last].id, n.id) < 0 {
 		a.ordered = append(a.ordered, n)
@@ -131,7 +177,6 @@ func (t *tx) PutSubscriber(_ context.Context, s store.Subscriber) error {
 		a.ordered = slices.Insert(a.ordered, i, n)
 	}
 	t.undo = append(t.undo, func() {
-		delete(a.byID, n.id)
 		delete(a.byEmail, n.email)
 		n.dead = true
 		a.dead++
@@ -144,18 +189,16 @@ func (t *tx) DeleteSubscriber(_ context.Context, agreementID, id string) error {
 	if err != nil {
 		return err
 	}
-	s := a.byID[id]
+	s := a.byID(id)
 	if s == nil {
 		return store.ErrNotFound
 	}
-	delete(a.byID, id)
 	delete(a.byEmail, s.email)
 	s.dead = true
 	a.dead++
 	t.undo = append(t.undo, func() {
 		s.dead = false
 		a.dead--
-		a.byID[id] = s
 		a.byEmail[s.email] = s
 	})
 	// Compaction only drops tombstones, which no undo refers to once this runs last.
@@ -205,7 +248,8 @@ func (t *tx) Subscribers(_ context.Context, agreementID string, f store.Subscrib
 // pool is one level's touched seats, indexed for allocation: the free seat last held by an
 // email, and the free seat with the oldest assignment, each found without a scan.
 type pool struct {
-	seats  []store.Seat // seat No is index+1
+	level  vssubs.Level
+	seats  []seat // seat No is index+1
 	free   map[string]int32
 	oldest seatHeap
 	nfree  int
@@ -214,26 +258,38 @@ type pool struct {
 func (a *agreement) pool(level vssubs.Level) *pool {
 	p := a.pools[level]
 	if p == nil {
-		p = &pool{free: map[string]int32{}}
+		p = &pool{level: level, free: map[string]int32{}}
 		a.pools[level] = p
 	}
 	return p
+}
+
+// seat is a stored seat, compact: its level and number are its pool and index.
+type seat struct {
+	lastEmail string
+	at        int64 // last assignment, Unix nanoseconds
+	held      bool
+}
+
+func (p *pool) get(no int) store.Seat {
+	s := p.seats[no-1]
+	return store.Seat{Level: p.level, No: no, LastEmail: s.lastEmail, LastAssigned: time.Unix(0, s.at).UTC(), Held: s.held}
 }
 
 // set stores seat s, keeping the indexes current.
 func (p *pool) set(s store.Seat) {
 	i := s.No - 1
 	if i == len(p.seats) {
-		p.seats = append(p.seats, store.Seat{Held: true})
+		p.seats = append(p.seats, seat{held: true})
 	}
 	old := p.seats[i]
-	if !old.Held {
+	if !old.held {
 		p.nfree--
-		if p.free[old.LastEmail] == int32(s.No) {
-			delete(p.free, old.LastEmail)
+		if p.free[old.lastEmail] == int32(s.No) {
+			delete(p.free, old.lastEmail)
 		}
 	}
-	p.seats[i] = s
+	p.seats[i] = seat{lastEmail: s.LastEmail, at: s.LastAssigned.UnixNano(), held: s.Held}
 	if !s.Held {
 		p.nfree++
 		p.free[s.LastEmail] = int32(s.No)
@@ -247,18 +303,18 @@ func (p *pool) set(s store.Seat) {
 
 // truncate forgets seat no, the last one, when its creation is undone.
 func (p *pool) truncate(no int) {
-	if s := p.seats[no-1]; !s.Held {
+	if s := p.seats[no-1]; !s.held {
 		p.nfree--
-		delete(p.free, s.LastEmail)
+		delete(p.free, s.lastEmail)
 	}
 	p.seats = p.seats[:no-1]
 }
 
 func (p *pool) rebuild() {
 	p.oldest = p.oldest[:0]
-	for _, s := range p.seats {
-		if !s.Held {
-			p.oldest = append(p.oldest, heapEntry{no: int32(s.No), at: s.LastAssigned.UnixNano()})
+	for i, s := range p.seats {
+		if !s.held {
+			p.oldest = append(p.oldest, heapEntry{no: int32(i + 1), at: s.at})
 		}
 	}
 	heap.Init(&p.oldest)
@@ -269,7 +325,7 @@ func (p *pool) valid(e heapEntry) bool {
 		return false
 	}
 	s := p.seats[e.no-1]
-	return !s.Held && s.LastAssigned.UnixNano() == e.at
+	return !s.held && s.at == e.at
 }
 
 type heapEntry struct {
@@ -306,7 +362,7 @@ func (t *tx) FreeSeatFor(_ context.Context, agreementID string, level vssubs.Lev
 	if !ok {
 		return store.Seat{}, false, nil
 	}
-	return p.seats[no-1], true, nil
+	return p.get(int(no)), true, nil
 }
 
 func (t *tx) OldestFreeSeat(_ context.Context, agreementID string, level vssubs.Level) (store.Seat, bool, error) {
@@ -320,7 +376,7 @@ func (t *tx) OldestFreeSeat(_ context.Context, agreementID string, level vssubs.
 	}
 	for len(p.oldest) > 0 {
 		if e := p.oldest[0]; p.valid(e) {
-			return p.seats[e.no-1], true, nil
+			return p.get(int(e.no)), true, nil
 		}
 		heap.Pop(&p.oldest)
 	}
@@ -333,7 +389,7 @@ func (t *tx) Seat(_ context.Context, agreementID string, level vssubs.Level, no 
 	if a == nil || a.pools[level] == nil || no < 1 || no > len(a.pools[level].seats) {
 		return store.Seat{}, false, nil
 	}
-	return a.pools[level].seats[no-1], true, nil
+	return a.pools[level].get(no), true, nil
 }
 
 func (t *tx) PutSeat(_ context.Context, agreementID string, s store.Seat) error {
@@ -347,7 +403,7 @@ func (t *tx) PutSeat(_ context.Context, agreementID string, s store.Seat) error 
 		p.set(s)
 		t.undo = append(t.undo, func() { p.truncate(s.No) })
 	case s.No >= 1 && s.No <= len(p.seats):
-		old := p.seats[s.No-1]
+		old := p.get(s.No)
 		p.set(s)
 		t.undo = append(t.undo, func() { p.set(old) })
 	default:
