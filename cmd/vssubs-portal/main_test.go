@@ -60,7 +60,9 @@ func start(t *testing.T, args ...string) *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-db", ":memory:"}, args...), io.Discard, ready) }()
+	go func() {
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-db", ":memory:"}, args...), io.Discard, ready)
+	}()
 	var addr string
 	select {
 	case addr = <-ready:
