@@ -98,7 +98,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.IntVar(&o.anonBurst, "anon-burst", 20, "per-address burst of -anon-rate")
 	fs.DurationVar(&o.limits.readHeader, "read-header-timeout", 5*time.Second, "how long a client may take to send a request's headers")
 	fs.DurationVar(&o.limits.read, "read-timeout", 30*time.Second, "how long a client may take to send a whole request, body included")
-	fs.DurationVar(&o.limits.write, "write-timeout", 60*time.Second, "how long answering one request may take")
+	fs.DurationVar(&o.limits.write, "write-timeout", 5*time.Minute, "how long handling and answering one request may take (a 20,000-row bulk commit is the longest)")
 	fs.DurationVar(&o.limits.idle, "idle-timeout", 2*time.Minute, "how long a keep-alive connection may wait for its next request")
 	fs.IntVar(&o.limits.maxHeaderBytes, "max-header-bytes", 64<<10, "the largest request header block accepted")
 	fs.StringVar(&o.db, "db", "vssubs-portal.db", "where the state is kept: a SQLite file, :memory: for a throwaway portal, or postgres://… to share one state between processes")
