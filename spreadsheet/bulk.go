@@ -317,7 +317,9 @@ func WriteBulk(w io.Writer, f Format, rows []vssubs.SubscriberInput, opts ...Wri
 // WriteTemplate writes the empty template users fill in for BulkAdd. The .xlsx
 // template offers the levels (by the names Microsoft gives them), languages and Yes/No
 // as drop-down lists.
-func WriteTemplate(w io.Writer, f Format, opts ...WriteOption) error { return WriteBulk(w, f, nil, opts...) }
+func WriteTemplate(w io.Writer, f Format, opts ...WriteOption) error {
+	return WriteBulk(w, f, nil, opts...)
+}
 
 func writeBulkXLSX(w io.Writer, rows []vssubs.SubscriberInput) error {
 	book := excelize.NewFile()
