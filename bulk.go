@@ -97,8 +97,12 @@ func bulkErrorFrom(err error) error {
 	return be
 }
 
-// MaxBulkRows bounds one bulk add.
-const MaxBulkRows = 100_000
+// Bounds of a bulk add: at most MaxBulkRows rows in all, uploaded at most MaxBulkChunk
+// rows a request.
+const (
+	MaxBulkRows  = 100_000
+	MaxBulkChunk = 1000
+)
 
 // CheckBulkRows normalizes every row and reports every problem that needs no portal
 // state: required fields, commas, spaces, emails, known levels, cell values, and the same
@@ -148,9 +152,6 @@ type BulkAddRequest struct {
 	// ChunkSize is how many rows each upload request carries; 0 means MaxBulkChunk.
 	ChunkSize int
 }
-
-// MaxBulkChunk is the most rows one upload request carries.
-const MaxBulkChunk = 1000
 
 // BulkStatus is where a bulk session stands.
 type BulkStatus string

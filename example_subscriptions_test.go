@@ -187,7 +187,7 @@ func ExampleSubscribersService_Export() {
 		log.Fatal(err)
 	}
 	var csv strings.Builder
-	res, err := partner.Subscribers.Export(ctx, agreementID, &csv, vssubs.SubscriberFilter{})
+	res, err := partner.Subscribers.Export(ctx, agreementID, &csv, vssubs.ExportOptions{OmitBOM: true})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -6,24 +6,31 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/vssubs/vssubs-go/internal/cellsafe"
 )
 
-// ExportColumns returns the header of an export: the bulk template's columns, then the
+// exportColumns is the header of an export: the bulk template's columns, then the
 // subscription's status, when its seat was assigned, and its id. An export read back with
 // spreadsheet.ReadBulk ignores the last three.
-func ExportColumns() []string {
+func exportColumns() []string {
 	return []string{"First name", "Last name", "Email", "Subscription level", "Reference", "Country/region", "Language", "Downloads", "Notification email", "Status", "Assigned at", "ID"}
 }
 
-// exportCells renders a subscriber as an export's cells, in ExportColumns' order.
+// exportCells renders a subscriber as an export's cells, in exportColumns' order, each
+// neutralized so that a spreadsheet never runs it as a formula.
 func exportCells(sub Subscriber) []string {
 	in := sub.SubscriberInput
 	downloads := "No"
 	if in.Downloads {
 		downloads = "Yes"
 	}
-	return []string{in.FirstName, in.LastName, in.Email, string(in.Level), in.Reference, in.Country, in.Language, downloads, in.NotificationEmail,
+	cells := []string{in.FirstName, in.LastName, in.Email, string(in.Level), in.Reference, in.Country, in.Language, downloads, in.NotificationEmail,
 		string(sub.Status), sub.AssignedAt.UTC().Format(time.RFC3339), sub.ID}
+	for i, c := range cells {
+		cells[i] = cellsafe.Escape(c)
+	}
+	return cells
 }
 
 // ExportFileName is the conventional name of an export: the agreement's license number
@@ -32,26 +39,43 @@ func ExportFileName(licenseNumber string, day time.Time) string {
 	return fmt.Sprintf("subscribers_%s_%s.csv", NormalizeNumber(licenseNumber), day.Format(time.DateOnly))
 }
 
+// ExportOptions chooses the subscribers an export writes and the shape of its file.
+type ExportOptions struct {
+	Filter SubscriberFilter
+	// OmitBOM leaves out the UTF-8 byte order mark the file starts with; Excel needs
+	// the mark to show accents right, some other programs do not expect it.
+	OmitBOM bool
+}
+
 // ExportResult tells what an export wrote and the file name to save it under.
 type ExportResult struct {
 	FileName string
 	Rows     int
 }
 
-// Export writes the agreement's subscribers matching f to w as CSV, page by page, and
-// returns the conventional file name (from the license number and today's date) and the
-// number of rows written. On an error, w may hold the rows written before it.
-func (s *SubscribersService) Export(ctx context.Context, agreementID string, w io.Writer, f SubscriberFilter) (*ExportResult, error) {
+// Export writes the agreement's subscribers matching o.Filter to w as CSV, page by page,
+// and returns the conventional file name (from the license number and today's date) and
+// the number of rows written. The file starts with a UTF-8 byte order mark, and a cell
+// that a spreadsheet would run as a formula (one starting with =, +, -, @, a tab or a
+// carriage return) is written after a single quote, as OWASP's CSV-injection guidance
+// says; spreadsheet.ReadBulk removes the quote again. On an error, w may hold the rows
+// written before it.
+func (s *SubscribersService) Export(ctx context.Context, agreementID string, w io.Writer, o ExportOptions) (*ExportResult, error) {
 	a, err := s.client.Agreements.Get(ctx, agreementID)
 	if err != nil {
 		return nil, err
 	}
 	res := &ExportResult{FileName: ExportFileName(a.LicenseNumber, time.Now())}
+	if !o.OmitBOM {
+		if _, err := io.WriteString(w, "\ufeff"); err != nil {
+			return nil, err
+		}
+	}
 	cw := csv.NewWriter(w)
-	if err := cw.Write(ExportColumns()); err != nil {
+	if err := cw.Write(exportColumns()); err != nil {
 		return nil, err
 	}
-	for sub, err := range s.List(ctx, agreementID, f) {
+	for sub, err := range s.List(ctx, agreementID, o.Filter) {
 		if err != nil {
 			cw.Flush()
 			return res, err

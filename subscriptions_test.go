@@ -550,7 +550,8 @@ func TestOverview(t *testing.T) {
 }
 
 // Export writes the CSV of the subscribers with their status, under the conventional
-// name from the license number and the date.
+// name from the license number and the date. The file starts with a byte order mark for
+// Excel, formula-leading cells are neutralized, and the file reads back as it was.
 func TestExport(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelEnterprise, Quantity: 5})
@@ -560,30 +561,46 @@ func TestExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	evil := person("b", vssubs.LevelEnterprise)
+	evil.FirstName, evil.LastName, evil.Reference = `=HYPERLINK("http://evil.example/x")`, "+1+1", "@SUM(A1:A2)"
+	s2, err := w.partner.Subscribers.Add(ctx, w.agreementID, evil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var buf strings.Builder
-	res, err := w.partner.Subscribers.Export(ctx, w.agreementID, &buf, vssubs.SubscriberFilter{})
+	res, err := w.partner.Subscribers.Export(ctx, w.agreementID, &buf, vssubs.ExportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantName := "subscribers_" + w.license + "_" + time.Now().Format(time.DateOnly) + ".csv"
-	if diff := cmp.Diff(&vssubs.ExportResult{FileName: wantName, Rows: 1}, res); diff != "" {
+	if diff := cmp.Diff(&vssubs.ExportResult{FileName: wantName, Rows: 2}, res); diff != "" {
 		t.Errorf("result (-want +got):\n%s", diff)
 	}
-	want := "First name,Last name,Email,Subscription level,Reference,Country/region,Language,Downloads,Notification email,Status,Assigned at,ID\n" +
-		"Ada a,Lovelace,ada.a@contoso.example,enterprise,R&D,FR,en,Yes,,assigned,2026-01-05T09:00:00Z," + s.ID + "\n"
+	want := "\ufeffFirst name,Last name,Email,Subscription level,Reference,Country/region,Language,Downloads,Notification email,Status,Assigned at,ID\n" +
+		"Ada a,Lovelace,ada.a@contoso.example,enterprise,R&D,FR,en,Yes,,assigned,2026-01-05T09:00:00Z," + s.ID + "\n" +
+		`"'=HYPERLINK(""http://evil.example/x"")",'+1+1,ada.b@contoso.example,enterprise,'@SUM(A1:A2),FR,en,Yes,,assigned,2026-01-05T09:00:00Z,` + s2.ID + "\n"
 	if diff := cmp.Diff(want, buf.String()); diff != "" {
 		t.Errorf("CSV (-want +got):\n%s", diff)
 	}
-	// An export reads back as bulk rows, so it can be edited and added elsewhere.
+	// An export reads back as bulk rows with the original text, so it can be edited and
+	// added elsewhere.
 	rows, err := spreadsheet.ReadBulk(strings.NewReader(buf.String()), spreadsheet.CSV)
 	if err != nil {
 		t.Fatal(err)
 	}
+	evil.Email, evil.Country, evil.Language, evil.Downloads = "ada.b@contoso.example", "FR", "en", true
 	if diff := cmp.Diff([]vssubs.BulkRow{{Row: 2, SubscriberInput: vssubs.SubscriberInput{
 		FirstName: "Ada a", LastName: "Lovelace", Email: "ada.a@contoso.example", Level: vssubs.LevelEnterprise,
 		Reference: "R&D", Country: "FR", Language: "en", Downloads: true,
-	}}}, rows, cmpopts.IgnoreUnexported(vssubs.BulkRow{})); diff != "" {
+	}}, {Row: 3, SubscriberInput: evil}}, rows, cmpopts.IgnoreUnexported(vssubs.BulkRow{})); diff != "" {
 		t.Errorf("export read back (-want +got):\n%s", diff)
+	}
+	buf.Reset()
+	if _, err := w.partner.Subscribers.Export(ctx, w.agreementID, &buf, vssubs.ExportOptions{OmitBOM: true, Filter: vssubs.SubscriberFilter{Search: "R&D"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(buf.String(), "First name,") || strings.Count(buf.String(), "\n") != 2 {
+		t.Errorf("OmitBOM with a filter wrote %q, want the header without a byte order mark and one row", buf.String())
 	}
 	if got := vssubs.ExportFileName(" l0001234 ", time.Date(2026, 11, 23, 23, 0, 0, 0, time.UTC)); got != "subscribers_L0001234_2026-11-23.csv" {
 		t.Errorf("ExportFileName = %q", got)
