@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vssubs/vssubs-go/internal/english"
 	"github.com/vssubs/vssubs-go/internal/wire"
 )
 
@@ -43,7 +44,7 @@ const maxRowsInMessage = 20
 
 func (e *BulkError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "vssubs: bulk add refused, nothing was added: %d problems", len(e.Rows))
+	fmt.Fprintf(&b, "vssubs: bulk add refused, nothing was added: %s", english.Count(len(e.Rows), "problem"))
 	for i, r := range e.Rows {
 		if i == maxRowsInMessage {
 			fmt.Fprintf(&b, "; and %d more", len(e.Rows)-i)

@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/xuri/excelize/v2"
 
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/internal/cellsafe"
+	"github.com/vssubs/vssubs-go/internal/english"
 )
 
 // Format is a file format BulkAdd rows are read from and written to.
@@ -150,7 +150,7 @@ func ReadBulk(r io.Reader, f Format) ([]vssubs.BulkRow, error) {
 	add := func(row vssubs.BulkRow) error {
 		if len(rows) == vssubs.MaxBulkRows {
 			return &vssubs.ValidationError{Fields: []vssubs.FieldError{{Field: "file", Reason: fmt.Sprintf(
-				"has more than %s subscribers on row %d and after: split it, a bulk add holds at most %s", thousands(vssubs.MaxBulkRows), row.Row, thousands(vssubs.MaxBulkRows))}}}
+				"has more than %s subscribers on row %d and after: split it, a bulk add holds at most %s", english.Thousands(vssubs.MaxBulkRows), row.Row, english.Thousands(vssubs.MaxBulkRows))}}}
 		}
 		rows = append(rows, row)
 		return nil
@@ -168,15 +168,6 @@ func ReadBulk(r io.Reader, f Format) ([]vssubs.BulkRow, error) {
 		return nil, err
 	}
 	return rows, nil
-}
-
-// thousands writes n with commas, as the messages people read do.
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }
 
 func readBulkCSV(r io.Reader, add func(vssubs.BulkRow) error) error {
