@@ -61,8 +61,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.StringVar(&o.secret, "secret", os.Getenv("VSSUBS_PORTAL_SECRET"), "token-signing secret of at least 32 bytes, so tokens survive restarts (default $VSSUBS_PORTAL_SECRET, else random)")
 	fs.DurationVar(&o.drain, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for requests in flight")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
-	// -h prints the usage on errOut, as the portal writes nothing on stdout.
-	if err := cmdline.Parse(fs, args, errOut); err != nil {
+	if err := cmdline.Parse(fs, args, os.Stdout); err != nil {
 		return o, err
 	}
 	var err error

@@ -178,7 +178,8 @@ func (s *session) printBulkRefusal(be *vssubs.BulkError, path string) {
 	}
 	for i, r := range be.Rows {
 		if i == limit {
-			fmt.Fprintf(w, "  ... and %s more (--max-errors shows more, --json every one)\n", english.Count(len(be.Rows)-i, "problem"))
+			rest := len(be.Rows) - i
+			fmt.Fprintf(w, "  ... and %s more %s (--max-errors shows more, --json every one)\n", english.Thousands(rest), english.Plural(rest, "problem"))
 			break
 		}
 		fmt.Fprintf(w, "  row %d, %s: %s\n", r.Row, r.Field, r.Reason)
@@ -192,7 +193,7 @@ func (s *session) printBulkRefusal(be *vssubs.BulkError, path string) {
 	index := map[string]int{}
 	for _, r := range be.Rows {
 		// "is already on row 12 of this batch" and "... row 40 ..." are one reason.
-		reason := r.Field + " " + rowNumber.ReplaceAllString(r.Reason, "another row")
+		reason := r.Field + ": " + rowNumber.ReplaceAllString(r.Reason, "another row")
 		if i, ok := index[reason]; ok {
 			groups[i].n++
 			continue
@@ -203,9 +204,9 @@ func (s *session) printBulkRefusal(be *vssubs.BulkError, path string) {
 	slices.SortStableFunc(groups, func(a, b group) int { return b.n - a.n })
 	parts := make([]string, len(groups))
 	for i, g := range groups {
-		parts[i] = english.Thousands(g.n) + " " + g.reason
+		parts[i] = english.Thousands(g.n) + " × " + g.reason
 	}
-	fmt.Fprintf(w, "%s refused: %s\n", english.Count(len(rows), "row"), strings.Join(parts, ", "))
+	fmt.Fprintf(w, "%s refused: %s\n", english.Count(len(rows), "row"), strings.Join(parts, "; "))
 	if be.API != nil && be.API.RequestID != "" {
 		fmt.Fprintf(w, "  code %s, request %s\n", vssubs.CodeValidation, be.API.RequestID)
 	}
