@@ -23,14 +23,16 @@ var (
 )
 
 // openCSV returns the file's text as UTF-8, how many lines were consumed before the
-// header (a "sep=" line), and the separator. It reads no more than sniffSize ahead.
-func openCSV(r io.Reader) (io.Reader, int, rune, error) {
+// header (a "sep=" line), the separator, and the file's first bytes as they are. It
+// reads no more than sniffSize ahead.
+func openCSV(r io.Reader) (text io.Reader, skipped int, sep rune, head []byte, err error) {
 	br := bufio.NewReaderSize(r, sniffSize)
-	head, err := br.Peek(sniffSize)
+	head, err = br.Peek(sniffSize)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return nil, 0, 0, err
+		return nil, 0, 0, nil, err
 	}
-	var text io.Reader = br
+	head = bytes.Clone(head)
+	text = br
 	switch {
 	case bytes.HasPrefix(head, bomUTF8):
 		_, _ = br.Discard(len(bomUTF8))
@@ -43,7 +45,7 @@ func openCSV(r io.Reader) (io.Reader, int, rune, error) {
 	tr := bufio.NewReaderSize(text, sniffSize)
 	first, err := tr.Peek(sniffSize)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return nil, 0, 0, err
+		return nil, 0, 0, nil, err
 	}
 	line, _, _ := bytes.Cut(first, []byte("\n"))
 	line = bytes.TrimSuffix(line, []byte("\r"))
@@ -51,11 +53,11 @@ func openCSV(r io.Reader) (io.Reader, int, rune, error) {
 	if rest, ok := bytes.CutPrefix(bytes.ToLower(line), []byte("sep=")); ok && utf8.RuneCount(rest) == 1 {
 		sep, _ := utf8.DecodeRune(rest)
 		if _, err := tr.ReadBytes('\n'); err != nil && !errors.Is(err, io.EOF) {
-			return nil, 0, 0, err
+			return nil, 0, 0, nil, err
 		}
-		return tr, 1, sep, nil
+		return tr, 1, sep, head, nil
 	}
-	return tr, 0, detectSeparator(line), nil
+	return tr, 0, detectSeparator(line), head, nil
 }
 
 // validUTF8Prefix reports whether b is UTF-8, allowing a rune cut at its end when b is
