@@ -57,7 +57,7 @@ type session struct {
 	rate                 float64
 	// maxErrors is how many rows of a refused bulk add are printed for a person.
 	maxErrors int
-	client               *vssubs.Client
+	client    *vssubs.Client
 	// setFlags are the flags given on the command line, for commands that change only
 	// the fields given.
 	setFlags map[string]bool
