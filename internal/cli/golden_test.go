@@ -119,6 +119,7 @@ func TestGolden(t *testing.T) {
 			{"vssubs-help", vssubsBin, []string{"-h"}},
 			{"vssubs-version", vssubsBin, []string{"--version"}},
 			{"vssubs-unknown-flag", vssubsBin, []string{"--colour"}},
+			{"vssubs-unreachable-portal-says-vssubs-once", vssubsBin, []string{"me", "--base-url", "http://127.0.0.1:1", "--token", "t"}},
 			{"portal-help", portalBin, []string{"--help"}},
 			{"portal-version", portalBin, []string{"--version"}},
 			{"portal-unknown-flag", portalBin, []string{"--colour"}},
