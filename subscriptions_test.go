@@ -637,31 +637,35 @@ func TestListStopsOnRepeatedCursor(t *testing.T) {
 }
 
 // The 90-day rule holds for bulk rows too: a freed seat does not go to a new email in a
-// batch before its time.
+// batch before its time. The reason reads right for each level ("an enterprise seat").
 func TestBulkAddKeepsTheNinetyDayRule(t *testing.T) {
-	ctx := context.Background()
-	w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelProfessional, Quantity: 2})
-	ids := bulkAdd(t, w, 2, vssubs.LevelProfessional)
-	w.clock.Advance(10 * day)
-	if _, err := w.partner.Subscribers.Remove(ctx, w.agreementID, ids); err != nil {
-		t.Fatal(err)
-	}
-	rows := []vssubs.BulkRow{
-		{Row: 2, SubscriberInput: person("0", vssubs.LevelProfessional)}, // back on their own seat
-		{Row: 3, SubscriberInput: person("new", vssubs.LevelProfessional)},
-	}
-	_, err := w.partner.Subscribers.BulkAdd(ctx, w.agreementID, vssubs.BulkAddRequest{Rows: rows})
-	var be *vssubs.BulkError
-	if !errors.As(err, &be) {
-		t.Fatalf("want *BulkError, got %v", err)
-	}
-	want := []vssubs.RowError{{Row: 3, Field: "level", Reason: "a professional seat goes to a different email 90 days after its last assignment: the next one is free on 2026-04-05"}}
-	if diff := cmp.Diff(want, be.Rows); diff != "" {
-		t.Errorf("row errors (-want +got):\n%s", diff)
-	}
-	w.clock.Advance(80 * day)
-	if _, err := w.partner.Subscribers.BulkAdd(ctx, w.agreementID, vssubs.BulkAddRequest{Rows: rows}); err != nil {
-		t.Errorf("90 days after the last assignment: %v", err)
+	for level, seat := range map[vssubs.Level]string{vssubs.LevelProfessional: "a professional seat", vssubs.LevelEnterprise: "an enterprise seat"} {
+		t.Run(string(level), func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t, vssubs.OrderLine{Level: level, Quantity: 2})
+			ids := bulkAdd(t, w, 2, level)
+			w.clock.Advance(10 * day)
+			if _, err := w.partner.Subscribers.Remove(ctx, w.agreementID, ids); err != nil {
+				t.Fatal(err)
+			}
+			rows := []vssubs.BulkRow{
+				{Row: 2, SubscriberInput: person("0", level)}, // back on their own seat
+				{Row: 3, SubscriberInput: person("new", level)},
+			}
+			_, err := w.partner.Subscribers.BulkAdd(ctx, w.agreementID, vssubs.BulkAddRequest{Rows: rows})
+			var be *vssubs.BulkError
+			if !errors.As(err, &be) {
+				t.Fatalf("want *BulkError, got %v", err)
+			}
+			want := []vssubs.RowError{{Row: 3, Field: "level", Reason: seat + " goes to a different email 90 days after its last assignment: the next one is free on 2026-04-05"}}
+			if diff := cmp.Diff(want, be.Rows); diff != "" {
+				t.Errorf("row errors (-want +got):\n%s", diff)
+			}
+			w.clock.Advance(80 * day)
+			if _, err := w.partner.Subscribers.BulkAdd(ctx, w.agreementID, vssubs.BulkAddRequest{Rows: rows}); err != nil {
+				t.Errorf("90 days after the last assignment: %v", err)
+			}
+		})
 	}
 }
 

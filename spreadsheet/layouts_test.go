@@ -305,13 +305,17 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// endlessRows is a CSV file with a header and no end of rows.
+// endlessRows is a CSV file with a header and more rows than any bulk add holds: 3 times the
+// row limit, so that a reader ignoring the limit fails the test instead of hanging it.
 type endlessRows struct {
 	buf []byte
 	n   int
 }
 
 func (e *endlessRows) Read(p []byte) (int, error) {
+	if len(e.buf) == 0 && e.n > 3*vssubs.MaxBulkRows {
+		return 0, io.EOF
+	}
 	if len(e.buf) == 0 {
 		if e.n == 0 {
 			e.buf = []byte("First name,Last name,Email,Subscription level,Country\n")
