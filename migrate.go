@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -42,8 +43,9 @@ type MigrateResult struct {
 // WithIdempotencyKey resumes the migration: subscribers already on to with the same
 // email and level are not copied again, only removed from from. When no key is given,
 // one is made; every error names it, and MigrateResult.Key holds it. A selected
-// subscriber whose email is already on to at another level is a *ValidationError, before
-// anything changes.
+// subscriber whose email is already on to at another level is a *ValidationError, and
+// rows the new agreement refuses (such as a level it has no seats of) a *BulkError,
+// both before anything changes.
 func (s *SubscribersService) Migrate(ctx context.Context, from, to string, o MigrateOptions, opts ...CallOption) (*MigrateResult, error) {
 	var fe fieldErrors
 	if strings.TrimSpace(from) == "" {
@@ -101,6 +103,12 @@ func (s *SubscribersService) Migrate(ctx context.Context, from, to string, o Mig
 			rows[i] = BulkRow{Row: i + 1, SubscriberInput: sub.SubscriberInput}
 		}
 		out, err := s.BulkAdd(ctx, to, BulkAddRequest{Rows: rows}, WithIdempotencyKey(key+"/copy"))
+		var refused *BulkError
+		if errors.As(err, &refused) {
+			// All or nothing: nobody moved, and the same key would be refused the same
+			// way, so there is nothing to resume.
+			return nil, err
+		}
 		if err != nil {
 			return nil, stopped(err)
 		}

@@ -259,6 +259,21 @@ func TestMigrateRefusals(t *testing.T) {
 		t.Errorf("a refused migration changed the agreements: %d and %d subscribers", len(from), len(to))
 	}
 
+	// A new agreement without seats of a level refuses the whole copy: nobody moves.
+	small, err := m.partner.Orders.Place(ctx, vssubs.OrderRequest{CustomerEmail: customerEmail, CustomerName: "Contoso",
+		Lines: []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: 600}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.customer.Subscribers.Migrate(ctx, m.agreementID, small.AgreementID, vssubs.MigrateOptions{Filter: vssubs.SubscriberFilter{Search: "team-a"}})
+	var be *vssubs.BulkError
+	if !errors.As(err, &be) || len(be.Rows) == 0 || be.Rows[0].Field != vssubs.FieldLevel {
+		t.Fatalf("migrating professionals to an agreement without professional seats = %v, want a *BulkError on their level", err)
+	}
+	if from, _ := m.holdings(t); len(from) != movingCount+len(m.staying) {
+		t.Errorf("a refused copy removed subscribers from the old agreement: %d left", len(from))
+	}
+
 	for _, tc := range []struct{ name, from, to, want string }{
 		{"no old agreement", "", m.to, "from: is required"},
 		{"no new agreement", m.agreementID, "", "to: is required"},
