@@ -40,7 +40,7 @@ func newMigration(t *testing.T) *migration {
 	var rows []vssubs.BulkRow
 	for i := range movingCount {
 		in := person(fmt.Sprint(i), vssubs.LevelEnterprise)
-		in.Reference, in.Language, in.Downloads = "team-a", []string{"en", "fr"}[i%2], i%3 == 0
+		in.Reference, in.Language, in.Downloads = "team-a", []vssubs.Language{vssubs.LangEnglish, vssubs.LangFrench}[i%2], i%3 == 0
 		if i%7 == 0 {
 			in.Level, in.NotificationEmail = vssubs.LevelProfessional, fmt.Sprintf("n%d@fabrikam.example", i)
 		}

@@ -568,13 +568,9 @@ func TestExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf strings.Builder
-	res, err := w.partner.Subscribers.Export(ctx, w.agreementID, &buf, vssubs.ExportOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantName := "subscribers_" + w.license + "_" + time.Now().Format(time.DateOnly) + ".csv"
-	if diff := cmp.Diff(&vssubs.ExportResult{FileName: wantName, Rows: 2}, res); diff != "" {
-		t.Errorf("result (-want +got):\n%s", diff)
+	n, err := w.partner.Subscribers.Export(ctx, w.agreementID, &buf, vssubs.ExportOptions{})
+	if err != nil || n != 2 {
+		t.Fatalf("Export = %d rows, %v; want 2 rows", n, err)
 	}
 	want := "\ufeffFirst name,Last name,Email,Subscription level,Reference,Country/region,Language,Downloads,Notification email,Status,Assigned at,ID\n" +
 		"Ada a,Lovelace,ada.a@contoso.example,enterprise,R&D,FR,en,Yes,,assigned,2026-01-05T09:00:00Z," + s.ID + "\n" +

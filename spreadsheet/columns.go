@@ -255,7 +255,7 @@ func levelKey(s string) string {
 
 // languageOfCell reads a language as a code ("fr", "fr-FR") or a name in English or
 // French ("French", "Français"); anything else is kept for validation to report.
-func languageOfCell(s string) string {
+func languageOfCell(s string) vssubs.Language {
 	switch fold(strings.TrimSpace(s)) {
 	case "":
 		return ""
@@ -266,22 +266,22 @@ func languageOfCell(s string) string {
 	}
 	if tag, err := language.Parse(strings.TrimSpace(s)); err == nil {
 		if base, conf := tag.Base(); conf == language.Exact {
-			return base.String()
+			return vssubs.Language(base.String())
 		}
 	}
-	return s
+	return vssubs.Language(s)
 }
 
 // LanguageName returns the name the template writes for a language code: "English" or
 // "French"; other values are returned as they are.
-func LanguageName(code string) string {
+func LanguageName(code vssubs.Language) string {
 	switch code {
 	case vssubs.LangEnglish:
 		return "English"
 	case vssubs.LangFrench:
 		return "French"
 	}
-	return code
+	return string(code)
 }
 
 // countries resolves country names to ISO 3166 codes. It is built on the first name a

@@ -197,7 +197,7 @@ func TestCellsAsPeopleWriteThem(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rows := readCSV(t, "Name,Email,Subscription level,Country,Language,Downloads\n"+
 				strings.Join([]string{"Ada Lovelace", "ada@contoso.com", tc.level, tc.country, tc.lang, tc.dl}, ",")+"\n")
-			want := vssubs.SubscriberInput{FirstName: "Ada", LastName: "Lovelace", Email: "ada@contoso.com", Level: tc.wantLevel, Country: tc.wantCountry, Language: tc.wantLang, Downloads: tc.wantDownloads}
+			want := vssubs.SubscriberInput{FirstName: "Ada", LastName: "Lovelace", Email: "ada@contoso.com", Level: tc.wantLevel, Country: tc.wantCountry, Language: vssubs.Language(tc.wantLang), Downloads: tc.wantDownloads}
 			if diff := cmp.Diff(want, rows[0].SubscriberInput); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}

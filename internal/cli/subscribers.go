@@ -31,7 +31,7 @@ func subscriberFlags(in *vssubs.SubscriberInput) func(fs *flag.FlagSet) {
 		fs.Func("level", "subscription level: "+levelNames(), func(v string) error { in.Level = vssubs.Level(v); return nil })
 		fs.StringVar(&in.Reference, "reference", "", "your reference, such as a cost centre")
 		fs.StringVar(&in.Country, "country", "", "two-letter country/region code, such as FR")
-		fs.StringVar(&in.Language, "email-language", "", "language of the email the subscriber is sent: en or fr (default en)")
+		fs.StringVar((*string)(&in.Language), "email-language", "", "language of the email the subscriber is sent: en or fr (default en)")
 		fs.BoolVar(&in.Downloads, "downloads", false, "allow software downloads")
 		fs.StringVar(&in.NotificationEmail, "notification-email", "", "a separate address for notifications")
 	}
@@ -119,7 +119,9 @@ func mergeSubscriber(cur, in vssubs.SubscriberInput, set map[string]bool) vssubs
 	apply("email", &cur.Email, in.Email)
 	apply("reference", &cur.Reference, in.Reference)
 	apply("country", &cur.Country, in.Country)
-	apply("email-language", &cur.Language, in.Language)
+	if set["email-language"] {
+		cur.Language = in.Language
+	}
 	apply("notification-email", &cur.NotificationEmail, in.NotificationEmail)
 	if set["level"] {
 		cur.Level = in.Level
@@ -192,14 +194,14 @@ func subscribersExportCmd() *command {
 			if err != nil {
 				return err
 			}
-			res, err := c.Subscribers.Export(ctx, id, file, o)
+			rows, err := c.Subscribers.Export(ctx, id, file, o)
 			if cerr := file.Close(); err == nil {
 				err = cerr
 			}
 			if err != nil {
 				return err
 			}
-			return s.done(fmt.Sprintf("wrote %s to %s", english.Count(res.Rows, "subscriber"), output), exportReport{File: output, Rows: res.Rows})
+			return s.done(fmt.Sprintf("wrote %s to %s", english.Count(rows, "subscriber"), output), exportReport{File: output, Rows: rows})
 		}}
 }
 
@@ -427,7 +429,7 @@ func adminsAddCmd() *command {
 			fs.StringVar(&in.Email, "email", "", "the new admin's email")
 			fs.StringVar(&in.Name, "name", "", "the new admin's name")
 			fs.Func("role", "admin or super_admin (default admin)", func(v string) error { in.Role = vssubs.Role(v); return nil })
-			fs.StringVar(&in.Language, "email-language", "", "language of the invitation email: en or fr (default en)")
+			fs.StringVar((*string)(&in.Language), "email-language", "", "language of the invitation email: en or fr (default en)")
 		},
 		required: []string{"email"},
 		example:  "vssubs admins add --agreement agr_000001 --email pat@contoso.com --name Pat --role super_admin",
