@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -60,10 +61,18 @@ func (s *SubscribersService) Migrate(ctx context.Context, from, to string, o Mig
 	if err := fe.err(); err != nil {
 		return nil, err
 	}
-	key := callOptions(opts).idempotencyKey
+	cc := callOptions(opts)
+	if cc.noKey {
+		fe.add("idempotency_key", "a migration needs one, to resume after a failure: leave out WithoutIdempotencyKey")
+		return nil, fe.err()
+	}
+	key := cc.idempotencyKey
 	if key == "" {
 		key = NewIdempotencyKey()
 	}
+	// Every request gets the caller's options (such as WithCallRetry), and a key of
+	// its own derived from the migration's.
+	withKey := func(k string) []CallOption { return append(slices.Clip(opts), WithIdempotencyKey(k)) }
 	res := &MigrateResult{Key: key, DryRun: o.DryRun}
 	stopped := func(err error) error {
 		return fmt.Errorf("vssubs: migration stopped; call it again with the idempotency key %q to resume: %w", key, err)
@@ -102,7 +111,7 @@ func (s *SubscribersService) Migrate(ctx context.Context, from, to string, o Mig
 		for i, sub := range res.Copy {
 			rows[i] = BulkRow{Row: i + 1, SubscriberInput: sub.SubscriberInput}
 		}
-		out, err := s.BulkAdd(ctx, to, BulkAddRequest{Rows: rows}, WithIdempotencyKey(key+"/copy"))
+		out, err := s.BulkAdd(ctx, to, BulkAddRequest{Rows: rows}, withKey(key+"/copy")...)
 		var refused *BulkError
 		if errors.As(err, &refused) {
 			// All or nothing: nobody moved, and the same key would be refused the same
@@ -124,7 +133,7 @@ func (s *SubscribersService) Migrate(ctx context.Context, from, to string, o Mig
 		// still on from, so its batches differ from the first call's and need keys of
 		// their own, while a retried batch keeps its key.
 		sum := sha256.Sum256([]byte(strings.Join(ids, "\n")))
-		if _, err := s.Remove(ctx, from, ids, WithIdempotencyKey(key+"/remove/"+hex.EncodeToString(sum[:8]))); err != nil {
+		if _, err := s.Remove(ctx, from, ids, withKey(key+"/remove/"+hex.EncodeToString(sum[:8]))...); err != nil {
 			return nil, stopped(err)
 		}
 	}

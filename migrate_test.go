@@ -213,6 +213,35 @@ func TestMigrateResumesAfterAFailureAtEachStep(t *testing.T) {
 	}
 }
 
+// The call's options reach every request: with WithCallRetry, a failure of the commit is
+// retried under the call's policy (the client's own does not retry), and the migration
+// completes in one call. WithoutIdempotencyKey is refused: a migration must be resumable.
+func TestMigrateCallOptions(t *testing.T) {
+	ctx := context.Background()
+	m := newMigration(t)
+	noRetry := vssubs.RetryPolicy{MinWait: time.Millisecond, MaxWait: time.Millisecond}
+	oneRetry := noRetry
+	oneRetry.MaxRetries = 1
+	for _, step := range []struct{ method, path string }{{"POST", "/commit"}, {"POST", "/subscribers/remove"}} {
+		ft := &faultyTransport{next: m.p.Transport(), method: step.method, path: step.path, nth: 1, afterApplied: true}
+		c := m.client(t, customerEmail, vssubs.WithTransport(ft), vssubs.WithRetry(noRetry))
+		opts := vssubs.MigrateOptions{Filter: vssubs.SubscriberFilter{Search: "team-a"}}
+		if step.path == "/subscribers/remove" {
+			opts.Filter.Search = "team-b" // the copy of team-a is done; move the rest
+		}
+		if _, err := c.Subscribers.Migrate(ctx, m.agreementID, m.to, opts, vssubs.WithCallRetry(oneRetry)); err != nil {
+			t.Fatalf("a failure of %s under WithCallRetry: %v", step.path, err)
+		}
+	}
+	if from, to := m.holdings(t); len(from) != 0 || len(to) != movingCount+len(m.staying) {
+		t.Errorf("after both migrations the agreements hold %d and %d subscribers, want 0 and %d", len(from), len(to), movingCount+len(m.staying))
+	}
+	_, err := m.customer.Subscribers.Migrate(ctx, m.to, m.agreementID, vssubs.MigrateOptions{}, vssubs.WithoutIdempotencyKey())
+	if !errors.Is(err, vssubs.ErrValidation) || !strings.Contains(err.Error(), "idempotency_key") {
+		t.Errorf("Migrate WithoutIdempotencyKey = %v, want a validation error on idempotency_key", err)
+	}
+}
+
 // A dry run returns the plan and changes nothing; a plain run then does it.
 func TestMigrateDryRun(t *testing.T) {
 	ctx := context.Background()
