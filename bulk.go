@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/vssubs/vssubs-go/internal/english"
 	"github.com/vssubs/vssubs-go/internal/wire"
 )
 
@@ -43,7 +45,7 @@ const maxRowsInMessage = 20
 
 func (e *BulkError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "vssubs: bulk add refused, nothing was added: %d problems", len(e.Rows))
+	fmt.Fprintf(&b, "vssubs: bulk add refused, nothing was added: %s", english.Count(len(e.Rows), "problem"))
 	for i, r := range e.Rows {
 		if i == maxRowsInMessage {
 			fmt.Fprintf(&b, "; and %d more", len(e.Rows)-i)
@@ -97,8 +99,12 @@ func bulkErrorFrom(err error) error {
 	return be
 }
 
-// MaxBulkRows bounds one bulk add.
-const MaxBulkRows = 100_000
+// Bounds of a bulk add: at most MaxBulkRows rows in all, uploaded at most MaxBulkChunk
+// rows a request.
+const (
+	MaxBulkRows  = 100_000
+	MaxBulkChunk = 1000
+)
 
 // CheckBulkRows normalizes every row and reports every problem that needs no portal
 // state: required fields, commas, spaces, emails, known levels, cell values, and the same
@@ -148,9 +154,6 @@ type BulkAddRequest struct {
 	// ChunkSize is how many rows each upload request carries; 0 means MaxBulkChunk.
 	ChunkSize int
 }
-
-// MaxBulkChunk is the most rows one upload request carries.
-const MaxBulkChunk = 1000
 
 // BulkStatus is where a bulk session stands.
 type BulkStatus string
@@ -219,15 +222,17 @@ func (s *SubscribersService) BulkAdd(ctx context.Context, agreementID string, re
 	if progress == nil {
 		progress = func(int, int) {}
 	}
-	key := callOptions(opts).idempotencyKey
-	if key == "" {
-		key = NewIdempotencyKey()
-	}
+	// Every request carries every option of the call: the session is opened under the
+	// call's key k, chunk i under k/chunk/i and the commit under k/commit.
 	chunks := (len(rows) + size - 1) / size
+	cc := callOptions(opts).withKey()
+	if err := cc.child("chunk", chunks-1).check(); err != nil {
+		return nil, err
+	}
 	base := agreementPath(agreementID, "bulk-adds")
 
 	var sess BulkSession
-	if err := s.client.do(ctx, "POST", base, nil, wire.BulkStartRequest{Total: len(rows), Chunks: chunks}, &sess, []CallOption{WithIdempotencyKey(key)}); err != nil {
+	if err := s.client.do(ctx, http.MethodPost, base, nil, wire.BulkStartRequest{Total: len(rows), Chunks: chunks}, &sess, cc); err != nil {
 		return nil, err
 	}
 	// Chunks are uploaded even when the session is already committed, so the portal can
@@ -236,15 +241,13 @@ func (s *SubscribersService) BulkAdd(ctx context.Context, agreementID string, re
 	for i := range chunks {
 		part := rows[i*size : min((i+1)*size, len(rows))]
 		path := base + "/" + escapeSegment(sess.ID) + "/chunks/" + strconv.Itoa(i)
-		chunkKey := WithIdempotencyKey(fmt.Sprintf("%s/chunk/%d", key, i))
-		if err := s.client.do(ctx, "PUT", path, nil, wire.BulkChunk[BulkRow]{Rows: part}, nil, []CallOption{chunkKey}); err != nil {
+		if err := s.client.do(ctx, http.MethodPut, path, nil, wire.BulkChunk[BulkRow]{Rows: part}, nil, cc.child("chunk", i)); err != nil {
 			return nil, err
 		}
 		progress(i*size+len(part), len(rows))
 	}
-	out := new(BulkResult)
-	path := base + "/" + escapeSegment(sess.ID) + "/commit"
-	if err := s.client.do(ctx, "POST", path, nil, nil, out, []CallOption{WithIdempotencyKey(key + "/commit")}); err != nil {
+	out, err := call[BulkResult](ctx, s.client, http.MethodPost, base+"/"+escapeSegment(sess.ID)+"/commit", nil, cc.child("commit", -1))
+	if err != nil {
 		return nil, bulkErrorFrom(err)
 	}
 	return out, nil
@@ -255,9 +258,5 @@ func (s *SubscribersService) GetBulk(ctx context.Context, agreementID, bulkID st
 	if err := requireIDs("agreement_id", agreementID, "bulk_id", bulkID); err != nil {
 		return nil, err
 	}
-	out := new(BulkSession)
-	if err := s.client.do(ctx, "GET", agreementPath(agreementID, "bulk-adds", bulkID), nil, nil, out, nil); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[BulkSession](ctx, s.client, http.MethodGet, agreementPath(agreementID, "bulk-adds", bulkID), nil, callConfig{})
 }

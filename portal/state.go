@@ -97,12 +97,12 @@ func inProgress() *vssubs.APIError {
 
 // user returns the principal for email, creating it on first sight; lang, when set,
 // becomes its notification language.
-func (p *Portal) user(ctx context.Context, tx store.Tx, email, lang string) (store.User, error) {
+func (p *Portal) user(ctx context.Context, tx store.Tx, email string, lang vssubs.Language) (store.User, error) {
 	u, err := tx.EnsureUser(ctx, store.User{ID: p.ids.next("usr"), Email: email, Language: vssubs.LangEnglish})
 	if err != nil {
 		return u, err
 	}
-	if vssubs.ValidLanguage(lang) && u.Language != lang {
+	if lang.Valid() && u.Language != lang {
 		u.Language = lang
 		return u, tx.PutUser(ctx, u)
 	}

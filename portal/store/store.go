@@ -136,7 +136,7 @@ type Tx interface {
 type User struct {
 	ID       string
 	Email    string
-	Language string
+	Language vssubs.Language
 }
 
 // Agreement is an Open License agreement with its customer side and partner grants. The

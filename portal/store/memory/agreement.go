@@ -42,7 +42,7 @@ type sub struct {
 	// search is name and reference in lower case, what a search matches beside the email.
 	search     string
 	level      vssubs.Level
-	lang       string
+	lang       vssubs.Language
 	status     vssubs.SubscriberStatus
 	downloads  bool
 	dead       bool
@@ -55,7 +55,7 @@ func packSub(s store.Subscriber) *sub {
 	return &sub{
 		id: s.ID, email: s.Email, first: s.FirstName, last: s.LastName, ref: s.Reference,
 		notify: s.NotificationEmail, country: intern(s.Country), search: strings.ToLower(s.FirstName + " " + s.LastName + "\x1f" + s.Reference),
-		level: vssubs.Level(intern(string(s.Level))), lang: intern(s.Language), status: vssubs.SubscriberStatus(intern(string(s.Status))),
+		level: vssubs.Level(intern(string(s.Level))), lang: vssubs.Language(intern(string(s.Language))), status: vssubs.SubscriberStatus(intern(string(s.Status))),
 		downloads: s.Downloads, seatNo: int32(s.SeatNo),
 		assignedAt: s.AssignedAt.UnixNano(), updatedAt: s.UpdatedAt.UnixNano(),
 	}
@@ -97,7 +97,7 @@ var interned = func() map[string]string {
 	for _, l := range vssubs.Levels() {
 		m[string(l)] = string(l)
 	}
-	for _, c := range []string{"", vssubs.LangEnglish, vssubs.LangFrench, string(vssubs.StatusAssigned)} {
+	for _, c := range []string{"", string(vssubs.LangEnglish), string(vssubs.LangFrench), string(vssubs.StatusAssigned)} {
 		m[c] = c
 	}
 	for a := 'A'; a <= 'Z'; a++ {
