@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
@@ -37,6 +38,9 @@ type Portal struct {
 
 	// limits has its own lock (ratelimit.go).
 	limits callerLimits
+
+	purgeMu   sync.Mutex
+	lastPurge time.Time // when expired idempotency answers were last purged
 }
 
 type config struct {
