@@ -2,10 +2,12 @@ package portal
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -50,6 +52,7 @@ func (p *Portal) idempotent(w http.ResponseWriter, rq *request, h handler) (int,
 	fp := sha256.Sum256([]byte(rq.Method + " " + rq.URL.Path + "\x00" + string(raw)))
 
 	ctx := rq.Context()
+	p.purgeExpired(ctx)
 	deadline := time.Now().Add(pendingWait)
 	for {
 		res, err := p.store.ClaimKey(ctx, rq.caller, key, fp, p.cfg.now(), p.cfg.claimLease)
@@ -129,6 +132,20 @@ func (p *Portal) runFirst(rq *request, h handler, c store.Claim) (status int, bo
 		return 0, nil, ferr
 	}
 	return status, body, err
+}
+
+// purgeExpired deletes the answers older than IdempotencyTTL, at most once a minute.
+func (p *Portal) purgeExpired(ctx context.Context) {
+	now := p.cfg.now()
+	p.purgeMu.Lock()
+	due := sweepDue(&p.lastPurge, now)
+	p.purgeMu.Unlock()
+	if !due {
+		return
+	}
+	if _, err := p.store.PurgeKeys(ctx, now); err != nil {
+		p.cfg.logger.Warn("expired idempotency answers not purged", slog.String("error", err.Error()))
+	}
 }
 
 // keep reports whether an error answer is the request's lasting answer.

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
@@ -39,6 +40,9 @@ type Portal struct {
 
 	// dev mints the tokens Token returns; nil when WithAuthenticator chose another.
 	dev *DevTokens
+
+	purgeMu   sync.Mutex
+	lastPurge time.Time // when expired idempotency answers were last purged
 }
 
 type config struct {

@@ -562,13 +562,13 @@ func TestTwoInstancesServeOneState(t *testing.T) {
 	})
 }
 
-// TestSIGTERMDuringABulkCommitLosesNothing sends SIGTERM as a 20k-row bulk add commits:
+// TestSIGTERMDuringABulkCommitLosesNothing sends SIGTERM as a 5k-row bulk add commits:
 // the commit is answered, and what it reported added is there after a restart.
 func TestSIGTERMDuringABulkCommitLosesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts server processes")
 	}
-	const rows = 20_000
+	const rows = 5_000
 	db := filepath.Join(t.TempDir(), "state.db")
 	args := []string{"-db", db, "-shutdown-timeout", "3m"}
 	sp := startServer(t, args...)

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/cmdline"
 	"github.com/vssubs/vssubs-go/notifier"
 	"github.com/vssubs/vssubs-go/portal"
 	"github.com/vssubs/vssubs-go/portal/faults"
@@ -41,9 +42,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "vssubs-portal:", err)
-		os.Exit(1)
+	if code := cmdline.Exit(os.Stderr, "vssubs-portal", nil, run(ctx, os.Args[1:], os.Stderr, nil)); code != cmdline.ExitOK {
+		stop()
+		os.Exit(code)
 	}
 }
 
@@ -79,7 +80,6 @@ type serverLimits struct {
 
 func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs := flag.NewFlagSet("vssubs-portal", flag.ContinueOnError)
-	fs.SetOutput(errOut)
 	var o options
 	var spec, level string
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
@@ -107,21 +107,18 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.StringVar(&o.webhook, "webhook", "", "also deliver every notification to this URL, signed (see package webhook)")
 	fs.StringVar(&o.hookKey, "webhook-secret", os.Getenv("VSSUBS_WEBHOOK_SECRET"), "the webhook signing secret (default $VSSUBS_WEBHOOK_SECRET)")
 	fs.DurationVar(&o.lease, "claim-lease", 2*time.Minute, "how long a request holds its idempotency key before a repeat may take it over")
-	if err := fs.Parse(args); err != nil {
+	if err := cmdline.Parse(fs, args, os.Stdout); err != nil {
 		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	var err error
 	if o.faults, err = faults.Parse(spec); err != nil {
-		return o, err
+		return o, &cmdline.UsageError{Msg: err.Error(), Usage: cmdline.UsageOf(fs)}
 	}
 	if err := o.logLevel.UnmarshalText([]byte(level)); err != nil {
-		return o, fmt.Errorf("-log-level: %w", err)
+		return o, &cmdline.UsageError{Msg: "-log-level: " + err.Error(), Usage: cmdline.UsageOf(fs)}
 	}
 	if o.rate < 0 || (o.rate > 0 && o.burst < 1) {
-		return o, errors.New("-rate must not be negative, and -burst must be at least 1")
+		return o, &cmdline.UsageError{Msg: "-rate must not be negative, and -burst must be at least 1", Usage: cmdline.UsageOf(fs)}
 	}
 	if o.anonRate < 0 || (o.anonRate > 0 && o.anonBurst < 1) {
 		return o, errors.New("-anon-rate must not be negative, and -anon-burst must be at least 1")

@@ -49,3 +49,8 @@ func BenchmarkStores(b *testing.B) {
 	b.Run("BytesPerSubscriber/memory", bench.BytesPerSubscriber)
 	b.Run("SearchPage1M/memory", bench.SearchPage)
 }
+
+func BenchmarkReadCSV100k(b *testing.B) {
+	b.Run("spreadsheet", bench.ReadCSV)
+	b.Run("baseline=rows-held", bench.HoldRows)
+}
