@@ -317,7 +317,8 @@ func partnersRemoveCmd() *command {
 func accessListCmd() *command {
 	var agreement string
 	return &command{name: "list", summary: "list the agreement's access requests, oldest first",
-		flags: agreementFlag(&agreement),
+		example: "vssubs access-requests list --agreement agr_000001",
+		flags:   agreementFlag(&agreement),
 		run: func(ctx context.Context, s *session, _ []string) error {
 			c, id, err := s.scoped(agreement)
 			if err != nil {
@@ -331,7 +332,8 @@ func accessListCmd() *command {
 func accessDecideCmd(decision, summary string) *command {
 	var agreement string
 	return &command{name: decision, args: "REQUEST_ID", nargs: 1, summary: summary,
-		flags: agreementFlag(&agreement),
+		example: "vssubs access-requests " + decision + " acr_000001 --agreement agr_000001",
+		flags:   agreementFlag(&agreement),
 		run: func(ctx context.Context, s *session, args []string) error {
 			c, id, err := s.scoped(agreement)
 			if err != nil {
@@ -352,7 +354,8 @@ func accessDecideCmd(decision, summary string) *command {
 func activityListCmd() *command {
 	var agreement string
 	return &command{name: "list", summary: "list the agreement's activity log, oldest first",
-		flags: agreementFlag(&agreement),
+		example: "vssubs activity list --agreement agr_000001",
+		flags:   agreementFlag(&agreement),
 		run: func(ctx context.Context, s *session, _ []string) error {
 			c, id, err := s.scoped(agreement)
 			if err != nil {
@@ -366,7 +369,8 @@ func activityListCmd() *command {
 func activityExportCmd() *command {
 	var agreement string
 	return &command{name: "export", summary: "write the agreement's activity log as CSV to stdout",
-		flags: agreementFlag(&agreement),
+		example: "vssubs activity export --agreement agr_000001",
+		flags:   agreementFlag(&agreement),
 		run: func(ctx context.Context, s *session, _ []string) error {
 			c, id, err := s.scoped(agreement)
 			if err != nil {
