@@ -295,7 +295,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	if err := decodeJSON(resp.Body, resp.ContentLength, out); err != nil {
 		return fmt.Errorf("vssubs: decoding %s %s response [request %s]: %w", method, st.path, meta.RequestID, err)
 	}
 	if m, ok := out.(metaSetter); ok {
