@@ -157,7 +157,7 @@ func measureConcurrent(*Suite) ([]Figure, error) {
 		Measured: fmt.Sprintf("%.0f calls/s (default transport)", 1e9/float64(d.NsPerOp())),
 		Baseline: fmt.Sprintf("%.0f calls/s (hand-tuned transport)", 1e9/float64(t.NsPerOp())),
 		Ratio:    ratio, Goal: fmt.Sprintf("≥ %.2f×", GoalConcurrentThroughput), Met: ratio >= GoalConcurrentThroughput,
-		Note:     "ratios are throughputs",
+		Note: "ratios are throughputs",
 	}}, nil
 }
 
