@@ -234,15 +234,20 @@ const ConcurrentCallers = 64
 // a client built with no transport of the caller's, as most programs build it.
 func ConcurrentGetDefault(b *testing.B) { concurrentGet(b, nil) }
 
-// ConcurrentGetTuned is the baseline of ConcurrentGetDefault: the same client over a
-// transport tuned by hand for that many callers to one host.
+// ConcurrentGetTuned is the baseline of ConcurrentGetDefault: the same client, with the
+// same per-attempt timeout as NewClient's default, over a transport tuned by hand for
+// that many callers to one host.
 func ConcurrentGetTuned(b *testing.B) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 0 // no limit
 	t.MaxIdleConnsPerHost = 4 * ConcurrentCallers
 	b.Cleanup(t.CloseIdleConnections)
-	concurrentGet(b, vssubs.WithTransport(t))
+	concurrentGet(b, vssubs.WithHTTPClient(&http.Client{Transport: t, Timeout: DefaultClientTimeout}))
 }
+
+// DefaultClientTimeout is the per-attempt timeout of a client built without
+// WithHTTPClient.
+const DefaultClientTimeout = 60 * time.Second
 
 func concurrentGet(b *testing.B, transport vssubs.Option) {
 	srv, _ := getServer(b)
