@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,6 +83,26 @@ func TestFastDecodersAcceptWhatThePortalSends(t *testing.T) {
 	}
 }
 
+// The buffer an answer was read into is reused for the next one: what the first answer
+// decoded to must not change.
+func TestAReusedBodyBufferLeavesEarlierAnswersIntact(t *testing.T) {
+	var bodies sync.Pool
+	first := encodeJSON(t, wire.Page[Subscriber]{Items: portalSubscribers(), NextCursor: "c2"})
+	var got wire.Page[Subscriber]
+	must(t, decodeJSON(&bodies, bytes.NewReader(first), int64(len(first)), &got))
+	want := wire.Page[Subscriber]{Items: portalSubscribers(), NextCursor: "c2"}
+	overwrite := bytes.Repeat([]byte{'x'}, len(first))
+	copy(overwrite, `{"items":[],"next_cursor":"`)
+	overwrite[len(overwrite)-2], overwrite[len(overwrite)-1] = '"', '}'
+	for range 3 {
+		var next wire.Page[Subscriber]
+		must(t, decodeJSON(&bodies, bytes.NewReader(overwrite), int64(len(overwrite)), &next))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the first page changed (-want +got):\n%s", diff)
+	}
+}
+
 func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
@@ -113,7 +134,7 @@ func TestFastDecodersLeaveTheRestToEncodingJSON(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got, want Subscriber
-			gotErr := decodeJSON(strings.NewReader(tt.body), int64(len(tt.body)), &got)
+			gotErr := decodeJSON(new(sync.Pool), strings.NewReader(tt.body), int64(len(tt.body)), &got)
 			wantErr := json.NewDecoder(strings.NewReader(tt.body)).Decode(&want)
 			if (gotErr == nil) != (wantErr == nil) {
 				t.Fatalf("decodeJSON error %v, encoding/json error %v", gotErr, wantErr)
@@ -139,9 +160,10 @@ func FuzzFastDecodeMatchesEncodingJSON(f *testing.F) {
 	f.Add([]byte("{\"first_name\":\"\xc3\x28\"}"))
 	f.Add([]byte(`{"downloads":truex}`))
 	f.Add([]byte(` {"id" : "a" , "level":"enterprise"} `))
+	var bodies sync.Pool // shared, as a client's is
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var gotSub, wantSub Subscriber
-		gotErr := decodeJSON(bytes.NewReader(data), -1, &gotSub)
+		gotErr := decodeJSON(&bodies, bytes.NewReader(data), -1, &gotSub)
 		wantErr := decodeStd(data, &wantSub)
 		if (gotErr == nil) != (wantErr == nil) {
 			t.Fatalf("subscriber %q: decodeJSON error %v, encoding/json error %v", data, gotErr, wantErr)
@@ -150,7 +172,7 @@ func FuzzFastDecodeMatchesEncodingJSON(f *testing.F) {
 			t.Fatalf("subscriber %q (-encoding/json +decodeJSON):\n%s", data, diff)
 		}
 		var gotPage, wantPage wire.Page[Subscriber]
-		gotErr = decodeJSON(bytes.NewReader(data), int64(len(data)), &gotPage)
+		gotErr = decodeJSON(&bodies, bytes.NewReader(data), int64(len(data)), &gotPage)
 		wantErr = decodeStd(data, &wantPage)
 		if (gotErr == nil) != (wantErr == nil) {
 			t.Fatalf("page %q: decodeJSON error %v, encoding/json error %v", data, gotErr, wantErr)
