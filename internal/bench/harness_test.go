@@ -98,11 +98,11 @@ func TestPeersSendTheSameGetAndDecodeTheSameSubscriber(t *testing.T) {
 	}{
 		{"ogen", ogenHeaders, vssubs.Subscriber{ID: o.ID, AgreementID: o.AgreementID, SubscriberInput: vssubs.SubscriberInput{
 			FirstName: o.FirstName, LastName: o.LastName, Email: o.Email, Level: vssubs.Level(o.Level), Reference: o.Reference.Value,
-			Country: o.Country, Language: string(o.Language), Downloads: o.Downloads, NotificationEmail: o.NotificationEmail.Value,
+			Country: o.Country, Language: vssubs.Language(o.Language), Downloads: o.Downloads, NotificationEmail: o.NotificationEmail.Value,
 		}, Status: vssubs.SubscriberStatus(o.Status), AssignedAt: o.AssignedAt, UpdatedAt: o.UpdatedAt}},
 		{"oapi-codegen", oapiHeaders, vssubs.Subscriber{ID: a.Id, AgreementID: a.AgreementId, SubscriberInput: vssubs.SubscriberInput{
 			FirstName: a.FirstName, LastName: a.LastName, Email: string(a.Email), Level: vssubs.Level(a.Level), Reference: deref(a.Reference),
-			Country: a.Country, Language: string(a.Language), Downloads: a.Downloads, NotificationEmail: string(deref(a.NotificationEmail)),
+			Country: a.Country, Language: vssubs.Language(a.Language), Downloads: a.Downloads, NotificationEmail: string(deref(a.NotificationEmail)),
 		}, Status: vssubs.SubscriberStatus(a.Status), AssignedAt: a.AssignedAt, UpdatedAt: a.UpdatedAt}},
 	} {
 		t.Run(peer.name, func(t *testing.T) {

@@ -89,7 +89,7 @@ func newOapi(tb testing.TB, url string, hc *http.Client) *oapicodegen.ClientWith
 
 func ogenGet(ctx context.Context, c *ogen.Client) (*ogen.Subscriber, error) {
 	res, err := c.GetSubscriber(ctx, ogen.GetSubscriberParams{Agreement: getAgreement, Subscriber: getSubscriber,
-		XCorrelationID: ogen.NewOptString(correlationID()), AcceptLanguage: ogen.NewOptString(vssubs.LangEnglish)})
+		XCorrelationID: ogen.NewOptString(correlationID()), AcceptLanguage: ogen.NewOptString(string(vssubs.LangEnglish))})
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func ogenGet(ctx context.Context, c *ogen.Client) (*ogen.Subscriber, error) {
 }
 
 func oapiGet(ctx context.Context, c *oapicodegen.ClientWithResponses) (*oapicodegen.Subscriber, error) {
-	id, lang := correlationID(), vssubs.LangEnglish
+	id, lang := correlationID(), string(vssubs.LangEnglish)
 	res, err := c.GetSubscriberWithResponse(ctx, getAgreement, getSubscriber,
 		&oapicodegen.GetSubscriberParams{XCorrelationID: &id, AcceptLanguage: &lang})
 	if err != nil {
@@ -155,7 +155,7 @@ func clientPage(ctx context.Context, c *vssubs.Client) (n int, err error) {
 
 func ogenPage(ctx context.Context, c *ogen.Client) ([]ogen.Subscriber, error) {
 	res, err := c.ListSubscribers(ctx, ogen.ListSubscribersParams{Agreement: getAgreement, Limit: ogen.NewOptInt(PagePeerSize),
-		XCorrelationID: ogen.NewOptString(correlationID()), AcceptLanguage: ogen.NewOptString(vssubs.LangEnglish)})
+		XCorrelationID: ogen.NewOptString(correlationID()), AcceptLanguage: ogen.NewOptString(string(vssubs.LangEnglish))})
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +167,7 @@ func ogenPage(ctx context.Context, c *ogen.Client) ([]ogen.Subscriber, error) {
 }
 
 func oapiPage(ctx context.Context, c *oapicodegen.ClientWithResponses) ([]oapicodegen.Subscriber, error) {
-	id, lang, limit := correlationID(), vssubs.LangEnglish, PagePeerSize
+	id, lang, limit := correlationID(), string(vssubs.LangEnglish), PagePeerSize
 	res, err := c.ListSubscribersWithResponse(ctx, getAgreement,
 		&oapicodegen.ListSubscribersParams{Limit: &limit, XCorrelationID: &id, AcceptLanguage: &lang})
 	if err != nil {
