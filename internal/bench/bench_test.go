@@ -51,3 +51,8 @@ func BenchmarkConcurrentGet64(b *testing.B) {
 	b.Run("default", bench.ConcurrentGetDefault)
 	b.Run("baseline=tuned", bench.ConcurrentGetTuned)
 }
+
+func BenchmarkReadCSV100k(b *testing.B) {
+	b.Run("spreadsheet", bench.ReadCSV)
+	b.Run("baseline=rows-held", bench.HoldRows)
+}
