@@ -2,8 +2,8 @@ package webui
 
 import (
 	"errors"
-	"net/http"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 

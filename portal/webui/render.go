@@ -72,9 +72,9 @@ var funcs = template.FuncMap{
 		}
 		return m
 	},
-	"field":    field,
-	"problem":  problemOf,
-	"value":    func(v formView, name string) string { return v.value(name) },
+	"field":   field,
+	"problem": problemOf,
+	"value":   func(v formView, name string) string { return v.value(name) },
 	"panel": func(p *page, f *olpForm) *olpForm {
 		f.translator = p.translator
 		return f

@@ -204,7 +204,7 @@ func tokenFrom(ctx context.Context) (string, error) {
 // securityHeaders are sent with every answer. The policy allows scripts, styles and
 // images from the UI's own origin only: no inline script, no CDN, no framing.
 func securityHeaders(next http.Handler) http.Handler {
-	const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
