@@ -291,4 +291,3 @@ func (u *user) fetch(path string) (status int, disposition, body string) {
 	fmt.Sscan(out[0], &status)
 	return status, out[1], out[2]
 }
-

@@ -334,7 +334,6 @@ func partnersLink(t *testing.T, s *site, agreementID string) string {
 	return ""
 }
 
-
 func formatOf(t *testing.T, name string) vssubs.BulkFormat {
 	t.Helper()
 	f, err := vssubs.BulkFormatOf(name)
