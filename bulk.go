@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/vssubs/vssubs-go/internal/wire"
 )
 
 // BulkRow is one subscriber of a bulk add, with the row number it had in its file so
@@ -15,9 +17,9 @@ type BulkRow struct {
 	// for rows built in code; BulkAdd numbers rows left at 0.
 	Row int `json:"row"`
 	SubscriberInput
-	// problems are what reading the file found wrong with the row's cells, such as a
-	// downloads cell that is neither yes nor no; they are reported with the rest.
-	problems []FieldError
+	// Problems are what reading the file found wrong with the row's cells, such as a
+	// downloads cell that is neither yes nor no; CheckBulkRows reports them with the rest.
+	Problems []FieldError `json:"-"`
 }
 
 // RowError is one problem of one bulk row.
@@ -116,9 +118,9 @@ func (r Rules) CheckBulkRows(rows []BulkRow) ([]BulkRow, []RowError) {
 			fe.add("row", "the row number appears more than once in the batch")
 		}
 		numbers[row.Row] = true
-		fe = append(fe, row.problems...)
+		fe = append(fe, row.Problems...)
 		row.SubscriberInput = r.checkSubscriber(&fe, row.SubscriberInput)
-		row.problems = nil
+		row.Problems = nil
 		if len(fe) == 0 {
 			if first, dup := firstRow[row.Email]; dup {
 				fe.add(FieldEmail, fmt.Sprintf("is already on row %d of this batch", first))
@@ -149,17 +151,6 @@ type BulkAddRequest struct {
 
 // MaxBulkChunk is the most rows one upload request carries.
 const MaxBulkChunk = 1000
-
-// BulkStartRequest opens a bulk session: how many rows, in how many chunks, will follow.
-type BulkStartRequest struct {
-	Total  int `json:"total"`
-	Chunks int `json:"chunks"`
-}
-
-// BulkChunk is the wire body of one chunk of rows.
-type BulkChunk struct {
-	Rows []BulkRow `json:"rows"`
-}
 
 // BulkStatus is where a bulk session stands.
 type BulkStatus string
@@ -236,7 +227,7 @@ func (s *SubscribersService) BulkAdd(ctx context.Context, agreementID string, re
 	base := agreementPath(agreementID, "bulk-adds")
 
 	var sess BulkSession
-	if err := s.client.do(ctx, "POST", base, nil, BulkStartRequest{Total: len(rows), Chunks: chunks}, &sess, []CallOption{WithIdempotencyKey(key)}); err != nil {
+	if err := s.client.do(ctx, "POST", base, nil, wire.BulkStartRequest{Total: len(rows), Chunks: chunks}, &sess, []CallOption{WithIdempotencyKey(key)}); err != nil {
 		return nil, err
 	}
 	// Chunks are uploaded even when the session is already committed, so the portal can
@@ -246,7 +237,7 @@ func (s *SubscribersService) BulkAdd(ctx context.Context, agreementID string, re
 		part := rows[i*size : min((i+1)*size, len(rows))]
 		path := base + "/" + escapeSegment(sess.ID) + "/chunks/" + strconv.Itoa(i)
 		chunkKey := WithIdempotencyKey(fmt.Sprintf("%s/chunk/%d", key, i))
-		if err := s.client.do(ctx, "PUT", path, nil, BulkChunk{Rows: part}, nil, []CallOption{chunkKey}); err != nil {
+		if err := s.client.do(ctx, "PUT", path, nil, wire.BulkChunk[BulkRow]{Rows: part}, nil, []CallOption{chunkKey}); err != nil {
 			return nil, err
 		}
 		progress(i*size+len(part), len(rows))

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vssubs/vssubs-go/internal/wire"
 )
 
 // Wire header names shared by the client and the portal.
@@ -309,31 +311,35 @@ const maxErrorBody = 1 << 20
 // decodeError turns a non-2xx answer into an *APIError, whatever its body holds.
 func decodeError(resp *http.Response, meta ResponseMeta) error {
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	e := ParseErrorBody(resp.StatusCode, raw)
+	e := parseErrorBody(resp.StatusCode, raw)
 	if e.RequestID == "" {
 		e.RequestID = meta.RequestID
 	}
-	if d, ok := RetryAfterHeader(resp.Header, time.Now()); ok {
+	if d, ok := retryAfterHeader(resp.Header, time.Now()); ok {
 		e.RetryAfter = d
 	}
 	e.Attempts = meta.Attempts
 	return e
 }
 
-// ParseErrorBody decodes an error answer of the given status into an *APIError. A body
+// parseErrorBody decodes an error answer of the given status into an *APIError. A body
 // that is not the portal's error shape still yields an *APIError with a code derived
 // from the status, so callers can always use errors.Is.
-func ParseErrorBody(status int, raw []byte) *APIError {
-	var b ErrorBody
+func parseErrorBody(status int, raw []byte) *APIError {
+	var b wire.ErrorBody
 	if err := json.Unmarshal(raw, &b); err != nil || b.Code == "" {
 		return &APIError{StatusCode: status, Code: codeForStatus(status), Message: http.StatusText(status)}
 	}
+	var fields []FieldError
+	for _, f := range b.Fields {
+		fields = append(fields, FieldError(f))
+	}
 	return &APIError{
 		StatusCode: status,
-		Code:       b.Code,
+		Code:       ErrorCode(b.Code),
 		Message:    b.Message,
 		RequestID:  b.RequestID,
-		Fields:     b.Fields,
+		Fields:     fields,
 		RetryAfter: seconds(b.RetryAfterSeconds),
 		Details:    b.Details,
 	}
@@ -367,18 +373,18 @@ func seconds(s int) time.Duration {
 	return time.Duration(min(max(int64(s), 0), most)) * time.Second
 }
 
-// RetryAfterHeader reads the wait an answer asks for: Retry-After-Ms when present, for
+// retryAfterHeader reads the wait an answer asks for: Retry-After-Ms when present, for
 // its precision, else Retry-After in seconds or as an HTTP date.
-func RetryAfterHeader(h http.Header, now time.Time) (time.Duration, bool) {
+func retryAfterHeader(h http.Header, now time.Time) (time.Duration, bool) {
 	if ms, err := strconv.ParseInt(strings.TrimSpace(h.Get(HeaderRetryAfterMs)), 10, 64); err == nil && ms >= 0 {
 		// Capped like seconds(): a huge value would overflow into a negative wait.
 		return time.Duration(min(ms, int64(math.MaxInt64/time.Millisecond))) * time.Millisecond, true
 	}
-	return ParseRetryAfter(h.Get(HeaderRetryAfter), now)
+	return parseRetryAfter(h.Get(HeaderRetryAfter), now)
 }
 
-// ParseRetryAfter reads a Retry-After value in seconds or as an HTTP date.
-func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+// parseRetryAfter reads a Retry-After value in seconds or as an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false

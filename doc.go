@@ -68,7 +68,7 @@
 // Once a partner has access, it manages the subscriptions the license holds, as the
 // customer and its admins do. [SubscribersService.Add] assigns one subscription;
 // [SubscribersService.BulkAdd] assigns many, all or none, each bad row reported with its
-// reason, from rows read from the spreadsheet template or a CSV file with [ReadBulk].
+// reason, from rows read from the spreadsheet template or a CSV file with spreadsheet.ReadBulk.
 // Subscribers are edited ([SubscribersService.Update]), removed
 // ([SubscribersService.Remove]), listed with a filter ([SubscribersService.List]) and
 // exported as CSV ([SubscribersService.Export]). The seats of a level never exceed

@@ -110,18 +110,6 @@ type FieldError struct {
 	Reason string `json:"reason"`
 }
 
-// ErrorBody is the one JSON shape of every failure the portal answers.
-type ErrorBody struct {
-	Code              ErrorCode    `json:"code"`
-	Message           string       `json:"message"`
-	Fields            []FieldError `json:"fields,omitempty"`
-	RequestID         string       `json:"request_id,omitempty"`
-	RetryAfterSeconds int          `json:"retry_after_seconds,omitempty"`
-	// Details carries code-specific facts (the level and counts of a capacity error,
-	// the date a reassignment becomes possible), as strings so the shape stays flat.
-	Details map[string]string `json:"details,omitempty"`
-}
-
 // APIError is a failure answered by the portal. Use errors.Is with the sentinels to
 // branch on it, and errors.As to read the request id, the fields or the wait.
 type APIError struct {
@@ -157,33 +145,6 @@ func (e *APIError) Error() string {
 func (e *APIError) Is(target error) bool {
 	s := sentinelFor(e.Code)
 	return (s != nil && s == target) || fieldsMatch(e.Fields, target)
-}
-
-// Body returns the wire shape of the error, as the portal writes it.
-func (e *APIError) Body() ErrorBody {
-	return ErrorBody{
-		Code:              e.Code,
-		Message:           e.Message,
-		Fields:            e.Fields,
-		RequestID:         e.RequestID,
-		RetryAfterSeconds: ceilSeconds(e.RetryAfter),
-		Details:           e.Details,
-	}
-}
-
-// ceilSeconds rounds a wait up to whole seconds, the unit of Retry-After, so that a short
-// wait never reads as "no wait".
-func ceilSeconds(d time.Duration) int {
-	if d <= 0 {
-		return 0
-	}
-	// Not (d + time.Second - 1) / time.Second: that overflows for the longest waits
-	// (FuzzParseErrorBody's seed of a huge retry_after_seconds found it).
-	s := d / time.Second
-	if d%time.Second != 0 {
-		s++
-	}
-	return int(s)
 }
 
 // ValidationError lists every bad field of an input, found before anything is sent.

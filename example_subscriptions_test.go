@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"os"
 	"strings"
 
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/portal"
+	"github.com/vssubs/vssubs-go/spreadsheet"
 )
 
 // exampleAgreement places an order of 3 Enterprise and 2 Professional subscriptions on
@@ -108,7 +108,7 @@ func ExampleSubscribersService_BulkAdd() {
 		"Ada,Lovelace,ada@contoso.example,Enterprise,GB,Yes\n" +
 		"Grace,Hopper,grace@contoso.example,Professional,US,No\n" +
 		"Alan, Turing,alan@contoso.example,Enterprise,GB,Yes\n"
-	rows, err := vssubs.ReadBulk(strings.NewReader(file), vssubs.BulkCSV)
+	rows, err := spreadsheet.ReadBulk(strings.NewReader(file), spreadsheet.CSV)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -134,15 +134,6 @@ func ExampleSubscribersService_BulkAdd() {
 	// 0/3
 	// 3/3
 	// added 3
-}
-
-func ExampleWriteBulkTemplate() {
-	// Writes the spreadsheet users fill in; vssubs.BulkCSV writes the CSV header instead.
-	if err := vssubs.WriteBulkTemplate(os.Stdout, vssubs.BulkCSV); err != nil {
-		log.Fatal(err)
-	}
-	// Output:
-	// First name,Last name,Email,Subscription level,Reference,Country/region,Language,Downloads,Notification email
 }
 
 func ExampleSubscribersService_Overview() {

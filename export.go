@@ -8,11 +8,22 @@ import (
 	"time"
 )
 
-// ExportColumns returns the header of an export: the template's columns, then the
+// ExportColumns returns the header of an export: the bulk template's columns, then the
 // subscription's status, when its seat was assigned, and its id. An export read back with
-// ReadBulk ignores the last three.
+// spreadsheet.ReadBulk ignores the last three.
 func ExportColumns() []string {
-	return append(BulkColumns(), "Status", "Assigned at", "ID")
+	return []string{"First name", "Last name", "Email", "Subscription level", "Reference", "Country/region", "Language", "Downloads", "Notification email", "Status", "Assigned at", "ID"}
+}
+
+// exportCells renders a subscriber as an export's cells, in ExportColumns' order.
+func exportCells(sub Subscriber) []string {
+	in := sub.SubscriberInput
+	downloads := "No"
+	if in.Downloads {
+		downloads = "Yes"
+	}
+	return []string{in.FirstName, in.LastName, in.Email, string(in.Level), in.Reference, in.Country, in.Language, downloads, in.NotificationEmail,
+		string(sub.Status), sub.AssignedAt.UTC().Format(time.RFC3339), sub.ID}
 }
 
 // ExportFileName is the conventional name of an export: the agreement's license number
@@ -45,8 +56,7 @@ func (s *SubscribersService) Export(ctx context.Context, agreementID string, w i
 			cw.Flush()
 			return res, err
 		}
-		rec := append(cells(sub.SubscriberInput), string(sub.Status), sub.AssignedAt.UTC().Format(time.RFC3339), sub.ID)
-		if err := cw.Write(rec); err != nil {
+		if err := cw.Write(exportCells(sub)); err != nil {
 			return res, err
 		}
 		res.Rows++

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/notifier"
 	"github.com/vssubs/vssubs-go/portal"
 )
 
@@ -358,7 +359,7 @@ func TestThePortalRefusesAnUntickedBoxWithItsOwnCode(t *testing.T) {
 	}
 	status, body := rawCall(t, w.p, "POST", "/v1/registrations", w.p.Token(carol),
 		`{"authorization_number":"`+o.AuthorizationNumber+`","license_number":"`+o.LicenseNumber+`","customer_email":"`+customer+`","accept_terms":false}`)
-	if status != http.StatusUnprocessableEntity || body.Code != vssubs.CodeTermsNotAccepted {
+	if status != http.StatusUnprocessableEntity || vssubs.ErrorCode(body.Code) != vssubs.CodeTermsNotAccepted {
 		t.Errorf("got %d %+v", status, body)
 	}
 }
@@ -724,7 +725,7 @@ func TestEveryKindRendersInBothLanguages(t *testing.T) {
 	for _, kind := range vssubs.NotificationKinds() {
 		subjects := map[string]string{}
 		for _, lang := range []string{vssubs.LangEnglish, vssubs.LangFrench} {
-			s, text, err := vssubs.RenderNotification(kind, lang, data)
+			s, text, err := notifier.Render(kind, lang, data)
 			if err != nil || s == "" || text == "" {
 				t.Errorf("%s/%s: %q %q %v", kind, lang, s, text, err)
 			}
@@ -734,7 +735,7 @@ func TestEveryKindRendersInBothLanguages(t *testing.T) {
 			t.Errorf("%s: French subject is the English one", kind)
 		}
 	}
-	if _, _, err := vssubs.RenderNotification(vssubs.KindPartnerAdded, "en", map[string]string{}); err == nil {
+	if _, _, err := notifier.Render(vssubs.KindPartnerAdded, "en", map[string]string{}); err == nil {
 		t.Error("missing data must be an error, not a text with holes")
 	}
 }

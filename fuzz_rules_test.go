@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/webhook"
 )
 
 // The rules fuzzing led to (see the README's Fuzzing section), stated case by case.
@@ -101,7 +102,7 @@ func TestSubscriberTextRulesFoundByFuzzing(t *testing.T) {
 
 func TestVerifyWebhookRefusesATimestampCenturiesAhead(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	secret := []byte(strings.Repeat("s", vssubs.MinWebhookSecretLen))
+	secret := []byte(strings.Repeat("s", webhook.MinSecretLen))
 	body := []byte(`{"id":"ntf_000001","kind":"partner_added"}`)
 	for _, ahead := range []time.Duration{6 * time.Minute, 200 * 365 * 24 * time.Hour} {
 		signedAt := now.Add(ahead)
@@ -112,11 +113,11 @@ func TestVerifyWebhookRefusesATimestampCenturiesAhead(t *testing.T) {
 			signedAt = time.Unix(unix, 0)
 		}
 		req, _ := http.NewRequest(http.MethodPost, "https://receiver.example/hook", bytes.NewReader(body))
-		req.Header.Set(vssubs.HeaderWebhookTimestamp, strconv.FormatInt(unix, 10))
-		req.Header.Set(vssubs.HeaderWebhookSignature, vssubs.SignWebhook(secret, signedAt, body))
-		_, err := vssubs.VerifyWebhook(req, vssubs.WebhookSecret{Current: secret}, 5*time.Minute,
-			vssubs.NewMemoryReplayCache(func() time.Time { return now }), vssubs.WithVerifyClock(func() time.Time { return now }))
-		if !errors.Is(err, vssubs.ErrWebhookTimestamp) {
+		req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(unix, 10))
+		req.Header.Set(webhook.HeaderSignature, webhook.Sign(secret, signedAt, body))
+		_, err := webhook.Verify(req, webhook.Secret{Current: secret}, 5*time.Minute,
+			webhook.NewMemoryReplayCache(func() time.Time { return now }), webhook.WithVerifyClock(func() time.Time { return now }))
+		if !errors.Is(err, webhook.ErrTimestamp) {
 			t.Errorf("signed at Unix %d, %v ahead: got %v, want ErrWebhookTimestamp", unix, ahead, err)
 		}
 	}

@@ -3,11 +3,9 @@ package vssubs_test
 import (
 	"encoding/json"
 	"errors"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
@@ -167,67 +165,6 @@ func FuzzNormalizeOrder(f *testing.F) {
 	})
 }
 
-func FuzzParseErrorBody(f *testing.F) {
-	f.Add(422, []byte(`{"code":"validation_failed","message":"invalid input","fields":[{"field":"customer_email","reason":"is required"}],"request_id":"req_1"}`))
-	f.Add(423, []byte(`{"code":"locked_out","message":"locked","retry_after_seconds":900}`))
-	f.Add(409, []byte(`{"code":"capacity_exceeded","message":"full","details":{"level":"enterprise","purchased":"10"}}`))
-	f.Add(502, []byte(`<html>Bad Gateway</html>`))
-	f.Add(429, []byte(`{"code":"","message":"no code"}`))
-	f.Add(403, []byte(`{"code":"from_a_newer_portal","message":"?"}`))
-	f.Add(0, []byte(nil))
-	f.Fuzz(func(t *testing.T, status int, raw []byte) {
-		e := vssubs.ParseErrorBody(status, raw)
-		if e == nil {
-			t.Fatal("ParseErrorBody returned nil")
-		}
-		if e.StatusCode != status || e.Code == "" {
-			t.Fatalf("got status %d code %q, want status %d and a code", e.StatusCode, e.Code, status)
-		}
-		if e.RetryAfter < 0 {
-			t.Fatalf("negative RetryAfter %v from %q", e.RetryAfter, raw)
-		}
-		if e.Error() == "" {
-			t.Fatal("empty Error()")
-		}
-		if wait, ok := vssubs.RetryAfter(e); ok && wait != e.RetryAfter {
-			t.Fatalf("RetryAfter(err) = %v, want %v", wait, e.RetryAfter)
-		}
-		// The portal writes errors with Body; parsing what it writes gives the error back.
-		raw2, err := json.Marshal(e.Body())
-		if err != nil {
-			t.Fatal(err)
-		}
-		back := vssubs.ParseErrorBody(status, raw2)
-		if back.Code != e.Code || back.Message != e.Message || back.RetryAfter != e.RetryAfter.Round(time.Second) {
-			t.Fatalf("Body does not round-trip: %+v -> %s -> %+v", e, raw2, back)
-		}
-	})
-}
-
-func FuzzParseRetryAfter(f *testing.F) {
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	for _, s := range []string{"30", "0", "-5", "Mon, 23 Nov 2026 12:00:30 GMT", "soon", " 120 ", "99999999999999"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, v string) {
-		d, ok := vssubs.ParseRetryAfter(v, now)
-		if ok && d < 0 {
-			t.Fatalf("ParseRetryAfter(%q) = %v, a negative wait", v, d)
-		}
-		if !ok && d != 0 {
-			t.Fatalf("ParseRetryAfter(%q) = %v but not ok", v, d)
-		}
-	})
-}
-
-// The status text fallback is what a caller sees for a body that is not the portal's.
-func TestParseErrorBodyFallsBackToTheStatus(t *testing.T) {
-	e := vssubs.ParseErrorBody(http.StatusServiceUnavailable, []byte("upstream down"))
-	if e.Code != vssubs.CodeUnavailable || !errors.Is(e, vssubs.ErrUnavailable) {
-		t.Fatalf("got %+v, want code unavailable matching ErrUnavailable", e)
-	}
-}
-
 func FuzzNormalizeSubscriber(f *testing.F) {
 	f.Add("Ada", "Lovelace", "ada@contoso.com", "enterprise", "R&D", "gb", "", true, "")
 	f.Add(" Ada", "Love  lace", "ADA@Contoso.com", "gold", "a,b", "GBR", "de", false, "not-an-email")
@@ -248,25 +185,5 @@ func FuzzNormalizeAdmin(f *testing.F) {
 	known := []string{vssubs.FieldEmail, "name", vssubs.FieldRole, vssubs.FieldLanguage}
 	f.Fuzz(func(t *testing.T, email, name, role, lang string) {
 		checkNormalizer(t, rules.NormalizeAdmin, vssubs.AdminInput{Email: email, Name: name, Role: vssubs.Role(role), Language: lang}, known...)
-	})
-}
-
-func FuzzRetryAfterHeader(f *testing.F) {
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	f.Add("1500", "2")
-	f.Add("", "30")
-	f.Add("-1", "Mon, 23 Nov 2026 12:00:30 GMT")
-	f.Add("soon", "")
-	f.Fuzz(func(t *testing.T, ms, secs string) {
-		h := http.Header{}
-		h.Set(vssubs.HeaderRetryAfterMs, ms)
-		h.Set(vssubs.HeaderRetryAfter, secs)
-		d, ok := vssubs.RetryAfterHeader(h, now)
-		if ok && d < 0 {
-			t.Fatalf("RetryAfterHeader(Retry-After-Ms %q, Retry-After %q) = %v, a negative wait", ms, secs, d)
-		}
-		if !ok && d != 0 {
-			t.Fatalf("RetryAfterHeader(%q, %q) = %v but not ok", ms, secs, d)
-		}
 	})
 }

@@ -2,8 +2,6 @@ package vssubs
 
 import (
 	"context"
-	"slices"
-	"sync"
 	"time"
 )
 
@@ -55,7 +53,7 @@ type Notification struct {
 	CreatedAt time.Time         `json:"created_at"`
 }
 
-// Notifier delivers notifications: by mail, by webhook, or into a Recorder.
+// Notifier delivers notifications: by mail, by webhook, or into a notifier.Recorder.
 type Notifier interface {
 	Notify(ctx context.Context, n Notification) error
 }
@@ -65,54 +63,3 @@ type NotifierFunc func(ctx context.Context, n Notification) error
 
 // Notify calls f.
 func (f NotifierFunc) Notify(ctx context.Context, n Notification) error { return f(ctx, n) }
-
-// Recorder is an in-memory Notifier for tests and examples; safe for concurrent use.
-// The zero value is ready.
-type Recorder struct {
-	mu    sync.Mutex
-	items []Notification
-}
-
-// Notify records n.
-func (r *Recorder) Notify(_ context.Context, n Notification) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.items = append(r.items, n)
-	return nil
-}
-
-// All returns every recorded notification, oldest first.
-func (r *Recorder) All() []Notification {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.items)
-}
-
-// Len returns how many notifications were recorded.
-func (r *Recorder) Len() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.items)
-}
-
-// Since returns the notifications recorded after the first n, so a caller can read what
-// one step sent.
-func (r *Recorder) Since(n int) []Notification {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if n >= len(r.items) {
-		return nil
-	}
-	return slices.Clone(r.items[n:])
-}
-
-// Find returns the notifications of kind sent to the address to (any kind if kind is "").
-func (r *Recorder) Find(kind NotificationKind, to string) []Notification {
-	var out []Notification
-	for _, n := range r.All() {
-		if (kind == "" || n.Kind == kind) && (to == "" || n.To == NormalizeEmail(to)) {
-			out = append(out, n)
-		}
-	}
-	return out
-}

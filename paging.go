@@ -5,14 +5,9 @@ import (
 	"fmt"
 	"iter"
 	"net/url"
-)
 
-// Page is one page of a list answer: its items and the opaque cursor of the next page,
-// empty on the last one.
-type Page[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor,omitempty"`
-}
+	"github.com/vssubs/vssubs-go/internal/wire"
+)
 
 // listAll walks every page of a list endpoint, yielding items as they arrive so memory
 // stays bounded by one page. It stops on an error, on an empty cursor, and on a cursor it
@@ -25,7 +20,7 @@ func listAll[T any](ctx context.Context, c *Client, path string, query url.Value
 		}
 		seen := map[string]bool{}
 		for {
-			var page Page[T]
+			var page wire.Page[T]
 			if err := c.do(ctx, "GET", path, q, nil, &page, nil); err != nil {
 				var zero T
 				yield(zero, err)

@@ -277,7 +277,7 @@ func (r *retryRun) checkRetry(ctx context.Context, resp *http.Response, err erro
 		if !slices.Contains(st.policy.Statuses, resp.StatusCode) {
 			return false, nil
 		}
-		if wait, ok := RetryAfterHeader(resp.Header, time.Now()); ok && wait > st.policy.MaxWait {
+		if wait, ok := retryAfterHeader(resp.Header, time.Now()); ok && wait > st.policy.MaxWait {
 			st.stopped.Store(&RetryError{Reason: ErrRateLimited, Wait: wait})
 			s.logger.LogAttrs(ctx, slog.LevelWarn, "vssubs giving up: Retry-After over the cap",
 				slog.String("method", st.method), slog.String("path", redactPath(st.path)),
@@ -312,7 +312,7 @@ func (r *retryRun) backoff(minWait, maxWait time.Duration, n int, resp *http.Res
 // else a random wait between half and all of minWait·2ⁿ, capped at maxWait.
 func backoffWait(minWait, maxWait time.Duration, n int, resp *http.Response, now time.Time) time.Duration {
 	if resp != nil {
-		if d, ok := RetryAfterHeader(resp.Header, now); ok {
+		if d, ok := retryAfterHeader(resp.Header, now); ok {
 			return min(d, maxWait)
 		}
 	}

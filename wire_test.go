@@ -11,12 +11,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/wire"
 	"github.com/vssubs/vssubs-go/portal"
 )
 
 // rawCall sends a request straight to the portal's handler, bypassing the client, and
 // decodes the error shape if the answer is one.
-func rawCall(t *testing.T, p *portal.Portal, method, path, token, body string) (int, vssubs.ErrorBody) {
+func rawCall(t *testing.T, p *portal.Portal, method, path, token, body string) (int, wire.ErrorBody) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	if token != "" {
@@ -24,7 +25,7 @@ func rawCall(t *testing.T, p *portal.Portal, method, path, token, body string) (
 	}
 	rec := httptest.NewRecorder()
 	p.ServeHTTP(rec, req)
-	var eb vssubs.ErrorBody
+	var eb wire.ErrorBody
 	if rec.Code >= 400 {
 		if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 			t.Errorf("%s %s: error Content-Type %q", method, path, ct)
@@ -60,7 +61,7 @@ func TestEveryFailureHasTheOneErrorShape(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			status, body := rawCall(t, w.p, tt.method, tt.path, tt.token, tt.body)
-			if status != tt.status || body.Code != tt.code || body.Message == "" {
+			if status != tt.status || vssubs.ErrorCode(body.Code) != tt.code || body.Message == "" {
 				t.Errorf("got %d %+v, want %d %s", status, body, tt.status, tt.code)
 			}
 		})

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/wire"
 	"github.com/vssubs/vssubs-go/vssubstest"
 )
 
@@ -160,7 +161,7 @@ func openBulk(withChunk bool) func(t *testing.T, w *world, who principal) {
 			owner = superAdmin
 		}
 		base := "/v1/agreements/" + w.target.Agreement.ID + "/bulk-adds"
-		status, raw := w.send(t, owner, http.MethodPost, base, vssubs.BulkStartRequest{Total: 1, Chunks: 1})
+		status, raw := w.send(t, owner, http.MethodPost, base, wire.BulkStartRequest{Total: 1, Chunks: 1})
 		var sess vssubs.BulkSession
 		if err := json.Unmarshal(raw, &sess); status != http.StatusCreated || err != nil {
 			t.Fatalf("opening a bulk add as %s: %d %s", owner, status, raw)
@@ -168,7 +169,7 @@ func openBulk(withChunk bool) func(t *testing.T, w *world, who principal) {
 		w.bulkID = sess.ID
 		if withChunk {
 			row := vssubs.BulkRow{Row: 2, SubscriberInput: vssubs.SubscriberInput{FirstName: "Alan", LastName: "Turing", Email: "alan@contoso.com", Level: vssubs.LevelEnterprise, Country: "GB", Language: "en"}}
-			if status, raw := w.send(t, owner, http.MethodPut, base+"/"+sess.ID+"/chunks/0", vssubs.BulkChunk{Rows: []vssubs.BulkRow{row}}); status != http.StatusOK {
+			if status, raw := w.send(t, owner, http.MethodPut, base+"/"+sess.ID+"/chunks/0", wire.BulkChunk[vssubs.BulkRow]{Rows: []vssubs.BulkRow{row}}); status != http.StatusOK {
 				t.Fatalf("putting a chunk as %s: %d %s", owner, status, raw)
 			}
 		}
@@ -281,19 +282,19 @@ func matrix() map[string]row {
 			want: onTheAgreement(ok(200)),
 		},
 		"POST /v1/agreements/{agreement}/subscribers/remove": {
-			body: func(w *world) any { return vssubs.RemoveRequest{IDs: []string{w.subscriberID}} },
+			body: func(w *world) any { return wire.RemoveRequest{IDs: []string{w.subscriberID}} },
 			want: onTheAgreement(ok(200)),
 		},
 		"GET /v1/agreements/{agreement}/overview": {want: onTheAgreement(ok(200))},
 		"POST /v1/agreements/{agreement}/bulk-adds": {
-			body: func(*world) any { return vssubs.BulkStartRequest{Total: 1, Chunks: 1} },
+			body: func(*world) any { return wire.BulkStartRequest{Total: 1, Chunks: 1} },
 			want: onTheAgreement(ok(201)),
 		},
 		"GET /v1/agreements/{agreement}/bulk-adds/{bulk}": {setup: openBulk(false), want: onTheAgreement(ok(200))},
 		"PUT /v1/agreements/{agreement}/bulk-adds/{bulk}/chunks/{chunk}": {
 			setup: openBulk(false),
 			body: func(*world) any {
-				return vssubs.BulkChunk{Rows: []vssubs.BulkRow{{Row: 2, SubscriberInput: vssubs.SubscriberInput{FirstName: "Alan", LastName: "Turing", Email: "alan@contoso.com", Level: vssubs.LevelEnterprise, Country: "GB", Language: "en"}}}}
+				return wire.BulkChunk[vssubs.BulkRow]{Rows: []vssubs.BulkRow{{Row: 2, SubscriberInput: vssubs.SubscriberInput{FirstName: "Alan", LastName: "Turing", Email: "alan@contoso.com", Level: vssubs.LevelEnterprise, Country: "GB", Language: "en"}}}}
 			},
 			want: onTheAgreement(ok(200)),
 		},
@@ -387,11 +388,11 @@ func (w *world) call(t *testing.T, who principal, pattern string, body any) outc
 	status, raw := w.send(t, who, method, path, body)
 	got := outcome{Status: status}
 	if status >= 400 {
-		var eb vssubs.ErrorBody
+		var eb wire.ErrorBody
 		if err := json.Unmarshal(raw, &eb); err != nil {
 			t.Fatalf("%s as %s: %d with an undecodable error body: %v", pattern, who, status, err)
 		}
-		got.Code = eb.Code
+		got.Code = vssubs.ErrorCode(eb.Code)
 	}
 	return got
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/wire"
 )
 
 // A bulk add is one logical operation in three kinds of request, each idempotent on its
@@ -42,7 +43,7 @@ type bulkSession struct {
 }
 
 func (p *Portal) startBulk(rq *request) (int, any, error) {
-	var req vssubs.BulkStartRequest
+	var req wire.BulkStartRequest
 	if err := decode(rq, &req, 0); err != nil {
 		return 0, nil, err
 	}
@@ -117,7 +118,7 @@ func (p *Portal) putBulkChunk(rq *request) (int, any, error) {
 		return 0, nil, apiError(http.StatusRequestEntityTooLarge, vssubs.CodeValidation, fmt.Sprintf("a chunk's body is at most %d bytes", maxChunkBody))
 	}
 	rq.Body = io.NopCloser(bytes.NewReader(raw))
-	var chunk vssubs.BulkChunk
+	var chunk wire.BulkChunk[vssubs.BulkRow]
 	if err := decode(rq, &chunk, maxChunkBody); err != nil {
 		return 0, nil, err
 	}

@@ -8,13 +8,14 @@ import (
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/notifier"
 	"github.com/vssubs/vssubs-go/portal"
 )
 
 // A notification the notifier refused is kept in dead-letter, then sent again.
 func ExamplePortal_DeadLetters() {
 	up := false
-	rec := &vssubs.Recorder{}
+	rec := &notifier.Recorder{}
 	notifier := vssubs.NotifierFunc(func(ctx context.Context, n vssubs.Notification) error {
 		if !up {
 			return errors.New("421 mail server down")

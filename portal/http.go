@@ -14,7 +14,9 @@ import (
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/errorbody"
 	"github.com/vssubs/vssubs-go/internal/redact"
+	"github.com/vssubs/vssubs-go/internal/wire"
 )
 
 // request is what a handler works with: the HTTP request, the signed-in caller, and the
@@ -144,7 +146,7 @@ func (p *Portal) writeError(w http.ResponseWriter, reqID string, err error) int 
 		p.cfg.logger.Error("portal internal error", slog.String("request_id", reqID), slog.String("error", err.Error()))
 		ae = apiError(http.StatusInternalServerError, vssubs.CodeInternal, "internal error")
 	}
-	body := ae.Body()
+	body := errorbody.Of(ae)
 	body.RequestID = reqID
 	if ae.RetryAfter > 0 {
 		w.Header().Set(vssubs.HeaderRetryAfter, strconv.Itoa(body.RetryAfterSeconds))
@@ -206,7 +208,7 @@ func randomHex(n int) string {
 
 // paginate returns the page of items starting at cursor. Cursors are opaque to clients:
 // the base64 of an offset into a stably ordered list.
-func paginate[T any](items []T, cursor string, size int) (vssubs.Page[T], error) {
+func paginate[T any](items []T, cursor string, size int) (wire.Page[T], error) {
 	off := 0
 	if cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(cursor)
@@ -214,12 +216,12 @@ func paginate[T any](items []T, cursor string, size int) (vssubs.Page[T], error)
 		if err != nil || convErr != nil || !strings.HasPrefix(string(raw), "o:") || n < 0 || n > len(items) {
 			e := apiError(http.StatusBadRequest, vssubs.CodeValidation, "invalid cursor")
 			e.Fields = []vssubs.FieldError{{Field: "cursor", Reason: "is not a cursor this portal issued"}}
-			return vssubs.Page[T]{}, e
+			return wire.Page[T]{}, e
 		}
 		off = n
 	}
 	end := min(off+size, len(items))
-	page := vssubs.Page[T]{Items: items[off:end]}
+	page := wire.Page[T]{Items: items[off:end]}
 	if page.Items == nil {
 		page.Items = []T{}
 	}

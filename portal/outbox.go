@@ -12,6 +12,7 @@ import (
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/notifier"
 )
 
 // DeliveryPolicy says how the portal's outbox hands notifications to its Notifier: how
@@ -381,11 +382,11 @@ func (o *outbox) flush(ctx context.Context) error {
 // render writes n's subject, text and HTML in its language from its data, once, before
 // the first try.
 func render(n *vssubs.Notification) error {
-	subject, text, err := vssubs.RenderNotification(n.Kind, n.Language, n.Data)
+	subject, text, err := notifier.Render(n.Kind, n.Language, n.Data)
 	if err != nil {
 		return err
 	}
-	html, err := vssubs.RenderNotificationHTML(n.Kind, n.Language, n.Data)
+	html, err := notifier.RenderHTML(n.Kind, n.Language, n.Data)
 	if err != nil {
 		return err
 	}

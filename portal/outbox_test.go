@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/notifier"
 	"github.com/vssubs/vssubs-go/portal"
 )
 
@@ -199,7 +200,7 @@ type outage struct {
 	fail     func() error
 	mu       sync.Mutex
 	repaired bool
-	rec      vssubs.Recorder
+	rec      notifier.Recorder
 }
 
 func (o *outage) Notify(ctx context.Context, n vssubs.Notification) error {
@@ -266,7 +267,7 @@ func placeOrder(t *testing.T, p *portal.Portal, customer string) *vssubs.Order {
 
 func TestOperationsNeitherWaitNorFailWhileTheNotifierHangs(t *testing.T) {
 	release := make(chan struct{})
-	rec := &vssubs.Recorder{}
+	rec := &notifier.Recorder{}
 	hung := vssubs.NotifierFunc(func(ctx context.Context, n vssubs.Notification) error {
 		select {
 		case <-release:

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/notifier"
 )
 
 // Portal is an in-memory administration portal. It is safe for concurrent use; every
@@ -26,7 +27,7 @@ import (
 type Portal struct {
 	cfg      config
 	mux      *http.ServeMux
-	recorder *vssubs.Recorder
+	recorder *notifier.Recorder
 	outbox   *outbox
 
 	mu sync.Mutex
@@ -182,7 +183,7 @@ func New(opts ...Option) (*Portal, error) {
 	}
 	p := &Portal{cfg: cfg, st: newState()}
 	if cfg.notifier == nil {
-		p.recorder = &vssubs.Recorder{}
+		p.recorder = &notifier.Recorder{}
 		p.cfg.notifier = p.recorder
 	}
 	p.outbox = newOutbox(p.cfg)
@@ -191,7 +192,7 @@ func New(opts ...Option) (*Portal, error) {
 }
 
 // Recorder returns the built-in notification recorder, or nil when WithNotifier was used.
-func (p *Portal) Recorder() *vssubs.Recorder { return p.recorder }
+func (p *Portal) Recorder() *notifier.Recorder { return p.recorder }
 
 // Flush waits until every notification the portal has produced so far has been handed to
 // its Notifier (delivered, or given up on and dead-lettered), or ctx ends. Tests and

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/wire"
 )
 
 // subscriptionsFor returns the agreement of the path and its subscriptions, for any role
@@ -177,7 +178,7 @@ func (p *Portal) updateSubscriber(rq *request) (int, any, error) {
 
 // removeSubscribers removes a batch of at most MaxRemoveBatch subscribers, all or none.
 func (p *Portal) removeSubscribers(rq *request) (int, any, error) {
-	var req vssubs.RemoveRequest
+	var req wire.RemoveRequest
 	if err := decode(rq, &req, 0); err != nil {
 		return 0, nil, err
 	}
@@ -219,7 +220,7 @@ func (p *Portal) removeSubscribers(rq *request) (int, any, error) {
 	for l := range levels {
 		st.record(l, now)
 	}
-	return http.StatusOK, vssubs.RemoveResult{Removed: len(gone)}, nil
+	return http.StatusOK, wire.RemoveResult{Removed: len(gone)}, nil
 }
 
 func fieldError(field, reason string) *vssubs.APIError {
@@ -266,7 +267,7 @@ func (p *Portal) listSubscribers(rq *request) (int, any, error) {
 	if after != "" {
 		i = sort.Search(len(all), func(i int) bool { return compareIDs(all[i].ID, after) > 0 })
 	}
-	page := vssubs.Page[vssubs.Subscriber]{Items: make([]vssubs.Subscriber, 0, min(size, len(all)-i))}
+	page := wire.Page[vssubs.Subscriber]{Items: make([]vssubs.Subscriber, 0, min(size, len(all)-i))}
 	for ; i < len(all) && len(page.Items) < size; i++ {
 		s := all[i]
 		if (level == "" || s.Level == level) && (search == "" || strings.Contains(s.search, search)) {

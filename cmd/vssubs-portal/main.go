@@ -27,6 +27,7 @@ import (
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/wire"
 	"github.com/vssubs/vssubs-go/portal"
 	"github.com/vssubs/vssubs-go/portal/faults"
 	"github.com/vssubs/vssubs-go/portal/webui"
@@ -172,8 +173,8 @@ func devToken(p *portal.Portal) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		if why := vssubs.EmailProblem(email); why != "" {
 			w.WriteHeader(http.StatusUnprocessableEntity)
-			_ = json.NewEncoder(w).Encode(vssubs.ErrorBody{Code: vssubs.CodeValidation, Message: "invalid input",
-				Fields: []vssubs.FieldError{{Field: "email", Reason: why}}})
+			_ = json.NewEncoder(w).Encode(wire.ErrorBody{Code: string(vssubs.CodeValidation), Message: "invalid input",
+				Fields: []wire.FieldError{{Field: "email", Reason: why}}})
 			return
 		}
 		_ = json.NewEncoder(w).Encode(map[string]string{"token": p.Token(email)})

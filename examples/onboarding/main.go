@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/notifier"
 	"github.com/vssubs/vssubs-go/portal"
 )
 
@@ -26,7 +27,7 @@ func main() {
 type story struct {
 	w    io.Writer
 	p    *portal.Portal
-	rec  *vssubs.Recorder
+	rec  *notifier.Recorder
 	seen int
 	step int
 }

@@ -3,7 +3,7 @@
 // and acts on it; above all, it stops managing an agreement the moment the customer
 // removes the partner's access.
 //
-// Serve deliveries (the secret is the one given to vssubs.NewWebhookNotifier):
+// Serve deliveries (the secret is the one given to notifier.NewWebhook):
 //
 //	VSSUBS_WEBHOOK_SECRET=... go run ./examples/webhook-receiver -addr 127.0.0.1:8080
 //
@@ -29,7 +29,9 @@ import (
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/notifier"
 	"github.com/vssubs/vssubs-go/portal"
+	"github.com/vssubs/vssubs-go/webhook"
 )
 
 // webhookPath is where the receiver listens; give the portal this URL.
@@ -58,12 +60,12 @@ func main() {
 
 // serve runs the receiver with the secrets from the environment until ctx ends.
 func serve(ctx context.Context, addr string, tolerance time.Duration, logger *slog.Logger) error {
-	secret := vssubs.WebhookSecret{
+	secret := webhook.Secret{
 		Current:  []byte(os.Getenv("VSSUBS_WEBHOOK_SECRET")),
 		Previous: []byte(os.Getenv("VSSUBS_WEBHOOK_PREVIOUS_SECRET")),
 	}
-	if len(secret.Current) < vssubs.MinWebhookSecretLen {
-		return fmt.Errorf("set VSSUBS_WEBHOOK_SECRET to the webhook secret (at least %d bytes)", vssubs.MinWebhookSecretLen)
+	if len(secret.Current) < webhook.MinSecretLen {
+		return fmt.Errorf("set VSSUBS_WEBHOOK_SECRET to the webhook secret (at least %d bytes)", webhook.MinSecretLen)
 	}
 	rc := newReceiver(secret, tolerance, logger, nil)
 	mux := http.NewServeMux()
@@ -85,9 +87,9 @@ func serve(ctx context.Context, addr string, tolerance time.Duration, logger *sl
 // receiver verifies deliveries and keeps what the partner must know: the agreements it
 // may no longer manage.
 type receiver struct {
-	secret    vssubs.WebhookSecret
+	secret    webhook.Secret
 	tolerance time.Duration
-	seen      vssubs.ReplayCache
+	seen      webhook.ReplayCache
 	logger    *slog.Logger
 	// onRemoved is called once per agreement whose access was removed, as the webhook
 	// arrives: the place to stop jobs, revoke cached tokens, and alert the account manager.
@@ -97,19 +99,19 @@ type receiver struct {
 	removed map[string]vssubs.Notification // agreement id → the partner_removed notification
 }
 
-func newReceiver(secret vssubs.WebhookSecret, tolerance time.Duration, logger *slog.Logger, onRemoved func(vssubs.Notification)) *receiver {
+func newReceiver(secret webhook.Secret, tolerance time.Duration, logger *slog.Logger, onRemoved func(vssubs.Notification)) *receiver {
 	return &receiver{
 		secret: secret, tolerance: tolerance, logger: logger, onRemoved: onRemoved,
-		seen:    vssubs.NewMemoryReplayCache(nil),
+		seen:    webhook.NewMemoryReplayCache(nil),
 		removed: map[string]vssubs.Notification{},
 	}
 }
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	n, err := vssubs.VerifyWebhook(r, rc.secret, rc.tolerance, rc.seen)
-	var we *vssubs.WebhookError
+	n, err := webhook.Verify(r, rc.secret, rc.tolerance, rc.seen)
+	var we *webhook.Error
 	switch {
-	case errors.Is(err, vssubs.ErrWebhookReplayed):
+	case errors.Is(err, webhook.ErrReplayed):
 		// Handled before: 200 tells the portal to stop redelivering.
 		w.WriteHeader(http.StatusOK)
 		return
@@ -169,7 +171,7 @@ func runDemo(ctx context.Context, w io.Writer) error {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	learned := make(chan vssubs.Notification, 1)
-	rc := newReceiver(vssubs.WebhookSecret{Current: secret}, time.Minute, slog.New(slog.DiscardHandler),
+	rc := newReceiver(webhook.Secret{Current: secret}, time.Minute, slog.New(slog.DiscardHandler),
 		func(n vssubs.Notification) { learned <- n })
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -183,7 +185,7 @@ func runDemo(ctx context.Context, w io.Writer) error {
 	defer srv.Close()
 
 	url := "http://" + l.Addr().String() + webhookPath
-	hook, err := vssubs.NewWebhookNotifier(url, secret)
+	hook, err := notifier.NewWebhook(url, secret)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/notifier"
 	"github.com/vssubs/vssubs-go/portal"
+	"github.com/vssubs/vssubs-go/webhook"
 )
 
 var testSecret = []byte("partner-webhook-secret-0123456789abcdef")
@@ -23,11 +25,11 @@ var testSecret = []byte("partner-webhook-secret-0123456789abcdef")
 func TestPartnerLearnsAtOnceThatTheCustomerRemovedItsAccess(t *testing.T) {
 	ctx := context.Background()
 	var told []vssubs.Notification
-	rc := newReceiver(vssubs.WebhookSecret{Current: testSecret}, time.Minute, slog.New(slog.DiscardHandler),
+	rc := newReceiver(webhook.Secret{Current: testSecret}, time.Minute, slog.New(slog.DiscardHandler),
 		func(n vssubs.Notification) { told = append(told, n) })
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
-	hook, err := vssubs.NewWebhookNotifier(srv.URL+webhookPath, testSecret)
+	hook, err := notifier.NewWebhook(srv.URL+webhookPath, testSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,8 +94,8 @@ func signedRequest(t *testing.T, secret []byte, n vssubs.Notification) *http.Req
 	body, _ := json.Marshal(n)
 	now := time.Now()
 	r := httptest.NewRequest(http.MethodPost, webhookPath, bytes.NewReader(body))
-	r.Header.Set(vssubs.HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
-	r.Header.Set(vssubs.HeaderWebhookSignature, vssubs.SignWebhook(secret, now, body))
+	r.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	r.Header.Set(webhook.HeaderSignature, webhook.Sign(secret, now, body))
 	return r
 }
 
@@ -102,7 +104,7 @@ func TestReceiverAnswers(t *testing.T) {
 	broken := removal
 	broken.ID, broken.AgreementID = "ntf_000010", ""
 	calls := 0
-	rc := newReceiver(vssubs.WebhookSecret{Current: testSecret}, time.Minute, slog.New(slog.DiscardHandler), func(vssubs.Notification) { calls++ })
+	rc := newReceiver(webhook.Secret{Current: testSecret}, time.Minute, slog.New(slog.DiscardHandler), func(vssubs.Notification) { calls++ })
 	for _, tc := range []struct {
 		name   string
 		req    *http.Request

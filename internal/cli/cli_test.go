@@ -14,6 +14,7 @@ import (
 
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/internal/cli"
+	"github.com/vssubs/vssubs-go/internal/wire"
 	"github.com/vssubs/vssubs-go/portal"
 )
 
@@ -131,8 +132,8 @@ func (tl *tool) ok(email string, out any, args ...string) {
 
 // errorReport is what the tool prints on stderr on failure with --json.
 type errorReport struct {
-	Error    vssubs.ErrorBody `json:"error"`
-	ExitCode int              `json:"exit_code"`
+	Error    wire.ErrorBody `json:"error"`
+	ExitCode int            `json:"exit_code"`
 }
 
 // placeOrder places an order as alice for the customer, naming bob Primary Contact.
@@ -253,7 +254,7 @@ func testExitCodes(t *testing.T, bin string) {
 			if err := json.Unmarshal([]byte(r.stderr), &rep); err != nil {
 				t.Fatalf("stderr is not the JSON error report: %v\n%s", err, r.stderr)
 			}
-			if rep.Error.Code != tt.wantErr || rep.ExitCode != tt.wantCode {
+			if vssubs.ErrorCode(rep.Error.Code) != tt.wantErr || rep.ExitCode != tt.wantCode {
 				t.Errorf("report code %q exit %d, want %q exit %d", rep.Error.Code, rep.ExitCode, tt.wantErr, tt.wantCode)
 			}
 			if r.stdout != "" {

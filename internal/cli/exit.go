@@ -7,6 +7,8 @@ import (
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/errorbody"
+	"github.com/vssubs/vssubs-go/internal/wire"
 )
 
 // Exit codes: scripts branch on these, so they never change meaning.
@@ -70,7 +72,7 @@ func exitCode(err error) int {
 
 // errorReport is the JSON the tool writes to stderr on failure with --json.
 type errorReport struct {
-	Error vssubs.ErrorBody `json:"error"`
+	Error wire.ErrorBody `json:"error"`
 	// Rows lists every bad row of a refused bulk add.
 	Rows     []vssubs.RowError `json:"rows,omitempty"`
 	ExitCode int               `json:"exit_code"`
@@ -123,7 +125,7 @@ func (s *session) fail(err error, path string) int {
 }
 
 // errorBody gives every failure the portal's one error shape, so scripts parse one thing.
-func errorBody(err error) vssubs.ErrorBody {
+func errorBody(err error) wire.ErrorBody {
 	var ae *vssubs.APIError
 	var ve *vssubs.ValidationError
 	var be *vssubs.BulkError
@@ -131,20 +133,20 @@ func errorBody(err error) vssubs.ErrorBody {
 	switch {
 	case errors.As(err, &be):
 		// Rows are named as the user sees them in the file: row 7, email.
-		b := vssubs.ErrorBody{Code: vssubs.CodeValidation, Message: fmt.Sprintf("bulk add refused, nothing was added: %d problems", len(be.Rows))}
+		b := wire.ErrorBody{Code: string(vssubs.CodeValidation), Message: fmt.Sprintf("bulk add refused, nothing was added: %d problems", len(be.Rows))}
 		if be.API != nil {
 			b.RequestID = be.API.RequestID
 		}
 		for _, r := range be.Rows {
-			b.Fields = append(b.Fields, vssubs.FieldError{Field: fmt.Sprintf("row %d, %s", r.Row, r.Field), Reason: r.Reason})
+			b.Fields = append(b.Fields, wire.FieldError{Field: fmt.Sprintf("row %d, %s", r.Row, r.Field), Reason: r.Reason})
 		}
 		return b
 	case errors.As(err, &ae):
-		return ae.Body()
+		return errorbody.Of(ae)
 	case errors.As(err, &ve):
-		return vssubs.ErrorBody{Code: vssubs.CodeValidation, Message: "invalid input", Fields: ve.Fields}
+		return wire.ErrorBody{Code: string(vssubs.CodeValidation), Message: "invalid input", Fields: errorbody.Fields(ve.Fields)}
 	case errors.As(err, &ue):
-		return vssubs.ErrorBody{Code: "usage", Message: ue.msg}
+		return wire.ErrorBody{Code: "usage", Message: ue.msg}
 	}
-	return vssubs.ErrorBody{Message: err.Error()}
+	return wire.ErrorBody{Message: err.Error()}
 }

@@ -12,6 +12,7 @@ import (
 
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/portal"
+	"github.com/vssubs/vssubs-go/spreadsheet"
 )
 
 // The binary tests run with stdout on a pipe; this one stands in for a terminal, which
@@ -70,7 +71,7 @@ func bulkFile(t *testing.T, set, n int) string {
 		t.Fatal(err)
 	}
 	w := csv.NewWriter(f)
-	_ = w.Write(vssubs.BulkColumns())
+	_ = w.Write(spreadsheet.Columns())
 	for i := range n {
 		_ = w.Write([]string{"Dev", fmt.Sprintf("N%d", i), fmt.Sprintf("dev%d.%d@contoso.com", set, i), "enterprise", "", "FR", "fr", "yes", ""})
 	}

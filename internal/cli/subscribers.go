@@ -9,6 +9,7 @@ import (
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/spreadsheet"
 )
 
 func subscribersCmd() *command {
@@ -263,13 +264,13 @@ func subscribersBulkAddCmd() *command {
 }
 
 func readBulkFile(s *session, name, format string) ([]vssubs.BulkRow, error) {
-	f := vssubs.BulkFormat(format)
+	f := spreadsheet.Format(format)
 	if format == "" {
 		if name == "-" {
 			return nil, &usageError{msg: "reading from stdin needs --format xlsx or csv"}
 		}
 		var err error
-		if f, err = vssubs.BulkFormatOf(name); err != nil {
+		if f, err = spreadsheet.FormatOf(name); err != nil {
 			return nil, err
 		}
 	}
@@ -282,13 +283,13 @@ func readBulkFile(s *session, name, format string) ([]vssubs.BulkRow, error) {
 		defer file.Close()
 		r = file
 	}
-	return vssubs.ReadBulk(r, f)
+	return spreadsheet.ReadBulk(r, f)
 }
 
 func subscribersTemplateCmd() *command {
 	return &command{name: "template", args: "FILE", nargs: 1, summary: "write the portal's bulk-add template (.xlsx or .csv) to fill in",
 		run: func(_ context.Context, s *session, args []string) error {
-			f, err := vssubs.BulkFormatOf(args[0])
+			f, err := spreadsheet.FormatOf(args[0])
 			if err != nil {
 				return err
 			}
@@ -296,7 +297,7 @@ func subscribersTemplateCmd() *command {
 			if err != nil {
 				return err
 			}
-			err = vssubs.WriteBulkTemplate(file, f)
+			err = spreadsheet.WriteTemplate(file, f)
 			if cerr := file.Close(); err == nil {
 				err = cerr
 			}

@@ -12,6 +12,7 @@ import (
 
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/internal/cli"
+	"github.com/vssubs/vssubs-go/spreadsheet"
 )
 
 // registered places an order, registers alice on it and returns the agreement id.
@@ -114,7 +115,7 @@ func writeCSV(t *testing.T, rows [][]string) string {
 		t.Fatal(err)
 	}
 	w := csv.NewWriter(f)
-	_ = w.Write(vssubs.BulkColumns())
+	_ = w.Write(spreadsheet.Columns())
 	_ = w.WriteAll(rows)
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
@@ -155,7 +156,7 @@ func testBulkAddFromFiles(t *testing.T, bin string) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rows, err := vssubs.ReadBulk(f, vssubs.BulkXLSX)
+	rows, err := spreadsheet.ReadBulk(f, spreadsheet.XLSX)
 	if err != nil || len(rows) != 0 {
 		t.Fatalf("template holds %d rows, %v; want an empty template", len(rows), err)
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/wire"
 )
 
 // Config says how often each fault happens. Rates are shares of requests, from 0 to 1,
@@ -170,7 +171,7 @@ func (in *Injector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func fail(w http.ResponseWriter, status int, code vssubs.ErrorCode, msg string, retryAfter int) {
-	body := vssubs.ErrorBody{Code: code, Message: msg, RequestID: "fault_" + strconv.FormatUint(rand.Uint64(), 16)}
+	body := wire.ErrorBody{Code: string(code), Message: msg, RequestID: "fault_" + strconv.FormatUint(rand.Uint64(), 16)}
 	w.Header().Set(vssubs.HeaderRequestID, body.RequestID)
 	if retryAfter >= 0 {
 		w.Header().Set(vssubs.HeaderRetryAfter, strconv.Itoa(retryAfter))

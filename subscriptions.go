@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/vssubs/vssubs-go/internal/wire"
 )
 
 // Subscriber field names used in FieldError and RowError, matching the JSON names.
@@ -240,17 +242,6 @@ func (s *SubscribersService) Update(ctx context.Context, agreementID, subscriber
 // MaxRemoveBatch is how many ids one removal request carries; Remove splits larger sets.
 const MaxRemoveBatch = 500
 
-// RemoveRequest is the wire body of one removal batch.
-type RemoveRequest struct {
-	IDs []string `json:"ids"`
-}
-
-// RemoveResult is the portal's answer to one removal batch.
-type RemoveResult struct {
-	Removed int `json:"removed"`
-	ResponseMeta
-}
-
 // Remove removes the subscribers with the given ids, in batches of at most
 // MaxRemoveBatch. Each batch is all-or-nothing: an unknown id fails its batch with
 // ErrNotFound. It returns how many were removed, so after a failure the first removed
@@ -284,9 +275,9 @@ func (s *SubscribersService) Remove(ctx context.Context, agreementID string, ids
 	removed := 0
 	for i := 0; i < len(ids); i += MaxRemoveBatch {
 		batch := ids[i:min(i+MaxRemoveBatch, len(ids))]
-		var out RemoveResult
+		var out wire.RemoveResult
 		key := WithIdempotencyKey(fmt.Sprintf("%s/remove/%d", base, i/MaxRemoveBatch))
-		if err := s.client.do(ctx, "POST", agreementPath(agreementID, "subscribers", "remove"), nil, RemoveRequest{IDs: batch}, &out, []CallOption{key}); err != nil {
+		if err := s.client.do(ctx, "POST", agreementPath(agreementID, "subscribers", "remove"), nil, wire.RemoveRequest{IDs: batch}, &out, []CallOption{key}); err != nil {
 			return removed, err
 		}
 		removed += out.Removed

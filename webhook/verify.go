@@ -1,4 +1,6 @@
-package vssubs
+// Package webhook is for partner back ends that receive the portal's notifications by
+// webhook: it verifies each delivery's signature, freshness and id, and signs deliveries.
+package webhook
 
 import (
 	"crypto/hmac"
@@ -12,60 +14,62 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	vssubs "github.com/vssubs/vssubs-go"
 )
 
-// Why VerifyWebhook refused a delivery; test with errors.Is. Each comes wrapped in a
-// *WebhookError.
+// Why Verify refused a delivery; test with errors.Is. Each comes wrapped in a
+// *Error.
 var (
-	// ErrWebhookSignature: the signature matches neither secret. The request did not come
+	// ErrSignature: the signature matches neither secret. The request did not come
 	// from the portal, or was altered.
-	ErrWebhookSignature = errors.New("vssubs: webhook signature does not match")
-	// ErrWebhookTimestamp: the delivery was signed longer ago, or further in the future,
+	ErrSignature = errors.New("webhook: signature does not match")
+	// ErrTimestamp: the delivery was signed longer ago, or further in the future,
 	// than the tolerance allows.
-	ErrWebhookTimestamp = errors.New("vssubs: webhook timestamp outside the tolerance")
-	// ErrWebhookReplayed: a notification with this id was already received.
-	ErrWebhookReplayed = errors.New("vssubs: webhook notification already received")
-	// ErrWebhookTooLarge: the body is larger than the receiver accepts.
-	ErrWebhookTooLarge = errors.New("vssubs: webhook body too large")
-	// ErrWebhookMalformed: a header is missing or the body is not a notification.
-	ErrWebhookMalformed = errors.New("vssubs: malformed webhook")
+	ErrTimestamp = errors.New("webhook: timestamp outside the tolerance")
+	// ErrReplayed: a notification with this id was already received.
+	ErrReplayed = errors.New("webhook: notification already received")
+	// ErrTooLarge: the body is larger than the receiver accepts.
+	ErrTooLarge = errors.New("webhook: body too large")
+	// ErrMalformed: a header is missing or the body is not a notification.
+	ErrMalformed = errors.New("webhook: malformed delivery")
 )
 
-// WebhookError is a refused delivery: Reason is one of the ErrWebhook… sentinels and
+// Error is a refused delivery: Reason is one of the Err… sentinels and
 // Detail says what exactly was wrong.
-type WebhookError struct {
+type Error struct {
 	Reason error
 	Detail string
 }
 
-func (e *WebhookError) Error() string { return e.Reason.Error() + ": " + e.Detail }
+func (e *Error) Error() string { return e.Reason.Error() + ": " + e.Detail }
 
 // Unwrap returns the sentinel, for errors.Is.
-func (e *WebhookError) Unwrap() error { return e.Reason }
+func (e *Error) Unwrap() error { return e.Reason }
 
 // StatusCode is the HTTP status a receiver should answer. A replay is answered 200: the
 // notification was already handled, so the sender must stop redelivering it.
-func (e *WebhookError) StatusCode() int {
+func (e *Error) StatusCode() int {
 	switch e.Reason {
-	case ErrWebhookSignature, ErrWebhookTimestamp:
+	case ErrSignature, ErrTimestamp:
 		return http.StatusUnauthorized
-	case ErrWebhookReplayed:
+	case ErrReplayed:
 		return http.StatusOK
-	case ErrWebhookTooLarge:
+	case ErrTooLarge:
 		return http.StatusRequestEntityTooLarge
 	default:
 		return http.StatusBadRequest
 	}
 }
 
-func refuse(reason error, format string, args ...any) *WebhookError {
-	return &WebhookError{Reason: reason, Detail: fmt.Sprintf(format, args...)}
+func refuse(reason error, format string, args ...any) *Error {
+	return &Error{Reason: reason, Detail: fmt.Sprintf(format, args...)}
 }
 
-// WebhookSecret holds the secrets a receiver accepts. During a rotation, Current is the
+// Secret holds the secrets a receiver accepts. During a rotation, Current is the
 // new secret and Previous the old one, so deliveries signed with either pass; once the
 // sender signs with the new secret, drop Previous.
-type WebhookSecret struct {
+type Secret struct {
 	Current  []byte
 	Previous []byte
 }
@@ -125,105 +129,105 @@ func (c *MemoryReplayCache) Forget(id string) {
 	delete(c.seen, id)
 }
 
-// DefaultWebhookMaxBody is the largest body VerifyWebhook reads unless told otherwise.
-const DefaultWebhookMaxBody = 64 << 10
+// DefaultMaxBody is the largest body Verify reads unless told otherwise.
+const DefaultMaxBody = 64 << 10
 
-// webhookDedupWindow is the least time a received id is remembered. It outlasts the
+// dedupWindow is the least time a received id is remembered. It outlasts the
 // portal's retries, so a redelivery after a lost acknowledgement is recognised.
-const webhookDedupWindow = 24 * time.Hour
+const dedupWindow = 24 * time.Hour
 
 type verifyConfig struct {
 	now     func() time.Time
 	maxBody int64
 }
 
-// VerifyOption adjusts VerifyWebhook.
+// VerifyOption adjusts Verify.
 type VerifyOption func(*verifyConfig) error
 
 // WithVerifyClock sets the clock timestamps are checked against.
 func WithVerifyClock(now func() time.Time) VerifyOption {
 	return func(c *verifyConfig) error {
 		if now == nil {
-			return errors.New("vssubs: WithVerifyClock: nil clock")
+			return errors.New("webhook: WithVerifyClock: nil clock")
 		}
 		c.now = now
 		return nil
 	}
 }
 
-// WithVerifyMaxBody sets the largest body accepted, in bytes (default DefaultWebhookMaxBody).
+// WithVerifyMaxBody sets the largest body accepted, in bytes (default DefaultMaxBody).
 func WithVerifyMaxBody(n int64) VerifyOption {
 	return func(c *verifyConfig) error {
 		if n < 1 {
-			return fmt.Errorf("vssubs: WithVerifyMaxBody: %d is not a positive size", n)
+			return fmt.Errorf("webhook: WithVerifyMaxBody: %d is not a positive size", n)
 		}
 		c.maxBody = n
 		return nil
 	}
 }
 
-// VerifyWebhook checks a delivery from a WebhookNotifier and returns its notification. It
-// refuses, with a *WebhookError, a body over the size limit, a signature that matches
+// Verify checks a delivery from a notifier.Webhook and returns its notification. It
+// refuses, with a *Error, a body over the size limit, a signature that matches
 // neither secret, a timestamp further than tolerance from now, and a notification id that
 // seen already holds. The id is remembered in seen only once everything else passed; with
-// ErrWebhookReplayed the (authentic) notification is returned too.
-func VerifyWebhook(r *http.Request, secret WebhookSecret, tolerance time.Duration, seen ReplayCache, opts ...VerifyOption) (Notification, error) {
-	cfg := verifyConfig{now: time.Now, maxBody: DefaultWebhookMaxBody}
+// ErrReplayed the (authentic) notification is returned too.
+func Verify(r *http.Request, secret Secret, tolerance time.Duration, seen ReplayCache, opts ...VerifyOption) (vssubs.Notification, error) {
+	cfg := verifyConfig{now: time.Now, maxBody: DefaultMaxBody}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
-			return Notification{}, err
+			return vssubs.Notification{}, err
 		}
 	}
 	switch {
 	case len(secret.Current) == 0:
-		return Notification{}, errors.New("vssubs: VerifyWebhook: no current secret")
+		return vssubs.Notification{}, errors.New("webhook.Verify: no current secret")
 	case tolerance <= 0:
-		return Notification{}, fmt.Errorf("vssubs: VerifyWebhook: tolerance %v is not positive", tolerance)
+		return vssubs.Notification{}, fmt.Errorf("webhook.Verify: tolerance %v is not positive", tolerance)
 	case seen == nil:
-		return Notification{}, errors.New("vssubs: VerifyWebhook: nil ReplayCache: replays could not be refused")
+		return vssubs.Notification{}, errors.New("webhook.Verify: nil ReplayCache: replays could not be refused")
 	}
 
 	if r.Body == nil {
-		return Notification{}, refuse(ErrWebhookMalformed, "no body")
+		return vssubs.Notification{}, refuse(ErrMalformed, "no body")
 	}
 	if r.ContentLength > cfg.maxBody {
-		return Notification{}, refuse(ErrWebhookTooLarge, "%d bytes announced, at most %d accepted", r.ContentLength, cfg.maxBody)
+		return vssubs.Notification{}, refuse(ErrTooLarge, "%d bytes announced, at most %d accepted", r.ContentLength, cfg.maxBody)
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, cfg.maxBody+1))
 	if err != nil {
-		return Notification{}, refuse(ErrWebhookMalformed, "reading the body: %v", err)
+		return vssubs.Notification{}, refuse(ErrMalformed, "reading the body: %v", err)
 	}
 	if int64(len(body)) > cfg.maxBody {
-		return Notification{}, refuse(ErrWebhookTooLarge, "over %d bytes", cfg.maxBody)
+		return vssubs.Notification{}, refuse(ErrTooLarge, "over %d bytes", cfg.maxBody)
 	}
 
-	unix, err := strconv.ParseInt(r.Header.Get(HeaderWebhookTimestamp), 10, 64)
+	unix, err := strconv.ParseInt(r.Header.Get(HeaderTimestamp), 10, 64)
 	if err != nil {
-		return Notification{}, refuse(ErrWebhookMalformed, "header %s is not a Unix time", HeaderWebhookTimestamp)
+		return vssubs.Notification{}, refuse(ErrMalformed, "header %s is not a Unix time", HeaderTimestamp)
 	}
-	if !signedBy(r.Header.Get(HeaderWebhookSignature), unix, body, secret.Current, secret.Previous) {
-		return Notification{}, refuse(ErrWebhookSignature, "header %s matches no accepted secret", HeaderWebhookSignature)
+	if !signedBy(r.Header.Get(HeaderSignature), unix, body, secret.Current, secret.Previous) {
+		return vssubs.Notification{}, refuse(ErrSignature, "header %s matches no accepted secret", HeaderSignature)
 	}
 	signedAt, now := time.Unix(unix, 0), cfg.now()
 	switch age := now.Sub(signedAt); {
 	case age > tolerance:
-		return Notification{}, refuse(ErrWebhookTimestamp, "signed %v ago, more than the tolerance of %v", age.Truncate(time.Second), tolerance)
+		return vssubs.Notification{}, refuse(ErrTimestamp, "signed %v ago, more than the tolerance of %v", age.Truncate(time.Second), tolerance)
 	case age < -tolerance:
 		// Not -age > tolerance: Sub saturates for a timestamp centuries ahead, and negating
 		// the minimum Duration overflows back to it, which let such a delivery through
 		// (found while fuzzing VerifyWebhook).
-		return Notification{}, refuse(ErrWebhookTimestamp, "signed %v in the future, more than the tolerance of %v", signedAt.Sub(now).Truncate(time.Second), tolerance)
+		return vssubs.Notification{}, refuse(ErrTimestamp, "signed %v in the future, more than the tolerance of %v", signedAt.Sub(now).Truncate(time.Second), tolerance)
 	}
 
-	var n Notification
+	var n vssubs.Notification
 	if err := json.Unmarshal(body, &n); err != nil {
-		return Notification{}, refuse(ErrWebhookMalformed, "the body is not a notification: %v", err)
+		return vssubs.Notification{}, refuse(ErrMalformed, "the body is not a notification: %v", err)
 	}
 	if n.ID == "" || n.Kind == "" {
-		return Notification{}, refuse(ErrWebhookMalformed, "the notification has no id or kind")
+		return vssubs.Notification{}, refuse(ErrMalformed, "the notification has no id or kind")
 	}
-	if !seen.Remember(n.ID, signedAt.Add(max(2*tolerance, webhookDedupWindow))) {
-		return n, refuse(ErrWebhookReplayed, "notification %s was already received", n.ID)
+	if !seen.Remember(n.ID, signedAt.Add(max(2*tolerance, dedupWindow))) {
+		return n, refuse(ErrReplayed, "notification %s was already received", n.ID)
 	}
 	return n, nil
 }
@@ -239,7 +243,7 @@ func signedBy(header string, unix int64, body []byte, secrets ...[]byte) bool {
 			continue
 		}
 		for _, s := range secrets {
-			if len(s) > 0 && hmac.Equal(got, webhookMAC(s, unix, body)) {
+			if len(s) > 0 && hmac.Equal(got, mac(s, unix, body)) {
 				ok = true
 			}
 		}

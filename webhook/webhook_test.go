@@ -1,4 +1,4 @@
-package vssubs_test
+package webhook_test
 
 import (
 	"bytes"
@@ -15,6 +15,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/notifier"
+	"github.com/vssubs/vssubs-go/webhook"
 )
 
 var (
@@ -39,8 +41,8 @@ func delivery(t testing.TB, secret []byte, signedAt time.Time, n vssubs.Notifica
 		t.Fatal(err)
 	}
 	r := httptest.NewRequest(http.MethodPost, "/hooks/vssubs", bytes.NewReader(body))
-	r.Header.Set(vssubs.HeaderWebhookTimestamp, strconv.FormatInt(signedAt.Unix(), 10))
-	r.Header.Set(vssubs.HeaderWebhookSignature, vssubs.SignWebhook(secret, signedAt, body))
+	r.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(signedAt.Unix(), 10))
+	r.Header.Set(webhook.HeaderSignature, webhook.Sign(secret, signedAt, body))
 	return r
 }
 
@@ -58,15 +60,15 @@ func without(header string) func(*testing.T) *http.Request {
 	}
 }
 
-func verifyAt(r *http.Request, secret vssubs.WebhookSecret, seen vssubs.ReplayCache) (vssubs.Notification, error) {
-	return vssubs.VerifyWebhook(r, secret, 5*time.Minute, seen, vssubs.WithVerifyClock(func() time.Time { return webhookAt }))
+func verifyAt(r *http.Request, secret webhook.Secret, seen webhook.ReplayCache) (vssubs.Notification, error) {
+	return webhook.Verify(r, secret, 5*time.Minute, seen, webhook.WithVerifyClock(func() time.Time { return webhookAt }))
 }
 
 func TestWebhookNotifierDeliversWhatVerifyWebhookAccepts(t *testing.T) {
 	got := make(chan vssubs.Notification, 1)
-	seen := vssubs.NewMemoryReplayCache(nil)
+	seen := webhook.NewMemoryReplayCache(nil)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n, err := vssubs.VerifyWebhook(r, vssubs.WebhookSecret{Current: newSecret}, time.Minute, seen)
+		n, err := webhook.Verify(r, webhook.Secret{Current: newSecret}, time.Minute, seen)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
@@ -74,7 +76,7 @@ func TestWebhookNotifierDeliversWhatVerifyWebhookAccepts(t *testing.T) {
 		got <- n
 	}))
 	defer srv.Close()
-	wh, err := vssubs.NewWebhookNotifier(srv.URL, newSecret)
+	wh, err := notifier.NewWebhook(srv.URL, newSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +93,7 @@ func TestWebhookNotifierFailsWhenTheReceiverRefuses(t *testing.T) {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 	}))
 	defer srv.Close()
-	wh, _ := vssubs.NewWebhookNotifier(srv.URL, newSecret)
+	wh, _ := notifier.NewWebhook(srv.URL, newSecret)
 	if err := wh.Notify(context.Background(), sampleNotification()); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("a refused delivery must fail so the outbox retries it; got %v", err)
 	}
@@ -100,7 +102,7 @@ func TestWebhookNotifierFailsWhenTheReceiverRefuses(t *testing.T) {
 func TestVerifyWebhookRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		secret  vssubs.WebhookSecret // Current defaults to newSecret
+		secret  webhook.Secret // Current defaults to newSecret
 		request func(t *testing.T) *http.Request
 		want    error
 		status  int
@@ -111,13 +113,13 @@ func TestVerifyWebhookRefusals(t *testing.T) {
 		},
 		{
 			name:    "during a rotation the previous secret is still accepted",
-			secret:  vssubs.WebhookSecret{Current: newSecret, Previous: oldSecret},
+			secret:  webhook.Secret{Current: newSecret, Previous: oldSecret},
 			request: signed(oldSecret, webhookAt),
 		},
 		{
 			name:    "once the rotation ends the old secret is refused",
 			request: signed(oldSecret, webhookAt),
-			want:    vssubs.ErrWebhookSignature, status: http.StatusUnauthorized,
+			want:    webhook.ErrSignature, status: http.StatusUnauthorized,
 		},
 		{
 			name: "a body altered after signing is a bad signature",
@@ -126,34 +128,34 @@ func TestVerifyWebhookRefusals(t *testing.T) {
 				forged := sampleNotification()
 				forged.Kind = vssubs.KindPartnerAdded
 				r := delivery(t, newSecret, webhookAt, forged)
-				r.Header.Set(vssubs.HeaderWebhookSignature, original.Header.Get(vssubs.HeaderWebhookSignature))
+				r.Header.Set(webhook.HeaderSignature, original.Header.Get(webhook.HeaderSignature))
 				return r
 			},
-			want: vssubs.ErrWebhookSignature, status: http.StatusUnauthorized,
+			want: webhook.ErrSignature, status: http.StatusUnauthorized,
 		},
 		{
 			name: "a timestamp changed after signing is a bad signature",
 			request: func(t *testing.T) *http.Request {
 				r := delivery(t, newSecret, webhookAt.Add(-time.Hour), sampleNotification())
-				r.Header.Set(vssubs.HeaderWebhookTimestamp, strconv.FormatInt(webhookAt.Unix(), 10))
+				r.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(webhookAt.Unix(), 10))
 				return r
 			},
-			want: vssubs.ErrWebhookSignature, status: http.StatusUnauthorized,
+			want: webhook.ErrSignature, status: http.StatusUnauthorized,
 		},
 		{
 			name:    "a missing signature is a bad signature",
-			request: without(vssubs.HeaderWebhookSignature),
-			want:    vssubs.ErrWebhookSignature, status: http.StatusUnauthorized,
+			request: without(webhook.HeaderSignature),
+			want:    webhook.ErrSignature, status: http.StatusUnauthorized,
 		},
 		{
 			name:    "a delivery signed longer ago than the tolerance is stale",
 			request: signed(newSecret, webhookAt.Add(-6*time.Minute)),
-			want:    vssubs.ErrWebhookTimestamp, status: http.StatusUnauthorized,
+			want:    webhook.ErrTimestamp, status: http.StatusUnauthorized,
 		},
 		{
 			name:    "a delivery signed further in the future than the tolerance is refused",
 			request: signed(newSecret, webhookAt.Add(6*time.Minute)),
-			want:    vssubs.ErrWebhookTimestamp, status: http.StatusUnauthorized,
+			want:    webhook.ErrTimestamp, status: http.StatusUnauthorized,
 		},
 		{
 			name:    "a little clock skew within the tolerance is accepted",
@@ -161,35 +163,35 @@ func TestVerifyWebhookRefusals(t *testing.T) {
 		},
 		{
 			name:    "a missing timestamp is malformed",
-			request: without(vssubs.HeaderWebhookTimestamp),
-			want:    vssubs.ErrWebhookMalformed, status: http.StatusBadRequest,
+			request: without(webhook.HeaderTimestamp),
+			want:    webhook.ErrMalformed, status: http.StatusBadRequest,
 		},
 		{
 			name: "a body over the limit is refused before it is read whole",
 			request: func(t *testing.T) *http.Request {
 				n := sampleNotification()
-				n.Text = strings.Repeat("x", vssubs.DefaultWebhookMaxBody)
+				n.Text = strings.Repeat("x", webhook.DefaultMaxBody)
 				return delivery(t, newSecret, webhookAt, n)
 			},
-			want: vssubs.ErrWebhookTooLarge, status: http.StatusRequestEntityTooLarge,
+			want: webhook.ErrTooLarge, status: http.StatusRequestEntityTooLarge,
 		},
 		{
 			name: "a body over the limit with no announced length is refused",
 			request: func(t *testing.T) *http.Request {
 				n := sampleNotification()
-				n.Text = strings.Repeat("x", vssubs.DefaultWebhookMaxBody)
+				n.Text = strings.Repeat("x", webhook.DefaultMaxBody)
 				r := delivery(t, newSecret, webhookAt, n)
 				r.ContentLength = -1
 				return r
 			},
-			want: vssubs.ErrWebhookTooLarge, status: http.StatusRequestEntityTooLarge,
+			want: webhook.ErrTooLarge, status: http.StatusRequestEntityTooLarge,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.secret.Current == nil {
 				tc.secret.Current = newSecret
 			}
-			n, err := verifyAt(tc.request(t), tc.secret, vssubs.NewMemoryReplayCache(nil))
+			n, err := verifyAt(tc.request(t), tc.secret, webhook.NewMemoryReplayCache(nil))
 			if tc.want == nil {
 				if err != nil {
 					t.Fatal(err)
@@ -199,7 +201,7 @@ func TestVerifyWebhookRefusals(t *testing.T) {
 				}
 				return
 			}
-			var we *vssubs.WebhookError
+			var we *webhook.Error
 			if !errors.Is(err, tc.want) || !errors.As(err, &we) {
 				t.Fatalf("want a *WebhookError for %v, got %v", tc.want, err)
 			}
@@ -211,8 +213,8 @@ func TestVerifyWebhookRefusals(t *testing.T) {
 }
 
 func TestVerifyWebhookRefusesAReplayedID(t *testing.T) {
-	secret := vssubs.WebhookSecret{Current: newSecret}
-	seen := vssubs.NewMemoryReplayCache(func() time.Time { return webhookAt })
+	secret := webhook.Secret{Current: newSecret}
+	seen := webhook.NewMemoryReplayCache(func() time.Time { return webhookAt })
 	if _, err := verifyAt(delivery(t, newSecret, webhookAt, sampleNotification()), secret, seen); err != nil {
 		t.Fatal(err)
 	}
@@ -225,8 +227,8 @@ func TestVerifyWebhookRefusesAReplayedID(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n, err := verifyAt(delivery(t, newSecret, tc.signedAt, sampleNotification()), secret, seen)
-			var we *vssubs.WebhookError
-			if !errors.Is(err, vssubs.ErrWebhookReplayed) || !errors.As(err, &we) || we.StatusCode() != http.StatusOK {
+			var we *webhook.Error
+			if !errors.Is(err, webhook.ErrReplayed) || !errors.As(err, &we) || we.StatusCode() != http.StatusOK {
 				t.Fatalf("want ErrWebhookReplayed answered 200, got %v", err)
 			}
 			if n.ID != sampleNotification().ID {
@@ -243,7 +245,7 @@ func TestVerifyWebhookRefusesAReplayedID(t *testing.T) {
 	t.Run("a forged delivery does not burn the id", func(t *testing.T) {
 		n := sampleNotification()
 		n.ID = "ntf_000043"
-		if _, err := verifyAt(delivery(t, oldSecret, webhookAt, n), secret, seen); !errors.Is(err, vssubs.ErrWebhookSignature) {
+		if _, err := verifyAt(delivery(t, oldSecret, webhookAt, n), secret, seen); !errors.Is(err, webhook.ErrSignature) {
 			t.Fatalf("want ErrWebhookSignature, got %v", err)
 		}
 		if _, err := verifyAt(delivery(t, newSecret, webhookAt, n), secret, seen); err != nil {
@@ -254,7 +256,7 @@ func TestVerifyWebhookRefusesAReplayedID(t *testing.T) {
 
 func TestMemoryReplayCacheForgetsExpiredIDs(t *testing.T) {
 	now := webhookAt
-	c := vssubs.NewMemoryReplayCache(func() time.Time { return now })
+	c := webhook.NewMemoryReplayCache(func() time.Time { return now })
 	if !c.Remember("a", now.Add(time.Hour)) || c.Remember("a", now.Add(time.Hour)) {
 		t.Fatal("an id is new once, then seen")
 	}
@@ -268,20 +270,20 @@ func TestVerifyWebhookRefusesAnUnsafeSetUp(t *testing.T) {
 	r := delivery(t, newSecret, webhookAt, sampleNotification())
 	for _, tc := range []struct {
 		name      string
-		secret    vssubs.WebhookSecret
+		secret    webhook.Secret
 		tolerance time.Duration
-		seen      vssubs.ReplayCache
-		opts      []vssubs.VerifyOption
+		seen      webhook.ReplayCache
+		opts      []webhook.VerifyOption
 		want      string
 	}{
-		{"a current secret is required", vssubs.WebhookSecret{Previous: oldSecret}, time.Minute, vssubs.NewMemoryReplayCache(nil), nil, "secret"},
-		{"the tolerance must be positive", vssubs.WebhookSecret{Current: newSecret}, 0, vssubs.NewMemoryReplayCache(nil), nil, "tolerance"},
-		{"a replay cache is required", vssubs.WebhookSecret{Current: newSecret}, time.Minute, nil, nil, "ReplayCache"},
-		{"the body limit must be positive", vssubs.WebhookSecret{Current: newSecret}, time.Minute, vssubs.NewMemoryReplayCache(nil), []vssubs.VerifyOption{vssubs.WithVerifyMaxBody(0)}, "WithVerifyMaxBody"},
+		{"a current secret is required", webhook.Secret{Previous: oldSecret}, time.Minute, webhook.NewMemoryReplayCache(nil), nil, "secret"},
+		{"the tolerance must be positive", webhook.Secret{Current: newSecret}, 0, webhook.NewMemoryReplayCache(nil), nil, "tolerance"},
+		{"a replay cache is required", webhook.Secret{Current: newSecret}, time.Minute, nil, nil, "ReplayCache"},
+		{"the body limit must be positive", webhook.Secret{Current: newSecret}, time.Minute, webhook.NewMemoryReplayCache(nil), []webhook.VerifyOption{webhook.WithVerifyMaxBody(0)}, "WithVerifyMaxBody"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := vssubs.VerifyWebhook(r, tc.secret, tc.tolerance, tc.seen, tc.opts...)
-			var we *vssubs.WebhookError
+			_, err := webhook.Verify(r, tc.secret, tc.tolerance, tc.seen, tc.opts...)
+			var we *webhook.Error
 			if err == nil || errors.As(err, &we) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("want a set-up error naming %s, got %v", tc.want, err)
 			}
@@ -294,24 +296,24 @@ func TestNewWebhookNotifierRefusesUnsafeSetUps(t *testing.T) {
 		name     string
 		endpoint string
 		secret   []byte
-		opts     []vssubs.WebhookOption
+		opts     []notifier.WebhookOption
 		want     string
 	}{
 		{"plain http to another host would expose notifications", "http://partner.example.com/hook", newSecret, nil, "https"},
 		{"a relative URL has nowhere to go", "/hook", newSecret, nil, "absolute"},
 		{"a short secret is guessable", "https://partner.example.com/hook", []byte("short"), nil, "at least 32 bytes"},
-		{"an HTTP client is required when given", "https://partner.example.com/hook", newSecret, []vssubs.WebhookOption{vssubs.WithWebhookHTTPClient(nil)}, "nil client"},
-		{"a clock is required when given", "https://partner.example.com/hook", newSecret, []vssubs.WebhookOption{vssubs.WithWebhookClock(nil)}, "nil clock"},
+		{"an HTTP client is required when given", "https://partner.example.com/hook", newSecret, []notifier.WebhookOption{notifier.WithWebhookHTTPClient(nil)}, "nil client"},
+		{"a clock is required when given", "https://partner.example.com/hook", newSecret, []notifier.WebhookOption{notifier.WithWebhookClock(nil)}, "nil clock"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := vssubs.NewWebhookNotifier(tc.endpoint, tc.secret, tc.opts...)
+			_, err := notifier.NewWebhook(tc.endpoint, tc.secret, tc.opts...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("want an error mentioning %q, got %v", tc.want, err)
 			}
 		})
 	}
 	for _, ok := range []string{"https://partner.example.com/hook", "http://127.0.0.1:8080/hook", "http://localhost/hook", "http://[::1]:9/hook"} {
-		if _, err := vssubs.NewWebhookNotifier(ok, newSecret); err != nil {
+		if _, err := notifier.NewWebhook(ok, newSecret); err != nil {
 			t.Errorf("%s: %v", ok, err)
 		}
 	}

@@ -1,4 +1,6 @@
-package vssubs
+// Package notifier delivers the portal's notifications: it renders them from the embedded
+// English and French templates, and sends them by mail (SMTP) or by signed webhook.
+package notifier
 
 import (
 	"embed"
@@ -6,6 +8,8 @@ import (
 	htmltemplate "html/template"
 	"strings"
 	"text/template"
+
+	vssubs "github.com/vssubs/vssubs-go"
 )
 
 // templateFiles holds the notification templates: templates/text/<kind>.<lang>.tmpl
@@ -23,9 +27,9 @@ var (
 
 // renderPart executes the part ("subject", "text" or "html") of kind in lang, falling
 // back to English for an unsupported language.
-func renderPart(kind NotificationKind, lang, part string, data map[string]string) (string, error) {
-	if !ValidLanguage(lang) {
-		lang = LangEnglish
+func renderPart(kind vssubs.NotificationKind, lang, part string, data map[string]string) (string, error) {
+	if !vssubs.ValidLanguage(lang) {
+		lang = vssubs.LangEnglish
 	}
 	name := fmt.Sprintf("%s.%s.%s", kind, lang, part)
 	var b strings.Builder
@@ -36,14 +40,14 @@ func renderPart(kind NotificationKind, lang, part string, data map[string]string
 		err = textTemplates.ExecuteTemplate(&b, name, data)
 	}
 	if err != nil {
-		return "", fmt.Errorf("vssubs: rendering %s notification: %w", kind, err)
+		return "", fmt.Errorf("notifier: rendering %s notification: %w", kind, err)
 	}
 	return b.String(), nil
 }
 
-// RenderNotification writes the subject and plain text of a notification of kind in
+// Render writes the subject and plain text of a notification of kind in
 // lang (English when lang is not a supported language) from its data.
-func RenderNotification(kind NotificationKind, lang string, data map[string]string) (subject, text string, err error) {
+func Render(kind vssubs.NotificationKind, lang string, data map[string]string) (subject, text string, err error) {
 	if subject, err = renderPart(kind, lang, "subject", data); err != nil {
 		return "", "", err
 	}
@@ -51,9 +55,9 @@ func RenderNotification(kind NotificationKind, lang string, data map[string]stri
 	return subject, text, err
 }
 
-// RenderNotificationHTML writes the HTML body of a notification of kind in lang (English
+// RenderHTML writes the HTML body of a notification of kind in lang (English
 // when lang is not supported). Every value from data is escaped, so a name holding markup
 // is shown as text.
-func RenderNotificationHTML(kind NotificationKind, lang string, data map[string]string) (string, error) {
+func RenderHTML(kind vssubs.NotificationKind, lang string, data map[string]string) (string, error) {
 	return renderPart(kind, lang, "html", data)
 }

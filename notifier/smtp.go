@@ -1,4 +1,4 @@
-package vssubs
+package notifier
 
 import (
 	"bytes"
@@ -18,9 +18,11 @@ import (
 	"net/textproto"
 	"strings"
 	"time"
+
+	vssubs "github.com/vssubs/vssubs-go"
 )
 
-// SMTPSecurity is how an SMTPNotifier protects its connection. There is no clear-text
+// SMTPSecurity is how an SMTP protects its connection. There is no clear-text
 // mode: notifications carry license numbers and the customer's only chance to act.
 type SMTPSecurity int
 
@@ -32,10 +34,10 @@ const (
 	SMTPImplicitTLS
 )
 
-// SMTPNotifier delivers notifications by mail: a multipart/alternative message with a
+// SMTP delivers notifications by mail: a multipart/alternative message with a
 // plain-text and an HTML part, in the recipient's language. It is safe for concurrent use;
 // each notification opens its own connection.
-type SMTPNotifier struct {
+type SMTP struct {
 	addr, host string
 	cfg        smtpConfig
 }
@@ -51,7 +53,7 @@ type smtpConfig struct {
 	now                func() time.Time
 }
 
-// SMTPOption configures an SMTPNotifier.
+// SMTPOption configures an SMTP.
 type SMTPOption func(*smtpConfig) error
 
 // WithSMTPFrom sets the sender, such as "Contoso Licensing <licensing@contoso.com>". It is
@@ -60,7 +62,7 @@ func WithSMTPFrom(address string) SMTPOption {
 	return func(c *smtpConfig) error {
 		a, err := mail.ParseAddress(address)
 		if err != nil {
-			return fmt.Errorf("vssubs: WithSMTPFrom: %q is not a mail address: %w", address, err)
+			return fmt.Errorf("notifier: WithSMTPFrom: %q is not a mail address: %w", address, err)
 		}
 		c.from = a
 		return nil
@@ -72,7 +74,7 @@ func WithSMTPReplyTo(address string) SMTPOption {
 	return func(c *smtpConfig) error {
 		a, err := mail.ParseAddress(address)
 		if err != nil {
-			return fmt.Errorf("vssubs: WithSMTPReplyTo: %q is not a mail address: %w", address, err)
+			return fmt.Errorf("notifier: WithSMTPReplyTo: %q is not a mail address: %w", address, err)
 		}
 		c.replyTo = a
 		return nil
@@ -83,7 +85,7 @@ func WithSMTPReplyTo(address string) SMTPOption {
 func WithSMTPAuth(username, password string) SMTPOption {
 	return func(c *smtpConfig) error {
 		if username == "" || password == "" {
-			return errors.New("vssubs: WithSMTPAuth: username and password must not be empty")
+			return errors.New("notifier: WithSMTPAuth: username and password must not be empty")
 		}
 		c.username, c.password = username, password
 		return nil
@@ -94,7 +96,7 @@ func WithSMTPAuth(username, password string) SMTPOption {
 func WithSMTPSecurity(s SMTPSecurity) SMTPOption {
 	return func(c *smtpConfig) error {
 		if s != SMTPStartTLS && s != SMTPImplicitTLS {
-			return fmt.Errorf("vssubs: WithSMTPSecurity: unknown mode %d", s)
+			return fmt.Errorf("notifier: WithSMTPSecurity: unknown mode %d", s)
 		}
 		c.security = s
 		return nil
@@ -106,10 +108,10 @@ func WithSMTPSecurity(s SMTPSecurity) SMTPOption {
 func WithSMTPTLSConfig(cfg *tls.Config) SMTPOption {
 	return func(c *smtpConfig) error {
 		if cfg == nil {
-			return errors.New("vssubs: WithSMTPTLSConfig: nil config")
+			return errors.New("notifier: WithSMTPTLSConfig: nil config")
 		}
 		if cfg.InsecureSkipVerify {
-			return errors.New("vssubs: WithSMTPTLSConfig: InsecureSkipVerify would let anyone read the mail; trust the server's CA in RootCAs instead")
+			return errors.New("notifier: WithSMTPTLSConfig: InsecureSkipVerify would let anyone read the mail; trust the server's CA in RootCAs instead")
 		}
 		c.tls = cfg.Clone()
 		return nil
@@ -121,7 +123,7 @@ func WithSMTPTLSConfig(cfg *tls.Config) SMTPOption {
 func WithSMTPTimeout(d time.Duration) SMTPOption {
 	return func(c *smtpConfig) error {
 		if d <= 0 {
-			return fmt.Errorf("vssubs: WithSMTPTimeout: %v is not positive", d)
+			return fmt.Errorf("notifier: WithSMTPTimeout: %v is not positive", d)
 		}
 		c.timeout = d
 		return nil
@@ -132,7 +134,7 @@ func WithSMTPTimeout(d time.Duration) SMTPOption {
 func WithSMTPHello(name string) SMTPOption {
 	return func(c *smtpConfig) error {
 		if name == "" || strings.ContainsAny(name, " \r\n") {
-			return fmt.Errorf("vssubs: WithSMTPHello: %q is not a host name", name)
+			return fmt.Errorf("notifier: WithSMTPHello: %q is not a host name", name)
 		}
 		c.hello = name
 		return nil
@@ -143,19 +145,19 @@ func WithSMTPHello(name string) SMTPOption {
 func WithSMTPClock(now func() time.Time) SMTPOption {
 	return func(c *smtpConfig) error {
 		if now == nil {
-			return errors.New("vssubs: WithSMTPClock: nil clock")
+			return errors.New("notifier: WithSMTPClock: nil clock")
 		}
 		c.now = now
 		return nil
 	}
 }
 
-// NewSMTPNotifier returns a Notifier that sends through the server at addr ("host:port").
+// NewSMTP returns a Notifier that sends through the server at addr ("host:port").
 // WithSMTPFrom is required.
-func NewSMTPNotifier(addr string, opts ...SMTPOption) (*SMTPNotifier, error) {
+func NewSMTP(addr string, opts ...SMTPOption) (*SMTP, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || host == "" || port == "" {
-		return nil, fmt.Errorf("vssubs: NewSMTPNotifier: address %q is not host:port", addr)
+		return nil, fmt.Errorf("notifier: NewSMTP: address %q is not host:port", addr)
 	}
 	cfg := smtpConfig{hello: "localhost", timeout: 30 * time.Second, now: time.Now}
 	for _, o := range opts {
@@ -164,7 +166,7 @@ func NewSMTPNotifier(addr string, opts ...SMTPOption) (*SMTPNotifier, error) {
 		}
 	}
 	if cfg.from == nil {
-		return nil, errors.New("vssubs: NewSMTPNotifier: a sender is required (WithSMTPFrom)")
+		return nil, errors.New("notifier: NewSMTP: a sender is required (WithSMTPFrom)")
 	}
 	if cfg.tls == nil {
 		cfg.tls = &tls.Config{MinVersion: tls.VersionTLS12}
@@ -172,27 +174,27 @@ func NewSMTPNotifier(addr string, opts ...SMTPOption) (*SMTPNotifier, error) {
 	if cfg.tls.ServerName == "" {
 		cfg.tls.ServerName = host
 	}
-	return &SMTPNotifier{addr: addr, host: host, cfg: cfg}, nil
+	return &SMTP{addr: addr, host: host, cfg: cfg}, nil
 }
 
 // Notify sends n to n.To. The message's Message-ID derives from the notification id, so a
 // redelivery is recognisable as the same message.
-func (s *SMTPNotifier) Notify(ctx context.Context, n Notification) error {
+func (s *SMTP) Notify(ctx context.Context, n vssubs.Notification) error {
 	to, err := mail.ParseAddress(n.To)
 	if err != nil {
-		return fmt.Errorf("vssubs: smtp: notification %s: recipient %s is not a mail address: %w", n.ID, MaskEmail(n.To), err)
+		return fmt.Errorf("notifier: smtp: notification %s: recipient %s is not a mail address: %w", n.ID, vssubs.MaskEmail(n.To), err)
 	}
 	msg, err := s.message(n, to)
 	if err != nil {
 		return err
 	}
 	if err := s.send(ctx, to.Address, msg); err != nil {
-		return fmt.Errorf("vssubs: smtp: notification %s to %s: %w", n.ID, s.addr, err)
+		return fmt.Errorf("notifier: smtp: notification %s to %s: %w", n.ID, s.addr, err)
 	}
 	return nil
 }
 
-func (s *SMTPNotifier) send(ctx context.Context, to string, msg []byte) (err error) {
+func (s *SMTP) send(ctx context.Context, to string, msg []byte) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
 	defer cancel()
 	d := net.Dialer{}
@@ -254,15 +256,15 @@ func (s *SMTPNotifier) send(ctx context.Context, to string, msg []byte) (err err
 
 // message writes n as a MIME message: multipart/alternative, text first so clients that
 // prefer the last part they can show pick the HTML.
-func (s *SMTPNotifier) message(n Notification, to *mail.Address) ([]byte, error) {
+func (s *SMTP) message(n vssubs.Notification, to *mail.Address) ([]byte, error) {
 	lang := n.Language
-	if !ValidLanguage(lang) {
-		lang = LangEnglish
+	if !vssubs.ValidLanguage(lang) {
+		lang = vssubs.LangEnglish
 	}
 	htmlBody := n.HTML
 	if htmlBody == "" {
 		var err error
-		if htmlBody, err = RenderNotificationHTML(n.Kind, lang, n.Data); err != nil {
+		if htmlBody, err = RenderHTML(n.Kind, lang, n.Data); err != nil {
 			// A notification built by hand may lack the facts the templates need; its
 			// text, escaped, still makes a faithful HTML part.
 			htmlBody = "<!DOCTYPE html>\n<html lang=\"" + lang + "\"><body><pre>" + html.EscapeString(n.Text) + "</pre></body></html>\n"
@@ -304,7 +306,7 @@ func (s *SMTPNotifier) message(n Notification, to *mail.Address) ([]byte, error)
 	header("Date", s.cfg.now().Format(time.RFC1123Z))
 	header("Message-ID", s.messageID(n.ID))
 	header("Content-Language", lang)
-	header("X-VSSubs-Notification-ID", headerSafe(n.ID))
+	header("X-VSSubs-vssubs.Notification-ID", headerSafe(n.ID))
 	header("X-VSSubs-Kind", headerSafe(string(n.Kind)))
 	header("MIME-Version", "1.0")
 	header("Content-Type", mime.FormatMediaType("multipart/alternative", map[string]string{"boundary": mw.Boundary()}))
@@ -314,7 +316,7 @@ func (s *SMTPNotifier) message(n Notification, to *mail.Address) ([]byte, error)
 }
 
 // messageID is stable per notification id, at the sender's domain.
-func (s *SMTPNotifier) messageID(id string) string {
+func (s *SMTP) messageID(id string) string {
 	_, domain, _ := strings.Cut(s.cfg.from.Address, "@")
 	local := headerSafe(id)
 	if local == "" {

@@ -1,4 +1,4 @@
-package vssubs_test
+package spreadsheet_test
 
 import (
 	"bytes"
@@ -8,13 +8,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/spreadsheet"
 )
 
 // checkBulkFile is what every bulk file read must satisfy, whatever the bytes: a typed
 // error or rows numbered as in the file; and the rows the rules accept survive being
 // written back and read again unchanged.
-func checkBulkFile(t *testing.T, f vssubs.BulkFormat, data []byte) {
-	rows, err := vssubs.ReadBulk(bytes.NewReader(data), f)
+func checkBulkFile(t *testing.T, f spreadsheet.Format, data []byte) {
+	rows, err := spreadsheet.ReadBulk(bytes.NewReader(data), f)
 	if err != nil {
 		var ve *vssubs.ValidationError
 		if !errors.As(err, &ve) || len(ve.Fields) == 0 {
@@ -48,10 +49,10 @@ func checkBulkFile(t *testing.T, f vssubs.BulkFormat, data []byte) {
 		return
 	}
 	var buf bytes.Buffer
-	if err := vssubs.WriteBulk(&buf, f, good); err != nil {
+	if err := spreadsheet.WriteBulk(&buf, f, good); err != nil {
 		t.Fatalf("WriteBulk of accepted rows: %v", err)
 	}
-	back, err := vssubs.ReadBulk(&buf, f)
+	back, err := spreadsheet.ReadBulk(&buf, f)
 	if err != nil {
 		t.Fatalf("reading back accepted rows: %v", err)
 	}
@@ -77,15 +78,15 @@ func FuzzReadBulkCSV(f *testing.F) {
 	f.Add([]byte("First name,First name\n"))
 	f.Add([]byte("\"unterminated\n"))
 	f.Add([]byte(""))
-	f.Fuzz(func(t *testing.T, data []byte) { checkBulkFile(t, vssubs.BulkCSV, data) })
+	f.Fuzz(func(t *testing.T, data []byte) { checkBulkFile(t, spreadsheet.CSV, data) })
 }
 
 func FuzzReadBulkXLSX(f *testing.F) {
 	var template, filled bytes.Buffer
-	if err := vssubs.WriteBulkTemplate(&template, vssubs.BulkXLSX); err != nil {
+	if err := spreadsheet.WriteTemplate(&template, spreadsheet.XLSX); err != nil {
 		f.Fatal(err)
 	}
-	if err := vssubs.WriteBulk(&filled, vssubs.BulkXLSX, []vssubs.SubscriberInput{
+	if err := spreadsheet.WriteBulk(&filled, spreadsheet.XLSX, []vssubs.SubscriberInput{
 		{FirstName: "Ada", LastName: "Lovelace", Email: "ada@contoso.com", Level: vssubs.LevelEnterprise, Country: "GB", Language: "en", Downloads: true},
 	}); err != nil {
 		f.Fatal(err)
@@ -93,5 +94,5 @@ func FuzzReadBulkXLSX(f *testing.F) {
 	f.Add(template.Bytes())
 	f.Add(filled.Bytes())
 	f.Add([]byte("PK\x03\x04 not really a zip"))
-	f.Fuzz(func(t *testing.T, data []byte) { checkBulkFile(t, vssubs.BulkXLSX, data) })
+	f.Fuzz(func(t *testing.T, data []byte) { checkBulkFile(t, spreadsheet.XLSX, data) })
 }

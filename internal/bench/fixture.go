@@ -2,9 +2,9 @@
 // overhead over hand-written net/http, bulk add over the JSON floor, the heap of paging,
 // and rate-limited throughput. Run it with
 //
-//	go test -bench . -benchmem ./bench/...
+//	go test -bench . -benchmem ./internal/bench/...
 //
-// or print every figure beside its baseline and goal with go run ./bench/cmd/benchreport.
+// or print every figure beside its baseline and goal with go run ./internal/bench/cmd/benchreport.
 package bench
 
 import (

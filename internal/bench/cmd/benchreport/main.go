@@ -9,7 +9,7 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/vssubs/vssubs-go/bench"
+	"github.com/vssubs/vssubs-go/internal/bench"
 )
 
 func main() {

@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/vssubs/vssubs-go/bench"
+	"github.com/vssubs/vssubs-go/internal/bench"
 )
 
 func TestMain(m *testing.M) {

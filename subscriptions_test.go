@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/spreadsheet"
 )
 
 const day = 24 * time.Hour
@@ -574,7 +575,7 @@ func TestExport(t *testing.T) {
 		t.Errorf("CSV (-want +got):\n%s", diff)
 	}
 	// An export reads back as bulk rows, so it can be edited and added elsewhere.
-	rows, err := vssubs.ReadBulk(strings.NewReader(buf.String()), vssubs.BulkCSV)
+	rows, err := spreadsheet.ReadBulk(strings.NewReader(buf.String()), spreadsheet.CSV)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,6 @@
-package vssubs
+// Package spreadsheet reads and writes the bulk-add files admins work with: the portal's
+// spreadsheet template (.xlsx) and CSV, with rows numbered as in the file.
+package spreadsheet
 
 import (
 	"encoding/csv"
@@ -9,55 +11,57 @@ import (
 	"strings"
 
 	"github.com/xuri/excelize/v2"
+
+	vssubs "github.com/vssubs/vssubs-go"
 )
 
-// BulkFormat is a file format BulkAdd rows are read from and written to.
-type BulkFormat string
+// Format is a file format BulkAdd rows are read from and written to.
+type Format string
 
 // The bulk file formats: the portal's spreadsheet template, and CSV.
 const (
-	BulkXLSX BulkFormat = "xlsx"
-	BulkCSV  BulkFormat = "csv"
+	XLSX Format = "xlsx"
+	CSV  Format = "csv"
 )
 
-// BulkFormatOf returns the format of a file from its name's extension.
-func BulkFormatOf(name string) (BulkFormat, error) {
+// FormatOf returns the format of a file from its name's extension.
+func FormatOf(name string) (Format, error) {
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".xlsx":
-		return BulkXLSX, nil
+		return XLSX, nil
 	case ".csv":
-		return BulkCSV, nil
+		return CSV, nil
 	}
-	return "", &ValidationError{Fields: []FieldError{{"file", fmt.Sprintf("%q is neither .xlsx nor .csv", filepath.Base(name))}}}
+	return "", &vssubs.ValidationError{Fields: []vssubs.FieldError{{Field: "file", Reason: fmt.Sprintf("%q is neither .xlsx nor .csv", filepath.Base(name))}}}
 }
 
-// BulkSheet is the name of the template's worksheet.
-const BulkSheet = "Subscribers"
+// Sheet is the name of the template's worksheet.
+const Sheet = "Subscribers"
 
 // fieldDownloads is the downloads column's field name in row errors.
 const fieldDownloads = "downloads"
 
-// BulkColumns returns the template's column headers, in order.
-func BulkColumns() []string {
+// Columns returns the template's column headers, in order.
+func Columns() []string {
 	return []string{"First name", "Last name", "Email", "Subscription level", "Reference", "Country/region", "Language", "Downloads", "Notification email"}
 }
 
-// bulkFields are the field names of BulkColumns, in the same order.
+// bulkFields are the field names of Columns, in the same order.
 func bulkFields() []string {
-	return []string{FieldFirstName, FieldLastName, FieldEmail, FieldLevel, FieldReference, FieldCountry, FieldLanguage, fieldDownloads, FieldNotificationEmail}
+	return []string{vssubs.FieldFirstName, vssubs.FieldLastName, vssubs.FieldEmail, vssubs.FieldLevel, vssubs.FieldReference, vssubs.FieldCountry, vssubs.FieldLanguage, fieldDownloads, vssubs.FieldNotificationEmail}
 }
 
 // requiredColumn reports whether a file must have the column of field.
 func requiredColumn(field string) bool {
 	switch field {
-	case FieldFirstName, FieldLastName, FieldEmail, FieldLevel, FieldCountry:
+	case vssubs.FieldFirstName, vssubs.FieldLastName, vssubs.FieldEmail, vssubs.FieldLevel, vssubs.FieldCountry:
 		return true
 	}
 	return false
 }
 
 // cells renders a subscriber as the template's cells.
-func cells(in SubscriberInput) []string {
+func cells(in vssubs.SubscriberInput) []string {
 	downloads := "No"
 	if in.Downloads {
 		downloads = "Yes"
@@ -73,11 +77,11 @@ type columnMap map[string]int
 func readHeader(header []string) (columnMap, error) {
 	byName := map[string]string{}
 	for i, f := range bulkFields() {
-		byName[strings.ToLower(BulkColumns()[i])] = f
+		byName[strings.ToLower(Columns()[i])] = f
 		byName[f] = f
 	}
 	cols := columnMap{}
-	var fe fieldErrors
+	var fe []vssubs.FieldError
 	for i, h := range header {
 		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
 		f, ok := byName[h]
@@ -85,55 +89,58 @@ func readHeader(header []string) (columnMap, error) {
 			continue
 		}
 		if _, dup := cols[f]; dup {
-			fe.add("header", fmt.Sprintf("column %q appears twice", header[i]))
+			fe = append(fe, vssubs.FieldError{Field: "header", Reason: fmt.Sprintf("column %q appears twice", header[i])})
 		}
 		cols[f] = i
 	}
 	for i, f := range bulkFields() {
 		if _, ok := cols[f]; !ok && requiredColumn(f) {
-			fe.add("header", fmt.Sprintf("the column %q is missing", BulkColumns()[i]))
+			fe = append(fe, vssubs.FieldError{Field: "header", Reason: fmt.Sprintf("the column %q is missing", Columns()[i])})
 		}
 	}
-	return cols, fe.err()
+	if len(fe) > 0 {
+		return nil, &vssubs.ValidationError{Fields: fe}
+	}
+	return cols, nil
 }
 
-// row builds the BulkRow of a file's record; cell problems stay with the row, to be
+// row builds the vssubs.BulkRow of a file's record; cell problems stay with the row, to be
 // reported with its other problems.
-func (cols columnMap) row(num int, rec []string) BulkRow {
+func (cols columnMap) row(num int, rec []string) vssubs.BulkRow {
 	get := func(f string) string {
 		if i, ok := cols[f]; ok && i < len(rec) {
 			return rec[i]
 		}
 		return ""
 	}
-	r := BulkRow{Row: num, SubscriberInput: SubscriberInput{
-		FirstName:         get(FieldFirstName),
-		LastName:          get(FieldLastName),
-		Email:             get(FieldEmail),
-		Level:             levelOfCell(get(FieldLevel)),
-		Reference:         get(FieldReference),
-		Country:           get(FieldCountry),
-		Language:          get(FieldLanguage),
-		NotificationEmail: get(FieldNotificationEmail),
+	r := vssubs.BulkRow{Row: num, SubscriberInput: vssubs.SubscriberInput{
+		FirstName:         get(vssubs.FieldFirstName),
+		LastName:          get(vssubs.FieldLastName),
+		Email:             get(vssubs.FieldEmail),
+		Level:             levelOfCell(get(vssubs.FieldLevel)),
+		Reference:         get(vssubs.FieldReference),
+		Country:           get(vssubs.FieldCountry),
+		Language:          get(vssubs.FieldLanguage),
+		NotificationEmail: get(vssubs.FieldNotificationEmail),
 	}}
 	switch strings.ToLower(get(fieldDownloads)) {
 	case "yes", "y", "true", "1", "oui":
 		r.Downloads = true
 	case "", "no", "n", "false", "0", "non":
 	default:
-		r.problems = append(r.problems, FieldError{fieldDownloads, "must be Yes or No"})
+		r.Problems = append(r.Problems, vssubs.FieldError{Field: fieldDownloads, Reason: "must be Yes or No"})
 	}
 	return r
 }
 
 // levelOfCell accepts a level as the template writes it ("enterprise") or as a person
 // types it ("Test Professional"); anything else is kept for validation to report.
-func levelOfCell(s string) Level {
-	l := Level(strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(s)))
+func levelOfCell(s string) vssubs.Level {
+	l := vssubs.Level(strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(s)))
 	if l.Valid() {
 		return l
 	}
-	return Level(s)
+	return vssubs.Level(s)
 }
 
 func blank(rec []string) bool {
@@ -147,19 +154,19 @@ func blank(rec []string) bool {
 
 // ReadBulk reads the rows of a bulk file: the header row names the columns (in any
 // order), and each later non-blank row is a subscriber numbered as in the file. A file
-// that cannot be read or lacks a required column is a *ValidationError; problems of
+// that cannot be read or lacks a required column is a *vssubs.ValidationError; problems of
 // single cells are reported by BulkAdd, with every other bad row.
-func ReadBulk(r io.Reader, f BulkFormat) ([]BulkRow, error) {
+func ReadBulk(r io.Reader, f Format) ([]vssubs.BulkRow, error) {
 	switch f {
-	case BulkCSV:
+	case CSV:
 		return readBulkCSV(r)
-	case BulkXLSX:
+	case XLSX:
 		return readBulkXLSX(r)
 	}
-	return nil, &ValidationError{Fields: []FieldError{{"format", fmt.Sprintf("unknown bulk format %q", f)}}}
+	return nil, &vssubs.ValidationError{Fields: []vssubs.FieldError{{Field: "format", Reason: fmt.Sprintf("unknown bulk format %q", f)}}}
 }
 
-func readBulkCSV(r io.Reader) ([]BulkRow, error) {
+func readBulkCSV(r io.Reader) ([]vssubs.BulkRow, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
@@ -172,7 +179,7 @@ func readBulkCSV(r io.Reader) ([]BulkRow, error) {
 		return nil, err
 	}
 	width := len(header)
-	var rows []BulkRow
+	var rows []vssubs.BulkRow
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -189,19 +196,19 @@ func readBulkCSV(r io.Reader) ([]BulkRow, error) {
 		if len(rec) > width {
 			// An unquoted comma inside a value shifts every later cell: say so rather
 			// than report the shifted cells as wrong.
-			row.problems = append(row.problems, FieldError{"row", fmt.Sprintf("has %d values for %d columns: a value contains a comma", len(rec), width)})
+			row.Problems = append(row.Problems, vssubs.FieldError{Field: "row", Reason: fmt.Sprintf("has %d values for %d columns: a value contains a comma", len(rec), width)})
 		}
 		rows = append(rows, row)
 	}
 }
 
-func readBulkXLSX(r io.Reader) ([]BulkRow, error) {
+func readBulkXLSX(r io.Reader) ([]vssubs.BulkRow, error) {
 	book, err := excelize.OpenReader(r)
 	if err != nil {
 		return nil, fileError(err)
 	}
 	defer book.Close()
-	sheet := BulkSheet
+	sheet := Sheet
 	if idx, _ := book.GetSheetIndex(sheet); idx < 0 {
 		sheet = book.GetSheetName(book.GetActiveSheetIndex())
 	}
@@ -212,7 +219,7 @@ func readBulkXLSX(r io.Reader) ([]BulkRow, error) {
 	defer it.Close()
 	var (
 		cols columnMap
-		rows []BulkRow
+		rows []vssubs.BulkRow
 		num  int
 	)
 	for it.Next() {
@@ -238,58 +245,58 @@ func readBulkXLSX(r io.Reader) ([]BulkRow, error) {
 }
 
 func fileError(err error) error {
-	return &ValidationError{Fields: []FieldError{{"file", err.Error()}}}
+	return &vssubs.ValidationError{Fields: []vssubs.FieldError{{Field: "file", Reason: err.Error()}}}
 }
 
 // WriteBulk writes rows as a bulk file: the template's header, then one row each.
-func WriteBulk(w io.Writer, f BulkFormat, rows []SubscriberInput) error {
+func WriteBulk(w io.Writer, f Format, rows []vssubs.SubscriberInput) error {
 	switch f {
-	case BulkCSV:
+	case CSV:
 		cw := csv.NewWriter(w)
-		_ = cw.Write(BulkColumns())
+		_ = cw.Write(Columns())
 		for _, in := range rows {
 			_ = cw.Write(cells(in))
 		}
 		cw.Flush()
 		return cw.Error()
-	case BulkXLSX:
+	case XLSX:
 		return writeBulkXLSX(w, rows)
 	}
-	return &ValidationError{Fields: []FieldError{{"format", fmt.Sprintf("unknown bulk format %q", f)}}}
+	return &vssubs.ValidationError{Fields: []vssubs.FieldError{{Field: "format", Reason: fmt.Sprintf("unknown bulk format %q", f)}}}
 }
 
-// WriteBulkTemplate writes the empty template users fill in for BulkAdd. The .xlsx
+// WriteTemplate writes the empty template users fill in for BulkAdd. The .xlsx
 // template offers the levels, languages and Yes/No as drop-down lists.
-func WriteBulkTemplate(w io.Writer, f BulkFormat) error { return WriteBulk(w, f, nil) }
+func WriteTemplate(w io.Writer, f Format) error { return WriteBulk(w, f, nil) }
 
-func writeBulkXLSX(w io.Writer, rows []SubscriberInput) error {
+func writeBulkXLSX(w io.Writer, rows []vssubs.SubscriberInput) error {
 	book := excelize.NewFile()
 	defer book.Close()
-	if err := book.SetSheetName("Sheet1", BulkSheet); err != nil {
+	if err := book.SetSheetName("Sheet1", Sheet); err != nil {
 		return err
 	}
 	bold, err := book.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
 	if err != nil {
 		return err
 	}
-	last, _ := excelize.ColumnNumberToName(len(BulkColumns()))
-	if err := book.SetColWidth(BulkSheet, "A", last, 22); err != nil {
+	last, _ := excelize.ColumnNumberToName(len(Columns()))
+	if err := book.SetColWidth(Sheet, "A", last, 22); err != nil {
 		return err
 	}
-	if err := book.SetPanes(BulkSheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+	if err := book.SetPanes(Sheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
 		return err
 	}
-	header := BulkColumns()
-	if err := book.SetSheetRow(BulkSheet, "A1", &header); err != nil {
+	header := Columns()
+	if err := book.SetSheetRow(Sheet, "A1", &header); err != nil {
 		return err
 	}
-	if err := book.SetCellStyle(BulkSheet, "A1", last+"1", bold); err != nil {
+	if err := book.SetCellStyle(Sheet, "A1", last+"1", bold); err != nil {
 		return err
 	}
 	for i, in := range rows {
 		cs := cells(in)
 		cell, _ := excelize.CoordinatesToCellName(1, i+2)
-		if err := book.SetSheetRow(BulkSheet, cell, &cs); err != nil {
+		if err := book.SetSheetRow(Sheet, cell, &cs); err != nil {
 			return err
 		}
 	}
@@ -302,14 +309,14 @@ func writeBulkXLSX(w io.Writer, rows []SubscriberInput) error {
 
 // addDropDowns offers the valid values of the level, language and downloads columns.
 func addDropDowns(book *excelize.File) error {
-	levels := make([]string, 0, len(Levels()))
-	for _, l := range Levels() {
+	levels := make([]string, 0, len(vssubs.Levels()))
+	for _, l := range vssubs.Levels() {
 		levels = append(levels, string(l))
 	}
 	lists := map[string][]string{
-		FieldLevel:     levels,
-		FieldLanguage:  {LangEnglish, LangFrench},
-		fieldDownloads: {"Yes", "No"},
+		vssubs.FieldLevel:    levels,
+		vssubs.FieldLanguage: {vssubs.LangEnglish, vssubs.LangFrench},
+		fieldDownloads:       {"Yes", "No"},
 	}
 	for i, f := range bulkFields() {
 		list, ok := lists[f]
@@ -318,11 +325,11 @@ func addDropDowns(book *excelize.File) error {
 		}
 		col, _ := excelize.ColumnNumberToName(i + 1)
 		dv := excelize.NewDataValidation(true)
-		dv.Sqref = fmt.Sprintf("%s2:%s%d", col, col, MaxBulkRows+1)
+		dv.Sqref = fmt.Sprintf("%s2:%s%d", col, col, vssubs.MaxBulkRows+1)
 		if err := dv.SetDropList(list); err != nil {
 			return err
 		}
-		if err := book.AddDataValidation(BulkSheet, dv); err != nil {
+		if err := book.AddDataValidation(Sheet, dv); err != nil {
 			return err
 		}
 	}

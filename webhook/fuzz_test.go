@@ -1,4 +1,4 @@
-package vssubs_test
+package webhook_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/webhook"
 )
 
 // FuzzVerifyWebhook checks what a receiver relies on, whatever the delivery: it is
@@ -26,36 +27,36 @@ func FuzzVerifyWebhook(f *testing.F) {
 	f.Add([]byte(`{"id":"","kind":"x"}`), now.Unix(), uint8(0), "")
 	f.Add([]byte(`not json`), int64(-1), uint8(0), "")
 
-	current := []byte(strings.Repeat("c", vssubs.MinWebhookSecretLen))
-	previous := []byte(strings.Repeat("p", vssubs.MinWebhookSecretLen))
+	current := []byte(strings.Repeat("c", webhook.MinSecretLen))
+	previous := []byte(strings.Repeat("p", webhook.MinSecretLen))
 	const tolerance = 5 * time.Minute
 	f.Fuzz(func(t *testing.T, body []byte, unix int64, how uint8, header string) {
 		signedAt := time.Unix(unix, 0)
 		var sig string
 		switch how % 3 {
 		case 0:
-			sig = vssubs.SignWebhook(current, signedAt, body)
+			sig = webhook.Sign(current, signedAt, body)
 		case 1:
-			sig = vssubs.SignWebhook(previous, signedAt, body)
+			sig = webhook.Sign(previous, signedAt, body)
 		case 2:
 			sig = header // whatever a forger sends
 		}
-		seen := vssubs.NewMemoryReplayCache(func() time.Time { return now })
+		seen := webhook.NewMemoryReplayCache(func() time.Time { return now })
 		deliver := func() (vssubs.Notification, error) {
 			req, _ := http.NewRequest(http.MethodPost, "https://receiver.example/hook", bytes.NewReader(body))
-			req.Header.Set(vssubs.HeaderWebhookTimestamp, strconv.FormatInt(unix, 10))
-			req.Header.Set(vssubs.HeaderWebhookSignature, sig)
-			return vssubs.VerifyWebhook(req, vssubs.WebhookSecret{Current: current, Previous: previous}, tolerance, seen, vssubs.WithVerifyClock(func() time.Time { return now }))
+			req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(unix, 10))
+			req.Header.Set(webhook.HeaderSignature, sig)
+			return webhook.Verify(req, webhook.Secret{Current: current, Previous: previous}, tolerance, seen, webhook.WithVerifyClock(func() time.Time { return now }))
 		}
 		n, err := deliver()
 		if err != nil {
-			var we *vssubs.WebhookError
+			var we *webhook.Error
 			if !errors.As(err, &we) {
 				t.Fatalf("refused with %T %v, want a *WebhookError", err, err)
 			}
 			return
 		}
-		if how%3 == 2 && !strings.Contains(sig, vssubs.SignWebhook(current, signedAt, body)) && !strings.Contains(sig, vssubs.SignWebhook(previous, signedAt, body)) {
+		if how%3 == 2 && !strings.Contains(sig, webhook.Sign(current, signedAt, body)) && !strings.Contains(sig, webhook.Sign(previous, signedAt, body)) {
 			t.Fatalf("accepted signature %q, which is no signature of this delivery", sig)
 		}
 		tol := int64(tolerance / time.Second)
@@ -65,7 +66,7 @@ func FuzzVerifyWebhook(f *testing.F) {
 		if n.ID == "" || n.Kind == "" {
 			t.Fatalf("accepted a notification without id or kind: %+v", n)
 		}
-		if _, err := deliver(); !errors.Is(err, vssubs.ErrWebhookReplayed) {
+		if _, err := deliver(); !errors.Is(err, webhook.ErrReplayed) {
 			t.Fatalf("the same delivery again: got %v, want ErrWebhookReplayed", err)
 		}
 	})

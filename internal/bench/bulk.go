@@ -7,6 +7,7 @@ import (
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/wire"
 )
 
 // BulkAdd measures adding BulkRows subscribers in one BulkAdd into the embedded portal,
@@ -46,9 +47,9 @@ func JSONFloor(b *testing.B) {
 	b.ResetTimer()
 	defer reportCPU(b)()
 	for range b.N {
-		data, err := json.Marshal(vssubs.BulkChunk{Rows: rows})
+		data, err := json.Marshal(wire.BulkChunk[vssubs.BulkRow]{Rows: rows})
 		must(b, err)
-		var back vssubs.BulkChunk
+		var back wire.BulkChunk[vssubs.BulkRow]
 		must(b, json.Unmarshal(data, &back))
 		if len(back.Rows) != BulkRows {
 			b.Fatalf("decoded %d rows", len(back.Rows))

@@ -1,4 +1,4 @@
-package vssubs_test
+package notifier_test
 
 import (
 	"bytes"
@@ -25,8 +25,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/notifier"
 	"github.com/vssubs/vssubs-go/portal"
 )
+
+// mailAt is when the tests' mail is sent.
+var mailAt = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 
 const (
 	smtpUser     = "portal@contoso.com"
@@ -208,27 +212,27 @@ func parseMail(t *testing.T, raw []byte) readMail {
 // portalNotification renders kind in lang the way the portal does.
 func portalNotification(t *testing.T, kind vssubs.NotificationKind, lang, to string) vssubs.Notification {
 	t.Helper()
-	subject, text, err := vssubs.RenderNotification(kind, lang, sampleData())
+	subject, text, err := notifier.Render(kind, lang, sampleData())
 	if err != nil {
 		t.Fatal(err)
 	}
-	html, err := vssubs.RenderNotificationHTML(kind, lang, sampleData())
+	html, err := notifier.RenderHTML(kind, lang, sampleData())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return vssubs.Notification{ID: "ntf_000007", Kind: kind, To: to, Language: lang, Subject: subject, Text: text, HTML: html, Data: sampleData()}
 }
 
-func newSMTP(t *testing.T, mb *mailbox, opts ...vssubs.SMTPOption) *vssubs.SMTPNotifier {
+func newSMTP(t *testing.T, mb *mailbox, opts ...notifier.SMTPOption) *notifier.SMTP {
 	t.Helper()
-	base := []vssubs.SMTPOption{
-		vssubs.WithSMTPFrom("Contoso Licensing <licensing@contoso.com>"),
-		vssubs.WithSMTPReplyTo("Licensing desk <help@contoso.com>"),
-		vssubs.WithSMTPAuth(smtpUser, smtpPassword),
-		vssubs.WithSMTPTLSConfig(&tls.Config{RootCAs: mb.Roots, MinVersion: tls.VersionTLS12}),
-		vssubs.WithSMTPClock(func() time.Time { return webhookAt }),
+	base := []notifier.SMTPOption{
+		notifier.WithSMTPFrom("Contoso Licensing <licensing@contoso.com>"),
+		notifier.WithSMTPReplyTo("Licensing desk <help@contoso.com>"),
+		notifier.WithSMTPAuth(smtpUser, smtpPassword),
+		notifier.WithSMTPTLSConfig(&tls.Config{RootCAs: mb.Roots, MinVersion: tls.VersionTLS12}),
+		notifier.WithSMTPClock(func() time.Time { return mailAt }),
 	}
-	s, err := vssubs.NewSMTPNotifier(mb.Addr, append(base, opts...)...)
+	s, err := notifier.NewSMTP(mb.Addr, append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,9 +251,9 @@ func TestSMTPNotifierSendsBothPartsInTheRecipientsLanguage(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mb := startMailbox(t, tc.implicit, true)
-			var opts []vssubs.SMTPOption
+			var opts []notifier.SMTPOption
 			if tc.implicit {
-				opts = append(opts, vssubs.WithSMTPSecurity(vssubs.SMTPImplicitTLS))
+				opts = append(opts, notifier.WithSMTPSecurity(notifier.SMTPImplicitTLS))
 			}
 			n := portalNotification(t, vssubs.KindPartnerAdded, tc.lang, "it-director@contoso.com")
 			if err := newSMTP(t, mb, opts...).Notify(context.Background(), n); err != nil {
@@ -304,12 +308,12 @@ func TestSMTPNotifierRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		offerTLS bool
-		opts     []vssubs.SMTPOption
+		opts     []notifier.SMTPOption
 		want     string
 	}{
-		{"a wrong password is refused by the server", true, []vssubs.SMTPOption{vssubs.WithSMTPAuth(smtpUser, "wrong")}, "535"},
+		{"a wrong password is refused by the server", true, []notifier.SMTPOption{notifier.WithSMTPAuth(smtpUser, "wrong")}, "535"},
 		{"without STARTTLS nothing is sent in clear", false, nil, "STARTTLS"},
-		{"a server certificate from an untrusted CA is refused", true, []vssubs.SMTPOption{vssubs.WithSMTPTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12})}, "certificate"},
+		{"a server certificate from an untrusted CA is refused", true, []notifier.SMTPOption{notifier.WithSMTPTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12})}, "certificate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mb := startMailbox(t, false, tc.offerTLS)
@@ -332,26 +336,26 @@ func TestSMTPNotifierRefusals(t *testing.T) {
 	})
 }
 
-func TestNewSMTPNotifierValidatesItsOptions(t *testing.T) {
-	from := vssubs.WithSMTPFrom("licensing@contoso.com")
+func TestNewSMTPValidatesItsOptions(t *testing.T) {
+	from := notifier.WithSMTPFrom("licensing@contoso.com")
 	for _, tc := range []struct {
 		name string
 		addr string
-		opts []vssubs.SMTPOption
+		opts []notifier.SMTPOption
 		want string
 	}{
-		{"the address needs a port", "smtp.contoso.com", []vssubs.SMTPOption{from}, "host:port"},
+		{"the address needs a port", "smtp.contoso.com", []notifier.SMTPOption{from}, "host:port"},
 		{"a sender is required", "smtp.contoso.com:587", nil, "WithSMTPFrom"},
-		{"the sender must be an address", "smtp.contoso.com:587", []vssubs.SMTPOption{vssubs.WithSMTPFrom("licensing")}, "WithSMTPFrom"},
-		{"reply-to must be an address", "smtp.contoso.com:587", []vssubs.SMTPOption{from, vssubs.WithSMTPReplyTo("help desk")}, "WithSMTPReplyTo"},
-		{"credentials must not be empty", "smtp.contoso.com:587", []vssubs.SMTPOption{from, vssubs.WithSMTPAuth("user", "")}, "WithSMTPAuth"},
-		{"the security mode must be known", "smtp.contoso.com:587", []vssubs.SMTPOption{from, vssubs.WithSMTPSecurity(7)}, "WithSMTPSecurity"},
-		{"certificate checks cannot be skipped", "smtp.contoso.com:587", []vssubs.SMTPOption{from, vssubs.WithSMTPTLSConfig(&tls.Config{InsecureSkipVerify: true})}, "InsecureSkipVerify"},
-		{"the timeout must be positive", "smtp.contoso.com:587", []vssubs.SMTPOption{from, vssubs.WithSMTPTimeout(0)}, "WithSMTPTimeout"},
-		{"EHLO needs a host name", "smtp.contoso.com:587", []vssubs.SMTPOption{from, vssubs.WithSMTPHello("two words")}, "WithSMTPHello"},
+		{"the sender must be an address", "smtp.contoso.com:587", []notifier.SMTPOption{notifier.WithSMTPFrom("licensing")}, "WithSMTPFrom"},
+		{"reply-to must be an address", "smtp.contoso.com:587", []notifier.SMTPOption{from, notifier.WithSMTPReplyTo("help desk")}, "WithSMTPReplyTo"},
+		{"credentials must not be empty", "smtp.contoso.com:587", []notifier.SMTPOption{from, notifier.WithSMTPAuth("user", "")}, "WithSMTPAuth"},
+		{"the security mode must be known", "smtp.contoso.com:587", []notifier.SMTPOption{from, notifier.WithSMTPSecurity(7)}, "WithSMTPSecurity"},
+		{"certificate checks cannot be skipped", "smtp.contoso.com:587", []notifier.SMTPOption{from, notifier.WithSMTPTLSConfig(&tls.Config{InsecureSkipVerify: true})}, "InsecureSkipVerify"},
+		{"the timeout must be positive", "smtp.contoso.com:587", []notifier.SMTPOption{from, notifier.WithSMTPTimeout(0)}, "WithSMTPTimeout"},
+		{"EHLO needs a host name", "smtp.contoso.com:587", []notifier.SMTPOption{from, notifier.WithSMTPHello("two words")}, "WithSMTPHello"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := vssubs.NewSMTPNotifier(tc.addr, tc.opts...)
+			_, err := notifier.NewSMTP(tc.addr, tc.opts...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("want an error naming %q, got %v", tc.want, err)
 			}

@@ -1,4 +1,4 @@
-package vssubs_test
+package notifier_test
 
 import (
 	"flag"
@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/notifier"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden from the templates")
@@ -55,12 +56,12 @@ func TestNotificationGolden(t *testing.T) {
 	for _, kind := range vssubs.NotificationKinds() {
 		for _, lang := range []string{vssubs.LangEnglish, vssubs.LangFrench} {
 			t.Run(string(kind)+"/"+lang, func(t *testing.T) {
-				subject, text, err := vssubs.RenderNotification(kind, lang, sampleData())
+				subject, text, err := notifier.Render(kind, lang, sampleData())
 				if err != nil {
 					t.Fatal(err)
 				}
 				golden(t, string(kind)+"."+lang+".txt", "Subject: "+subject+"\n\n"+text+"\n")
-				html, err := vssubs.RenderNotificationHTML(kind, lang, sampleData())
+				html, err := notifier.RenderHTML(kind, lang, sampleData())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -73,11 +74,11 @@ func TestNotificationGolden(t *testing.T) {
 func TestRenderNotificationFallsBackToEnglish(t *testing.T) {
 	for _, lang := range []string{"", "de", "EN-us"} {
 		t.Run("language "+lang+" renders in English", func(t *testing.T) {
-			gotSubject, gotText, err := vssubs.RenderNotification(vssubs.KindPartnerAdded, lang, sampleData())
+			gotSubject, gotText, err := notifier.Render(vssubs.KindPartnerAdded, lang, sampleData())
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantSubject, wantText, _ := vssubs.RenderNotification(vssubs.KindPartnerAdded, vssubs.LangEnglish, sampleData())
+			wantSubject, wantText, _ := notifier.Render(vssubs.KindPartnerAdded, vssubs.LangEnglish, sampleData())
 			if diff := cmp.Diff(wantSubject+wantText, gotSubject+gotText); diff != "" {
 				t.Error(diff)
 			}
@@ -86,7 +87,7 @@ func TestRenderNotificationFallsBackToEnglish(t *testing.T) {
 }
 
 func TestRenderNotificationRefusesMissingFacts(t *testing.T) {
-	_, _, err := vssubs.RenderNotification(vssubs.KindOrderInvitation, vssubs.LangFrench, map[string]string{"customer_name": "Contoso"})
+	_, _, err := notifier.Render(vssubs.KindOrderInvitation, vssubs.LangFrench, map[string]string{"customer_name": "Contoso"})
 	if err == nil || !strings.Contains(err.Error(), "order_invitation") {
 		t.Fatalf("a notification missing its facts must not render; got err %v", err)
 	}
@@ -98,7 +99,7 @@ func TestRenderNotificationHTMLShowsMarkupAsText(t *testing.T) {
 	for _, kind := range vssubs.NotificationKinds() {
 		for _, lang := range []string{vssubs.LangEnglish, vssubs.LangFrench} {
 			t.Run(string(kind)+"/"+lang+" escapes the customer name", func(t *testing.T) {
-				html, err := vssubs.RenderNotificationHTML(kind, lang, data)
+				html, err := notifier.RenderHTML(kind, lang, data)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -117,7 +118,7 @@ func TestRenderNotificationHTMLShowsMarkupAsText(t *testing.T) {
 
 func TestRenderNotificationHTMLDeclaresItsLanguage(t *testing.T) {
 	for _, lang := range []string{vssubs.LangEnglish, vssubs.LangFrench} {
-		html, err := vssubs.RenderNotificationHTML(vssubs.KindPartnerAdded, lang, sampleData())
+		html, err := notifier.RenderHTML(vssubs.KindPartnerAdded, lang, sampleData())
 		if err != nil {
 			t.Fatal(err)
 		}
