@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/spreadsheet"
 )
 
 // maxUpload bounds a bulk file: the template of MaxBulkRows rows fits well under it.
@@ -55,11 +56,11 @@ func (u *UI) bulkAdd(w http.ResponseWriter, r *http.Request, c *call) error {
 		return refuse(&vssubs.ValidationError{Fields: []vssubs.FieldError{{Field: "file", Reason: c.T("bulk.no_file")}}})
 	}
 	defer file.Close()
-	format, err := vssubs.BulkFormatOf(hdr.Filename)
+	format, err := spreadsheet.FormatOf(hdr.Filename)
 	if err != nil {
 		return refuse(err)
 	}
-	rows, err := vssubs.ReadBulk(file, format)
+	rows, err := spreadsheet.ReadBulk(file, format)
 	if err != nil {
 		return refuse(err)
 	}
@@ -75,7 +76,7 @@ func (u *UI) bulkAdd(w http.ResponseWriter, r *http.Request, c *call) error {
 func (u *UI) template(w http.ResponseWriter, r *http.Request, c *call) error {
 	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 	w.Header().Set("Content-Disposition", `attachment; filename="subscribers_template.xlsx"`)
-	return vssubs.WriteBulkTemplate(w, vssubs.BulkXLSX)
+	return spreadsheet.WriteTemplate(w, spreadsheet.XLSX)
 }
 
 // lazyDownload sets a download's headers with its first byte, so a refusal that comes

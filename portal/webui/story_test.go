@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/spreadsheet"
 	"github.com/vssubs/vssubs-go/portal/webui"
 )
 
@@ -105,7 +106,7 @@ func TestBrowserStory(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		if err := vssubs.WriteBulk(f, formatOf(t, name), rows); err != nil {
+		if err := spreadsheet.WriteBulk(f, formatOf(t, name), rows); err != nil {
 			t.Fatal(err)
 		}
 		return p
@@ -334,9 +335,9 @@ func partnersLink(t *testing.T, s *site, agreementID string) string {
 	return ""
 }
 
-func formatOf(t *testing.T, name string) vssubs.BulkFormat {
+func formatOf(t *testing.T, name string) spreadsheet.Format {
 	t.Helper()
-	f, err := vssubs.BulkFormatOf(name)
+	f, err := spreadsheet.FormatOf(name)
 	if err != nil {
 		t.Fatal(err)
 	}

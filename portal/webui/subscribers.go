@@ -42,7 +42,7 @@ func (u *UI) subscribers(w http.ResponseWriter, r *http.Request, c *call) error 
 	if t := q.Get("trail"); t != "" {
 		trail = strings.Split(t, " ")
 	}
-	pg, err := c.client.Subscribers.ListPage(c.ctx, p.Agreement.ID, f, cursor)
+	items, nextCursor, err := c.client.Subscribers.ListPage(c.ctx, p.Agreement.ID, f, cursor)
 	if err != nil {
 		msg, fields := c.problems(err)
 		if !errors.Is(err, vssubs.ErrValidation) {
@@ -52,7 +52,7 @@ func (u *UI) subscribers(w http.ResponseWriter, r *http.Request, c *call) error 
 		u.render(w, r, http.StatusUnprocessableEntity, "subscribers", p)
 		return nil
 	}
-	g.Items = pg.Items
+	g.Items = items
 	base := url.Values{}
 	if g.Search != "" {
 		base.Set("q", g.Search)
@@ -76,12 +76,12 @@ func (u *UI) subscribers(w http.ResponseWriter, r *http.Request, c *call) error 
 		}
 		return p.AgreementPath("/subscribers") + "?" + v.Encode()
 	}
-	if pg.NextCursor != "" && len(pg.Items) > 0 {
+	if nextCursor != "" && len(items) > 0 {
 		next := append(slices.Clone(trail), cursorOrFirst(cursor))
 		if len(next) > maxTrail {
 			next = next[len(next)-maxTrail:]
 		}
-		g.Next = link(pg.NextCursor, next)
+		g.Next = link(nextCursor, next)
 	}
 	if cursor != "" {
 		if len(trail) == 0 {
