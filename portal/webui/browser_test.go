@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -91,6 +93,16 @@ type browser struct {
 	axe  string
 	site *site
 	shot int
+
+	mu   sync.Mutex
+	urls []string // every URL any tab requested
+}
+
+// requested returns every URL the browser requested so far.
+func (b *browser) requested() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.urls)
 }
 
 func newBrowser(t *testing.T, s *site) *browser {
@@ -139,7 +151,14 @@ type user struct {
 }
 
 func (b *browser) user(name, email string) *user {
-	ctx, cancel := chromedp.NewContext(b.root, chromedp.WithNewBrowserContext())
+	record := func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			b.mu.Lock()
+			b.urls = append(b.urls, e.Request.URL)
+			b.mu.Unlock()
+		}
+	}
+	ctx, cancel := chromedp.NewContext(b.root, chromedp.WithNewBrowserContext(), chromedp.WithListener(record))
 	b.t.Cleanup(cancel)
 	if err := chromedp.Do(ctx); err != nil {
 		b.t.Fatal(err)

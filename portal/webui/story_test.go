@@ -13,8 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	vssubs "github.com/vssubs/vssubs-go"
-	"github.com/vssubs/vssubs-go/spreadsheet"
 	"github.com/vssubs/vssubs-go/portal/webui"
+	"github.com/vssubs/vssubs-go/spreadsheet"
 )
 
 const (
@@ -305,6 +305,22 @@ func TestBrowserStory(t *testing.T) {
 	}
 	if n := s.Portal.Recorder().Find(vssubs.KindPartnerRemoved, patEmail); len(n) != 1 {
 		t.Errorf("the removed partner got %d partner_removed, want 1", len(n))
+	}
+
+	// No URL the browser asked for carried a token, but the licensing centre's link.
+	urls := b.requested()
+	if len(urls) < 50 {
+		t.Fatalf("only %d requests seen: the browser's requests are not being recorded", len(urls))
+	}
+	for _, u := range urls {
+		for _, who := range []string{patEmail, leeEmail, annEmail} {
+			if strings.Contains(u, s.Portal.Token(who)) {
+				t.Errorf("the browser requested %s, which carries %s's token", u, who)
+			}
+		}
+		if strings.Contains(u, "token=") && !strings.HasPrefix(u, s.URL+"/vlsc/manage?token=") && !strings.Contains(u, "next=%2Fvlsc%2Fmanage%3Ftoken%3D") {
+			t.Errorf("the browser requested %s, a URL with a token that is not the licensing centre's link", u)
+		}
 	}
 }
 
