@@ -34,3 +34,9 @@ func BenchmarkRateLimited2000(b *testing.B) {
 	b.Run("matched-burst", bench.RateLimited)
 	b.Run("paced", bench.RateLimitedPaced)
 }
+
+func BenchmarkUIPages100k(b *testing.B) {
+	s := bench.NewSuite()
+	defer s.Close()
+	b.Run("pages", s.UIPages)
+}
