@@ -122,8 +122,10 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 		}
 	}
 	// The UI reaches the API as any client would, over this server's own socket.
+	uiTransport := http.DefaultTransport.(*http.Transport).Clone()
+	defer uiTransport.CloseIdleConnections()
 	ui, err := webui.New(
-		webui.WithAPI(self, nil),
+		webui.WithAPI(self, uiTransport),
 		webui.WithDevSignIn(func(_ context.Context, email string) (string, error) { return p.Token(email), nil }),
 		webui.WithClientOptions(vssubs.WithRules(p.Rules())),
 		webui.WithLogger(logger),
