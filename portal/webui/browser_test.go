@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http/httptest"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,6 +95,8 @@ type browser struct {
 	site *site
 	shot int
 
+	keys []string // the UI's string keys, which no page may show
+
 	mu   sync.Mutex
 	urls []string // every URL any tab requested
 }
@@ -139,7 +142,15 @@ func newBrowser(t *testing.T, s *site) *browser {
 		cancelRoot()
 		cancelAlloc()
 	})
-	return &browser{t: t, root: root, axe: string(axe), site: s}
+	raw, err := os.ReadFile(filepath.Join("locales", "en.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs map[string]string
+	if err := json.Unmarshal(raw, &msgs); err != nil {
+		t.Fatal(err)
+	}
+	return &browser{t: t, root: root, axe: string(axe), site: s, keys: slices.Collect(maps.Keys(msgs))}
 }
 
 // user is one person at their own browser tab.
@@ -275,6 +286,15 @@ func (u *user) step(name string) {
 	}
 	if len(bad) > 0 {
 		u.b.t.Errorf("%s (%s): axe-core found:\n  %s", name, u.path(), strings.Join(bad, "\n  "))
+	}
+	body, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.innerText + " " + document.title`))
+	if err != nil {
+		u.b.t.Fatal(err)
+	}
+	for _, key := range u.b.keys {
+		if strings.Contains(body, key) {
+			u.b.t.Errorf("%s (%s) shows the string key %q instead of its text", name, u.path(), key)
+		}
 	}
 	u.b.shot++
 	if !*update {

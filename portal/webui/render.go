@@ -75,10 +75,6 @@ var funcs = template.FuncMap{
 	"field":   field,
 	"problem": problemOf,
 	"value":   func(v formView, name string) string { return v.value(name) },
-	"panel": func(p *page, f *olpForm) *olpForm {
-		f.translator = p.translator
-		return f
-	},
 	"date": func(t interface{ Format(string) string }) string { return t.Format("2006-01-02") },
 }
 
@@ -110,6 +106,9 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 	}
 	if p.Title == "" {
 		p.Title = p.T("title." + name)
+	}
+	if p.Panel != nil {
+		p.Panel.translator = p.translator
 	}
 	var buf bytes.Buffer
 	t := u.pages[name]
