@@ -166,7 +166,12 @@ func (t translator) apiMessage(ae *vssubs.APIError) string {
 		return ae.Message
 	}
 	switch ae.Code {
-	case vssubs.CodeNotPrimaryContact, vssubs.CodeCapacityExceeded, vssubs.CodeReassignTooSoon:
+	case vssubs.CodeNotPrimaryContact:
+		if masked := ae.Details["primary_contact"]; masked != "" {
+			return t.T(key) + " " + t.T("error.sign_in_with", masked)
+		}
+		return t.T(key) + " " + ae.Message
+	case vssubs.CodeCapacityExceeded, vssubs.CodeReassignTooSoon:
 		return t.T(key) + " " + ae.Message
 	case vssubs.CodeLockedOut, vssubs.CodeRateLimited:
 		return t.T(key) + " " + t.T("error.wait", int(ae.RetryAfter.Seconds()+0.999))
