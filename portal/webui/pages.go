@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
 )
@@ -76,7 +77,7 @@ func (u *UI) signOut(w http.ResponseWriter, r *http.Request, c *call) error {
 func (u *UI) switchLanguage(w http.ResponseWriter, r *http.Request, c *call) error {
 	lang := r.PostFormValue("lang")
 	if _, ok := u.messages[lang]; ok {
-		http.SetCookie(w, u.cookie(r, langCookie, lang, 365*24*60*60*1e9))
+		http.SetCookie(w, u.cookie(r, langCookie, lang, 365*24*time.Hour))
 	}
 	http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)
 	return nil

@@ -269,11 +269,13 @@ func TestBrowserStory(t *testing.T) {
 	// The Primary Contact follows the same link, signs in, and gains access.
 	lee := b.user("primary contact", leeEmail)
 	lee.open(link)
+	lee.step("manage-signed-out")
 	lee.click("#manage-signin")
 	lee.fill(map[string]string{"#email": leeEmail})
 	lee.click("#signin")
 	lee.click("#claim")
 	lee.see(".notice", "You can now manage the subscriptions")
+	lee.step("claimed")
 
 	// What the API sees.
 	cust := s.client(t, annEmail)
