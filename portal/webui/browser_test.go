@@ -6,8 +6,8 @@ import (
 
 	"flag"
 	"fmt"
-	"net/http/httptest"
 	"maps"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"

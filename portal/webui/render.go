@@ -75,7 +75,7 @@ var funcs = template.FuncMap{
 	"field":   field,
 	"problem": problemOf,
 	"value":   func(v formView, name string) string { return v.value(name) },
-	"date": func(t interface{ Format(string) string }) string { return t.Format("2006-01-02") },
+	"date":    func(t interface{ Format(string) string }) string { return t.Format("2006-01-02") },
 }
 
 func parsePages() (map[string]*template.Template, error) {
