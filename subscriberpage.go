@@ -3,6 +3,7 @@ package vssubs
 import (
 	"context"
 	"errors"
+	"net/http"
 
 	"github.com/vssubs/vssubs-go/internal/wire"
 )
@@ -20,7 +21,7 @@ func (s *SubscribersService) ListPage(ctx context.Context, agreementID string, f
 		q.Set("cursor", cursor)
 	}
 	var page wire.Page[Subscriber]
-	if err := s.client.do(ctx, "GET", agreementPath(agreementID, "subscribers"), q, nil, &page, nil); err != nil {
+	if err := s.client.do(ctx, http.MethodGet, agreementPath(agreementID, "subscribers"), q, nil, &page, callConfig{}); err != nil {
 		return nil, "", err
 	}
 	return page.Items, page.NextCursor, nil

@@ -14,7 +14,7 @@ import (
 
 // languages are those the UI is written in, the notifications' languages; the first is
 // the fallback.
-var languages = []string{vssubs.LangEnglish, vssubs.LangFrench}
+var languages = []string{string(vssubs.LangEnglish), string(vssubs.LangFrench)}
 
 // loadMessages reads every language's strings and checks that each language has the same
 // keys, so no screen shows a key name to a French reader.

@@ -22,11 +22,11 @@ func TestStringsSharedWithNotificationsReadTheSame(t *testing.T) {
 		"partners_url": "https://portal.example.com" + PartnersPath("agr_1"),
 	}
 	for _, lang := range languages {
-		_, text, err := notifier.Render(vssubs.KindPartnerAdded, lang, data)
+		_, text, err := notifier.Render(vssubs.KindPartnerAdded, vssubs.Language(lang), data)
 		if err != nil {
 			t.Fatal(err)
 		}
-		html, err := notifier.RenderHTML(vssubs.KindPartnerAdded, lang, data)
+		html, err := notifier.RenderHTML(vssubs.KindPartnerAdded, vssubs.Language(lang), data)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -148,7 +148,7 @@ func (u *UI) addAdmin(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 	p.Form = formValues(r, adminFields...)
 	_, err = c.client.Admins.Add(c.ctx, p.Agreement.ID, vssubs.AdminInput{
-		Email: p.Form[vssubs.FieldEmail], Name: p.Form["name"], Role: vssubs.Role(p.Form[vssubs.FieldRole]), Language: p.Form[vssubs.FieldLanguage],
+		Email: p.Form[vssubs.FieldEmail], Name: p.Form["name"], Role: vssubs.Role(p.Form[vssubs.FieldRole]), Language: vssubs.Language(p.Form[vssubs.FieldLanguage]),
 	})
 	if err != nil {
 		p.Error, p.Fields = c.problems(err)

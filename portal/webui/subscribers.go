@@ -140,7 +140,7 @@ func subscriberInput(m map[string]string) vssubs.SubscriberInput {
 	return vssubs.SubscriberInput{
 		FirstName: m[vssubs.FieldFirstName], LastName: m[vssubs.FieldLastName], Email: m[vssubs.FieldEmail],
 		Level: vssubs.Level(m[vssubs.FieldLevel]), Reference: m[vssubs.FieldReference], Country: m[vssubs.FieldCountry],
-		Language: m[vssubs.FieldLanguage], Downloads: m["downloads"] == "yes", NotificationEmail: m[vssubs.FieldNotificationEmail],
+		Language: vssubs.Language(m[vssubs.FieldLanguage]), Downloads: m["downloads"] == "yes", NotificationEmail: m[vssubs.FieldNotificationEmail],
 	}
 }
 
@@ -148,7 +148,7 @@ func subscriberForm(s vssubs.SubscriberInput) map[string]string {
 	m := map[string]string{
 		vssubs.FieldFirstName: s.FirstName, vssubs.FieldLastName: s.LastName, vssubs.FieldEmail: s.Email,
 		vssubs.FieldLevel: string(s.Level), vssubs.FieldReference: s.Reference, vssubs.FieldCountry: s.Country,
-		vssubs.FieldLanguage: s.Language, vssubs.FieldNotificationEmail: s.NotificationEmail,
+		vssubs.FieldLanguage: string(s.Language), vssubs.FieldNotificationEmail: s.NotificationEmail,
 	}
 	if s.Downloads {
 		m["downloads"] = "yes"

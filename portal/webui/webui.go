@@ -157,7 +157,7 @@ func New(opts ...Option) (*UI, error) {
 		opts := []vssubs.Option{
 			vssubs.WithBaseURL(cfg.baseURL),
 			vssubs.WithCredential(vssubs.CredentialFunc(tokenFrom)),
-			vssubs.WithLanguage(lang),
+			vssubs.WithLanguage(vssubs.Language(lang)),
 			vssubs.WithUserAgent("vssubs-webui/" + vssubs.Version),
 			// A person is waiting: a few quick retries, never a long wait.
 			vssubs.WithRetry(vssubs.RetryPolicy{MaxRetries: 2, MinWait: 50 * time.Millisecond, MaxWait: 2 * time.Second}),
