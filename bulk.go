@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vssubs/vssubs-go/internal/english"
 	"github.com/vssubs/vssubs-go/internal/wire"
 )
 
@@ -44,7 +45,7 @@ const maxRowsInMessage = 20
 
 func (e *BulkError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "vssubs: bulk add refused, nothing was added: %d problems", len(e.Rows))
+	fmt.Fprintf(&b, "vssubs: bulk add refused, nothing was added: %s", english.Count(len(e.Rows), "problem"))
 	for i, r := range e.Rows {
 		if i == maxRowsInMessage {
 			fmt.Fprintf(&b, "; and %d more", len(e.Rows)-i)
@@ -98,8 +99,12 @@ func bulkErrorFrom(err error) error {
 	return be
 }
 
-// MaxBulkRows bounds one bulk add.
-const MaxBulkRows = 100_000
+// Bounds of a bulk add: at most MaxBulkRows rows in all, uploaded at most MaxBulkChunk
+// rows a request.
+const (
+	MaxBulkRows  = 100_000
+	MaxBulkChunk = 1000
+)
 
 // CheckBulkRows normalizes every row and reports every problem that needs no portal
 // state: required fields, commas, spaces, emails, known levels, cell values, and the same
@@ -149,9 +154,6 @@ type BulkAddRequest struct {
 	// ChunkSize is how many rows each upload request carries; 0 means MaxBulkChunk.
 	ChunkSize int
 }
-
-// MaxBulkChunk is the most rows one upload request carries.
-const MaxBulkChunk = 1000
 
 // BulkStatus is where a bulk session stands.
 type BulkStatus string

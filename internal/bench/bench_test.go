@@ -40,3 +40,8 @@ func BenchmarkUIPages100k(b *testing.B) {
 	defer s.Close()
 	b.Run("pages", s.UIPages)
 }
+
+func BenchmarkReadCSV100k(b *testing.B) {
+	b.Run("spreadsheet", bench.ReadCSV)
+	b.Run("baseline=rows-held", bench.HoldRows)
+}

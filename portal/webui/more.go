@@ -105,7 +105,9 @@ func (u *UI) export(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 	q := r.URL.Query()
 	d := &lazyDownload{w: w, name: func() string { return vssubs.ExportFileName(a.LicenseNumber, u.cfg.now()) }}
-	_, err = c.client.Subscribers.Export(c.ctx, a.ID, d, vssubs.SubscriberFilter{Search: q.Get("q"), Level: vssubs.Level(q.Get("level")), PageSize: vssubs.MaxPageSize})
+	_, err = c.client.Subscribers.Export(c.ctx, a.ID, d, vssubs.ExportOptions{
+		Filter: vssubs.SubscriberFilter{Search: q.Get("q"), Level: vssubs.Level(q.Get("level")), PageSize: vssubs.MaxPageSize},
+	})
 	if err != nil && !d.started {
 		return err
 	}
