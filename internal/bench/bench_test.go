@@ -52,6 +52,12 @@ func BenchmarkConcurrentGet64(b *testing.B) {
 	b.Run("baseline=tuned", bench.ConcurrentGetTuned)
 }
 
+func BenchmarkUIPages100k(b *testing.B) {
+	s := bench.NewSuite()
+	defer s.Close()
+	b.Run("pages", s.UIPages)
+}
+
 func BenchmarkReadCSV100k(b *testing.B) {
 	b.Run("spreadsheet", bench.ReadCSV)
 	b.Run("baseline=rows-held", bench.HoldRows)
