@@ -5,6 +5,9 @@
 // and which are therefore served on loopback only, or with JWTs from an OpenID Connect
 // issuer such as Microsoft Entra ID.
 //
+// The API is under /v1/; with -dev-tokens, the browser UI (package webui) is at /, a
+// client of that API.
+//
 //	go run ./cmd/vssubs-portal -dev-tokens           # http://127.0.0.1:8080, state in ./vssubs-portal.db
 //	go run ./cmd/vssubs-portal -dev-tokens -db :memory:          # an empty throwaway portal
 //	go run ./cmd/vssubs-portal -dev-tokens -db postgres://user@host/db
@@ -29,6 +32,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -37,6 +41,7 @@ import (
 	"github.com/vssubs/vssubs-go/notifier"
 	"github.com/vssubs/vssubs-go/portal"
 	"github.com/vssubs/vssubs-go/portal/faults"
+	"github.com/vssubs/vssubs-go/portal/webui"
 )
 
 func main() {
@@ -51,6 +56,7 @@ func main() {
 // options are the command line.
 type options struct {
 	addr     string
+	url      string
 	faults   faults.Config
 	rate     float64
 	burst    int
@@ -83,6 +89,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	var o options
 	var spec, level string
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&o.url, "url", "", "the URL browsers reach the portal at, for the links in notifications (default http://ADDR/)")
 	fs.StringVar(&spec, "faults", "", "faults to inject, such as 503=0.1,429=0.1,retry-after=1s,reset=0.1,latency=20ms,seed=7")
 	fs.Float64Var(&o.rate, "rate", 50, "per-caller rate limit, requests per second (0 turns it off)")
 	fs.IntVar(&o.burst, "burst", 100, "per-caller burst")
@@ -149,6 +156,19 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: o.logLevel}))
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if tcp, ok := ln.Addr().(*net.TCPAddr); o.devTokens && (!ok || !tcp.IP.IsLoopback()) {
+		return fmt.Errorf("-dev-tokens let anyone who reaches the server sign in as anyone: listen on a loopback address such as 127.0.0.1:8080, not %s, or sign in with -oidc-issuer", ln.Addr())
+	}
+	self := "http://" + ln.Addr().String() + "/"
+	public := strings.TrimSuffix(o.url, "/")
+	if public == "" {
+		public = strings.TrimSuffix(self, "/")
+	}
 	st, err := openStore(ctx, o.db, o.reset)
 	if err != nil {
 		return err
@@ -169,7 +189,8 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 			return recent.Notify(ctx, n)
 		})
 	}
-	popts := []portal.Option{portal.WithLogger(logger), portal.WithStore(st), portal.WithNotifier(deliver), portal.WithClaimLease(o.lease)}
+	popts := []portal.Option{portal.WithLogger(logger), portal.WithStore(st), portal.WithNotifier(deliver), portal.WithClaimLease(o.lease),
+		portal.WithPartnersLink(func(id string) string { return public + webui.PartnersPath(id) })}
 	if o.rate > 0 {
 		popts = append(popts, portal.WithRateLimit(portal.RateLimit{PerSecond: o.rate, Burst: o.burst}))
 	}
@@ -205,21 +226,28 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 		}
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", api)
+	mux.Handle("/v1/", api)
 	if o.devTokens {
 		// Dev endpoints: anyone who reaches them can sign in as anyone, or read anyone's
-		// mail, so they exist only on loopback (checked below).
+		// mail, so they exist only on loopback (checked above). The browser UI signs in the
+		// same way, so it is served with them; an OIDC sign-in for it is not built yet.
 		mux.Handle("GET /dev/token", p.DevTokenHandler())
 		mux.Handle("GET /dev/notifications", recent)
-	}
-
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return err
-	}
-	if tcp, ok := ln.Addr().(*net.TCPAddr); o.devTokens && (!ok || !tcp.IP.IsLoopback()) {
-		ln.Close()
-		return fmt.Errorf("-dev-tokens let anyone who reaches the server sign in as anyone: listen on a loopback address such as 127.0.0.1:8080, not %s, or sign in with -oidc-issuer", ln.Addr())
+		// The UI reaches the API as any client would, over this server's own socket.
+		uiTransport := http.DefaultTransport.(*http.Transport).Clone()
+		defer uiTransport.CloseIdleConnections()
+		ui, err := webui.New(
+			webui.WithAPI(self, uiTransport),
+			webui.WithDevSignIn(func(_ context.Context, email string) (string, error) { return p.Token(email), nil }),
+			webui.WithClientOptions(vssubs.WithRules(p.Rules())),
+			webui.WithLogger(logger),
+		)
+		if err != nil {
+			return err
+		}
+		mux.Handle("/", ui)
+	} else {
+		mux.Handle("/", api)
 	}
 	l := o.limits
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: l.readHeader, ReadTimeout: l.read, WriteTimeout: l.write,
