@@ -264,7 +264,7 @@ func TestBrowserStory(t *testing.T) {
 	if st := pat.click("#submit").Status; st != 403 {
 		t.Errorf("registering again answers %d, want 403", st)
 	}
-	pat.see(".alert", "The customer removed your access")
+	pat.see(".alert", "your registration granted nothing")
 
 	// The Primary Contact follows the same link, signs in, and gains access.
 	lee := b.user("primary contact", leeEmail)
