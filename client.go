@@ -249,10 +249,14 @@ func randomHex(n int) string {
 // do sends one logical call through the pipeline (pipeline.go): it encodes in as JSON,
 // sends it with retries, and decodes a 2xx answer into out, or turns any other answer
 // into an *APIError.
-func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any, opts []CallOption) error {
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any, opts []CallOption) (err error) {
 	st, err := c.newCallState(method, path, opts)
 	if err != nil {
 		return err
+	}
+	if c.pipeline.observer != nil {
+		ctx = c.startCall(ctx, st)
+		defer func() { c.endCall(ctx, st, err) }()
 	}
 	var body []byte
 	if in != nil {
@@ -288,6 +292,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	defer resp.Body.Close()
 	meta := ResponseMeta{StatusCode: resp.StatusCode, RequestID: resp.Header.Get(HeaderRequestID), Attempts: int(st.attempts.Load())}
+	if st.call != nil {
+		st.call.StatusCode, st.call.RequestID = meta.StatusCode, meta.RequestID
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return st.stoppedErr(decodeError(resp, meta))
 	}

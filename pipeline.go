@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"time"
+
+	"github.com/vssubs/vssubs-go/observe"
 )
 
 // The request pipeline, outermost first:
@@ -27,6 +30,7 @@ type pipelineConfig struct {
 	requestHooks  []RequestHook
 	responseHooks []ResponseHook
 	logQuery      map[string]bool
+	observer      observe.Observer // nil: nothing is observed (observe_seam.go)
 }
 
 func defaultPipelineConfig() pipelineConfig {
@@ -76,6 +80,12 @@ type callState struct {
 	// stopped is set by the retry stage when it gives up early (a wait over the cap, an
 	// empty budget); do wraps the final failure in it.
 	stopped atomic.Pointer[RetryError]
+	// call is the observed call, nil without an Observer; the stages, which run one after
+	// the other in the caller's goroutine, note in retryReason and limiterWait what the
+	// next attempt reports.
+	call        *observe.Call
+	retryReason string
+	limiterWait time.Duration
 }
 
 type callStateKey struct{}
@@ -100,7 +110,7 @@ func (c *Client) buildPipeline() http.RoundTripper {
 		bottom = http.DefaultTransport
 	}
 	var rt http.RoundTripper = &logStage{logger: c.logger, allow: c.pipeline.logQuery, next: bottom}
-	rt = &headerStage{cred: c.cred, reqHooks: c.pipeline.requestHooks, respHooks: c.pipeline.responseHooks, next: rt}
+	rt = &headerStage{cred: c.cred, reqHooks: c.pipeline.requestHooks, respHooks: c.pipeline.responseHooks, obs: c.pipeline.observer, next: rt}
 	// Each attempt goes through a copy of the user's client, so its Timeout bounds one
 	// attempt and its Jar and CheckRedirect still apply.
 	attemptClient := &http.Client{Transport: rt, Timeout: c.http.Timeout, Jar: c.http.Jar, CheckRedirect: c.http.CheckRedirect}
@@ -117,6 +127,7 @@ type headerStage struct {
 	cred      Credential
 	reqHooks  []RequestHook
 	respHooks []ResponseHook
+	obs       observe.Observer
 	next      http.RoundTripper
 }
 
@@ -145,7 +156,13 @@ func (s *headerStage) RoundTrip(req *http.Request) (*http.Response, error) {
 	for _, h := range s.reqHooks {
 		h(r, attempt)
 	}
-	resp, err := s.next.RoundTrip(r)
+	var resp *http.Response
+	var err error
+	if st.call != nil {
+		resp, err = observeAttempt(s.obs, st, r, attempt, s.next)
+	} else {
+		resp, err = s.next.RoundTrip(r)
+	}
 	for _, h := range s.respHooks {
 		h(resp, err, attempt)
 	}

@@ -254,7 +254,7 @@ func (s *retryStage) waitForLimiter(req *http.Request) error {
 	if s.limiter == nil {
 		return nil
 	}
-	if err := s.limiter.Wait(req.Context()); err != nil {
+	if err := waitObserved(req.Context(), s.limiter, stateOf(req)); err != nil {
 		return &limiterError{err: err}
 	}
 	return nil
@@ -290,6 +290,9 @@ func (r *retryRun) checkRetry(ctx context.Context, resp *http.Response, err erro
 		s.logger.LogAttrs(ctx, slog.LevelWarn, "vssubs giving up: retry budget exhausted",
 			slog.String("method", st.method), slog.String("path", redactPath(st.path)))
 		return false, nil
+	}
+	if st.call != nil {
+		st.retryReason = retryReason(resp)
 	}
 	return true, nil
 }

@@ -152,8 +152,8 @@ func (p *Portal) Close() error {
 
 // deliver hands the notifications of one request to the outbox. It never blocks on the
 // Notifier: the portal's operations succeed whatever state the Notifier is in.
-func (p *Portal) deliver(_ context.Context, notes []vssubs.Notification) {
-	p.outbox.enqueue(notes)
+func (p *Portal) deliver(ctx context.Context, notes []vssubs.Notification) {
+	p.outbox.enqueue(ctx, notes)
 }
 
 // envelope is one notification in the outbox, with its delivery history.
@@ -163,6 +163,8 @@ type envelope struct {
 	attempts int
 	lastErr  string
 	deadAt   time.Time
+	// origin carries the producing request's trace to the deliveries, with an Observer.
+	origin context.Context
 }
 
 // outbox delivers notifications at least once: each one is tried until the Notifier
@@ -173,6 +175,7 @@ type outbox struct {
 	notifier vssubs.Notifier
 	policy   DeliveryPolicy
 	logger   *slog.Logger
+	obs      Observer // nil without one
 	now      func() time.Time
 	ctx      context.Context // cancelled by Close, to abandon tries in flight
 	cancel   context.CancelFunc
@@ -194,7 +197,7 @@ type outbox struct {
 func newOutbox(cfg config) *outbox {
 	ctx, cancel := context.WithCancel(context.Background())
 	o := &outbox{
-		notifier: cfg.notifier, policy: cfg.delivery, logger: cfg.logger, now: cfg.now,
+		notifier: cfg.notifier, policy: cfg.delivery, logger: cfg.logger, obs: cfg.observer, now: cfg.now,
 		ctx: ctx, cancel: cancel,
 		timers: map[*envelope]*time.Timer{}, unsettled: map[uint64]struct{}{}, settled: make(chan struct{}),
 	}
@@ -202,7 +205,7 @@ func newOutbox(cfg config) *outbox {
 	return o
 }
 
-func (o *outbox) enqueue(notes []vssubs.Notification) {
+func (o *outbox) enqueue(ctx context.Context, notes []vssubs.Notification) {
 	if len(notes) == 0 {
 		return
 	}
@@ -210,6 +213,9 @@ func (o *outbox) enqueue(notes []vssubs.Notification) {
 	defer o.mu.Unlock()
 	for _, n := range notes {
 		e := &envelope{n: n}
+		if o.obs != nil {
+			e.origin = origin(ctx)
+		}
 		if o.closed {
 			o.seq++
 			e.seq = o.seq
@@ -228,6 +234,9 @@ func (o *outbox) push(e *envelope) {
 	o.unsettled[e.seq] = struct{}{}
 	o.order = append(o.order, e.seq)
 	o.ready = append(o.ready, e)
+	if o.obs != nil {
+		o.obs.OutboxDepth(1)
+	}
 	if !o.started {
 		o.started = true
 		o.wg.Add(o.policy.Workers)
@@ -271,31 +280,45 @@ func (o *outbox) attempt(e *envelope) {
 			return
 		}
 	}
-	err := o.call(e.n)
+	ctx := withOrigin(o.ctx, e.origin)
+	if o.obs != nil {
+		ctx = o.obs.StartDelivery(ctx, e.n.Kind, e.attempts+1)
+	}
+	err := o.call(ctx, e.n)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	e.attempts++
 	if err == nil {
 		o.settle(e)
+		o.endDelivery(ctx, e, nil, false)
 		return
 	}
 	e.lastErr = err.Error()
-	o.logger.Warn("notification not delivered", slog.String("id", e.n.ID), slog.String("kind", string(e.n.Kind)),
+	o.logger.LogAttrs(ctx, slog.LevelWarn, "notification not delivered", slog.String("id", e.n.ID), slog.String("kind", string(e.n.Kind)),
 		slog.Int("attempt", e.attempts), slog.String("error", e.lastErr))
+	dead := true
 	switch {
 	case o.closed:
 		o.kill(e, fmt.Errorf("%w; last try: %s", ErrClosed, e.lastErr))
 	case e.attempts >= o.policy.MaxAttempts:
 		o.kill(e, nil)
 	default:
+		dead = false
 		o.retryLater(e, o.policy.Backoff(e.attempts))
+	}
+	o.endDelivery(ctx, e, err, dead)
+}
+
+func (o *outbox) endDelivery(ctx context.Context, e *envelope, err error, dead bool) {
+	if o.obs != nil {
+		o.obs.EndDelivery(ctx, e.n.Kind, e.attempts, err, dead)
 	}
 }
 
 // call hands n to the Notifier within the policy's timeout; a panicking Notifier counts
 // as a failed try rather than taking the portal down.
-func (o *outbox) call(n vssubs.Notification) (err error) {
-	ctx, cancel := context.WithTimeout(o.ctx, o.policy.AttemptTimeout)
+func (o *outbox) call(ctx context.Context, n vssubs.Notification) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, o.policy.AttemptTimeout)
 	defer cancel()
 	defer func() {
 		if r := recover(); r != nil {
@@ -334,14 +357,21 @@ func (o *outbox) kill(e *envelope, cause error) {
 	}
 	e.deadAt = o.now().UTC()
 	o.dead = append(o.dead, e)
-	o.logger.Error("notification dead-lettered", slog.String("id", e.n.ID), slog.String("kind", string(e.n.Kind)),
+	ctx := withOrigin(o.ctx, e.origin)
+	o.logger.LogAttrs(ctx, slog.LevelError, "notification dead-lettered", slog.String("id", e.n.ID), slog.String("kind", string(e.n.Kind)),
 		slog.Int("attempts", e.attempts), slog.String("error", e.lastErr))
+	if o.obs != nil {
+		o.obs.DeadLetter(ctx, e.n.Kind)
+	}
 	o.settle(e)
 }
 
 // settle records that e reached an end (delivered or dead) and wakes Flush. The lock must
 // be held.
 func (o *outbox) settle(e *envelope) {
+	if _, queued := o.unsettled[e.seq]; queued && o.obs != nil {
+		o.obs.OutboxDepth(-1)
+	}
 	delete(o.unsettled, e.seq)
 	close(o.settled)
 	o.settled = make(chan struct{})

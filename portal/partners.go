@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"time"
@@ -105,6 +106,9 @@ func (p *Portal) wrongNumbers(caller string, now time.Time) error {
 	if len(recent) >= pol.MaxFailures {
 		p.st.lockedUntil[caller] = now.Add(pol.Duration)
 		delete(p.st.failures, caller)
+		if p.cfg.observer != nil {
+			p.cfg.observer.Lockout(context.Background())
+		}
 	}
 	return apiError(http.StatusUnprocessableEntity, vssubs.CodeNoMatchingLicense,
 		"no Open License matches this authorization number, license number and customer email")

@@ -49,6 +49,10 @@ type config struct {
 	delivery DeliveryPolicy
 	// rateLimit is the per-caller limit; nil means none.
 	rateLimit *RateLimit
+	// rateStore, when set, keeps the per-caller limit's state for several instances.
+	rateStore RateStore
+	// observer sees requests, deliveries and lockouts (observe.go); nil means none.
+	observer Observer
 }
 
 // LockoutPolicy is how many wrong authorization/license combinations one caller may
@@ -165,6 +169,9 @@ func New(opts ...Option) (*Portal, error) {
 	if cfg.secret == nil {
 		cfg.secret = make([]byte, 32)
 		_, _ = rand.Read(cfg.secret)
+	}
+	if cfg.observer != nil {
+		cfg.logger = slog.New(observedLogger{Handler: cfg.logger.Handler(), obs: cfg.observer})
 	}
 	p := &Portal{cfg: cfg, st: newState()}
 	if cfg.notifier == nil {

@@ -1,7 +1,12 @@
 package portal
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -32,6 +37,27 @@ func WithRateLimit(l RateLimit) Option {
 	}
 }
 
+// RateStore keeps the per-caller rate limit's buckets outside the portal, so several
+// portal instances sharing one store enforce one limit per caller (redisvssubs provides
+// one on Redis). Take spends one request of key's bucket and returns 0, or returns how
+// long until the next request fits without spending.
+type RateStore interface {
+	Take(ctx context.Context, key string, perSecond float64, burst int) (wait time.Duration, err error)
+}
+
+// WithRateLimitStore keeps the per-caller limit of WithRateLimit in s. When s fails, the
+// portal logs it and falls back to its own in-memory buckets, so a store outage never
+// lifts the limit nor refuses every caller.
+func WithRateLimitStore(s RateStore) Option {
+	return func(c *config) error {
+		if s == nil {
+			return errors.New("portal: WithRateLimitStore: nil store")
+		}
+		c.rateStore = s
+		return nil
+	}
+}
+
 // callerLimits holds one token bucket per caller; anonymous callers share one by address.
 type callerLimits struct {
 	mu        sync.Mutex
@@ -53,8 +79,17 @@ func (p *Portal) admit(rq *request) error {
 		}
 		who = "anon:" + host
 	}
-	now := p.cfg.now()
-	wait := p.limits.take(who, *l, now)
+	wait, err := time.Duration(0), errNoStore
+	if p.cfg.rateStore != nil {
+		wait, err = p.cfg.rateStore.Take(rq.Context(), storeKey(who), l.PerSecond, l.Burst)
+		if err != nil {
+			p.cfg.logger.LogAttrs(rq.Context(), slog.LevelWarn, "portal rate limit store failed: limiting in memory",
+				slog.String("error", err.Error()))
+		}
+	}
+	if err != nil {
+		wait = p.limits.take(who, *l, p.cfg.now())
+	}
 	if wait <= 0 {
 		return nil
 	}
@@ -64,6 +99,15 @@ func (p *Portal) admit(rq *request) error {
 		"too many requests: wait "+wait.String()+" before the next one")
 	e.RetryAfter = wait
 	return e
+}
+
+var errNoStore = errors.New("no rate limit store")
+
+// storeKey names who's bucket in a shared store by a hash, so the store never holds an
+// email.
+func storeKey(who string) string {
+	sum := sha256.Sum256([]byte(who))
+	return "caller:" + hex.EncodeToString(sum[:16])
 }
 
 // take spends one token of who's bucket, or returns how long until one is available.
