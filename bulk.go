@@ -97,8 +97,13 @@ func bulkErrorFrom(err error) error {
 	return be
 }
 
-// MaxBulkRows bounds one bulk add.
-const MaxBulkRows = 100_000
+// Bounds of a bulk add.
+const (
+	// MaxBulkRows bounds one bulk add.
+	MaxBulkRows = 100_000
+	// MaxBulkChunk is the most rows one upload request carries.
+	MaxBulkChunk = 1000
+)
 
 // CheckBulkRows normalizes every row and reports every problem that needs no portal
 // state: required fields, commas, spaces, emails, known levels, cell values, and the same
@@ -148,9 +153,6 @@ type BulkAddRequest struct {
 	// ChunkSize is how many rows each upload request carries; 0 means MaxBulkChunk.
 	ChunkSize int
 }
-
-// MaxBulkChunk is the most rows one upload request carries.
-const MaxBulkChunk = 1000
 
 // BulkStatus is where a bulk session stands.
 type BulkStatus string
