@@ -1,0 +1,111 @@
+package redisvssubs
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/vssubs/vssubs-go/internal/redistest"
+)
+
+// Every process on one key takes the next slot of one schedule: reservations from two
+// limiters interleave at the rate, not at twice it. The script is run without sleeping,
+// so the waits it hands out are the schedule itself.
+func TestLimitersOnOneKeyShareOneSchedule(t *testing.T) {
+	srv := redistest.Start(t)
+	const interval = 20 * time.Millisecond
+	a, err := NewLimiter(srv.Client(t), "tenant-a", 50, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewLimiter(srv.Client(t), "tenant-a", 50, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := NewLimiter(srv.Client(t), "tenant-b", 50, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var firstStart, firstEnd time.Time
+	for i := range 10 {
+		l := a
+		if i%2 == 1 {
+			l = b
+		}
+		before := time.Now()
+		_, wait, err := run(ctx, l.rdb, l.timeout, l.key, l.interval, l.tau, -1)
+		after := time.Now()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			firstStart, firstEnd = before, after
+		}
+		// A burst of 2: slots 0 and 1 are free, slot i waits (i-1) intervals after the
+		// first reservation, less the time Redis's clock moved since, which the local
+		// clock brackets.
+		due := time.Duration(i-1) * interval
+		hi, lo := max(due-before.Sub(firstEnd), 0), max(due-after.Sub(firstStart), 0)
+		if wait > hi+time.Millisecond || wait < lo-time.Millisecond {
+			t.Errorf("reservation %d waits %v, want within [%v, %v]", i, wait, lo, hi)
+		}
+	}
+	if _, wait, err := run(ctx, other.rdb, other.timeout, other.key, other.interval, other.tau, -1); err != nil || wait != 0 {
+		t.Errorf("another key's first reservation waits %v (err %v), want 0: keys must not share", wait, err)
+	}
+}
+
+// A caller whose deadline comes before its slot gets an error at once and takes nothing:
+// the next caller's wait is what it would have been.
+func TestAWaitPastTheDeadlineReservesNothing(t *testing.T) {
+	srv := redistest.Start(t)
+	l, err := NewLimiter(srv.Client(t), "k", 10, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 3 { // the schedule is 200ms ahead
+		if _, _, err := run(ctx, l.rdb, l.timeout, l.key, l.interval, l.tau, -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := l.Wait(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait with a deadline before the slot = %v, want context.DeadlineExceeded", err)
+	}
+	_, wait, err := run(ctx, l.rdb, l.timeout, l.key, l.interval, l.tau, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wait > 300*time.Millisecond-time.Millisecond || wait < 200*time.Millisecond {
+		t.Errorf("after the refused wait, the next slot is %v away, want about 300ms (nothing taken)", wait)
+	}
+}
+
+func TestBadLimiterSettingsAreRefused(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	tests := []struct {
+		name  string
+		key   string
+		rate  float64
+		burst int
+		opts  []LimiterOption
+	}{
+		{"a zero rate", "k", 0, 1, nil},
+		{"a negative burst", "k", 1, -1, nil},
+		{"an empty key", "", 1, 1, nil},
+		{"a zero timeout", "k", 1, 1, []LimiterOption{WithTimeout(0)}},
+		{"a nil fallback", "k", 1, 1, []LimiterOption{WithFallback(nil)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := NewLimiter(rdb, tt.key, tt.rate, tt.burst, tt.opts...); err == nil {
+				t.Error("NewLimiter accepted it")
+			}
+		})
+	}
+}
