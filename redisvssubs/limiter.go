@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -31,6 +32,8 @@ import (
 var gcraSource string
 
 var gcra = redis.NewScript(gcraSource)
+
+var errRecentlyDown = errors.New("redis failed less than RetryRedisAfter ago")
 
 // ErrUnavailable reports that Redis did not answer in time, so a shared limit could not be
 // consulted. The error is an *UnavailableError.
@@ -60,6 +63,8 @@ func (e *UnavailableError) Unwrap() error { return e.Err }
 //
 // When Redis is down or slower than the timeout, Wait fails with an *UnavailableError
 // (the call is not sent) unless WithFallback names a local limiter to wait on instead.
+// After a failure, the limiter does so at once for RetryRedisAfter before it asks Redis
+// again, so an outage costs each call nothing more than the fallback's pace.
 type Limiter struct {
 	rdb      redis.Scripter
 	key      string
@@ -67,7 +72,14 @@ type Limiter struct {
 	tau      time.Duration
 	timeout  time.Duration
 	fallback vssubs.Limiter
+	// downUntil (Unix nanoseconds) is when Redis is next asked after a failure; until
+	// then Wait does not pay for a Redis that just failed.
+	downUntil atomic.Int64
 }
+
+// RetryRedisAfter is how long a Limiter, after a Redis failure, fails at once (or waits on
+// its fallback) before it asks Redis again.
+const RetryRedisAfter = time.Second
 
 // LimiterOption configures a Limiter.
 type LimiterOption func(*Limiter) error
@@ -114,6 +126,9 @@ func NewLimiter(rdb redis.Scripter, key string, perSecond float64, burst int, op
 	if key == "" {
 		return nil, errors.New("redisvssubs: NewLimiter: empty key")
 	}
+	if err := checkTimeouts(rdb); err != nil {
+		return nil, fmt.Errorf("redisvssubs: NewLimiter: %w", err)
+	}
 	l := &Limiter{rdb: rdb, key: "vssubs:limit:" + key, interval: interval, tau: tau, timeout: DefaultTimeout}
 	for _, o := range opts {
 		if err := o(l); err != nil {
@@ -121,6 +136,24 @@ func NewLimiter(rdb redis.Scripter, key string, perSecond float64, burst int, op
 		}
 	}
 	return l, nil
+}
+
+// checkTimeouts refuses a go-redis client that ignores context deadlines: with it, a
+// slow Redis would hold a call for the client's read timeout instead of the limiter's.
+func checkTimeouts(rdb any) error {
+	var enabled bool
+	switch c := rdb.(type) {
+	case *redis.Client:
+		enabled = c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		enabled = c.Options().ContextTimeoutEnabled
+	default:
+		return nil
+	}
+	if !enabled {
+		return errors.New("the Redis client must be made with ContextTimeoutEnabled: true, so a slow Redis cannot outlast the timeout")
+	}
+	return nil
 }
 
 func gcraParams(perSecond float64, burst int) (interval, tau time.Duration, err error) {
@@ -142,7 +175,16 @@ func (l *Limiter) Wait(ctx context.Context) error {
 	if dl, ok := ctx.Deadline(); ok {
 		maxWait = max(time.Until(dl), 0)
 	}
-	ok, wait, err := run(ctx, l.rdb, l.timeout, l.key, l.interval, l.tau, maxWait)
+	var (
+		ok   bool
+		wait time.Duration
+		err  error
+	)
+	if now := time.Now().UnixNano(); now < l.downUntil.Load() {
+		err = errRecentlyDown
+	} else if ok, wait, err = run(ctx, l.rdb, l.timeout, l.key, l.interval, l.tau, maxWait); err != nil && ctx.Err() == nil {
+		l.downUntil.Store(time.Now().Add(RetryRedisAfter).UnixNano())
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -200,6 +242,9 @@ type RateStore struct {
 func NewRateStore(rdb redis.Scripter) (*RateStore, error) {
 	if rdb == nil {
 		return nil, errors.New("redisvssubs: NewRateStore: nil Redis client")
+	}
+	if err := checkTimeouts(rdb); err != nil {
+		return nil, fmt.Errorf("redisvssubs: NewRateStore: %w", err)
 	}
 	return &RateStore{rdb: rdb, timeout: DefaultTimeout}, nil
 }

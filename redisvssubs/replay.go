@@ -3,6 +3,7 @@ package redisvssubs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -34,6 +35,9 @@ var _ webhook.ReplayCache = (*ReplayCache)(nil)
 func NewReplayCache(rdb redis.Cmdable, prefix string, onError func(error)) (*ReplayCache, error) {
 	if rdb == nil {
 		return nil, errors.New("redisvssubs: NewReplayCache: nil Redis client")
+	}
+	if err := checkTimeouts(rdb); err != nil {
+		return nil, fmt.Errorf("redisvssubs: NewReplayCache: %w", err)
 	}
 	if onError == nil {
 		onError = func(error) {}

@@ -86,6 +86,7 @@ func (s *Server) Client(t testing.TB) *redis.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
+	opt.ContextTimeoutEnabled = true // as redisvssubs requires
 	rdb := redis.NewClient(opt)
 	t.Cleanup(func() { _ = rdb.Close() })
 	return rdb
