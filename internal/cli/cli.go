@@ -51,6 +51,7 @@ type session struct {
 	baseURL, token, lang string
 	json                 bool
 	rate                 float64
+	trace                bool
 	client               *vssubs.Client
 	// setFlags are the flags given on the command line, for commands that change only
 	// the fields given.
@@ -158,6 +159,7 @@ func (s *session) flagSet(name string) *flag.FlagSet {
 	fs.StringVar(&s.lang, "lang", s.lang, "language of your notifications: en or fr (env "+EnvLanguage+")")
 	fs.BoolVar(&s.json, "json", s.json, "print JSON for scripts instead of a table")
 	fs.Float64Var(&s.rate, "rate", s.rate, "at most this many calls a second (default: no limit)")
+	fs.BoolVar(&s.trace, "trace", s.trace, "print each call's attempts, waits and statuses to stderr")
 	return fs
 }
 
@@ -237,6 +239,9 @@ func (s *session) newClient() (*vssubs.Client, error) {
 	}
 	if s.rate != 0 {
 		opts = append(opts, vssubs.WithRateLimit(rate.Limit(s.rate), 1))
+	}
+	if s.trace {
+		opts = append(opts, vssubs.WithObserver(&tracer{w: s.stderr}))
 	}
 	c, err := vssubs.NewClient(opts...)
 	if err != nil {
