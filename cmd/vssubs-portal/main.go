@@ -6,6 +6,10 @@
 //	go run ./cmd/vssubs-portal -addr :9000 -faults 503=0.1,429=0.05,retry-after=1s,reset=0.05,latency=20ms
 //
 // It shuts down gracefully on SIGINT and SIGTERM: requests in flight are answered first.
+//
+// With OTEL_EXPORTER_OTLP_ENDPOINT (or its _TRACES_ or _METRICS_ variant) set, it
+// exports traces and metrics over OTLP/HTTP, continuing each client's W3C trace; without
+// them it exports nothing.
 package main
 
 import (
@@ -89,6 +93,20 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	}
 	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: o.logLevel}))
 	popts := []portal.Option{portal.WithLogger(logger)}
+	otelOpt, otelDown, err := telemetry(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := otelDown(sctx); err != nil {
+			logger.Warn("telemetry not flushed at shutdown", slog.String("error", err.Error()))
+		}
+	}()
+	if otelOpt != nil {
+		popts = append(popts, otelOpt)
+	}
 	if o.rate > 0 {
 		popts = append(popts, portal.WithRateLimit(portal.RateLimit{PerSecond: o.rate, Burst: o.burst}))
 	}
