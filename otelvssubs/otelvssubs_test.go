@@ -1,15 +1,20 @@
 package otelvssubs_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -268,5 +273,124 @@ func TestMetricsCountTheRetriedCallOnBothSides(t *testing.T) {
 	want["http.server.request.duration{error.type=403,http.request.method=GET,http.response.status_code=403,http.route=/v1/me}"] = 1
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("metrics (-want +got):\n%s", diff)
+	}
+}
+
+// The portal's log lines, those of its handlers and those of its outbox's deliveries,
+// carry the trace id of the client call behind them.
+func TestThePortalsLogLinesCarryTheCallersTrace(t *testing.T) {
+	tel := newTelemetry(t)
+	var logs syncBuffer
+	portalObs, err := otelportal.Option(tel.p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tries atomic.Int32
+	flaky := vssubs.NotifierFunc(func(context.Context, vssubs.Notification) error {
+		if tries.Add(1) == 1 {
+			return errors.New("mail server busy")
+		}
+		return nil
+	})
+	p, err := portal.New(portalObs, portal.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))), portal.WithNotifier(flaky),
+		portal.WithDelivery(portal.DeliveryPolicy{MaxAttempts: 3, Backoff: func(int) time.Duration { return 0 }, AttemptTimeout: time.Second, Workers: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	clientObs, err := otelvssubs.ClientOption(tel.p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := p.Client("alice@fabrikam.example", clientObs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.Orders.Place(ctx, vssubs.OrderRequest{CustomerEmail: "it@contoso.example", CustomerName: "Contoso Ltd",
+		Lines: []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var trace string
+	for _, s := range tel.spans.GetSpans() {
+		if s.Name == "vssubs Orders.Place" {
+			trace = s.SpanContext.TraceID().String()
+		}
+	}
+	got := map[string]string{}
+	for line := range strings.SplitSeq(strings.TrimSpace(logs.String()), "\n") {
+		var rec struct{ Msg, TraceID string }
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		rec.Msg, _ = m["msg"].(string)
+		rec.TraceID, _ = m["trace_id"].(string)
+		got[rec.Msg] = rec.TraceID
+	}
+	want := map[string]string{"portal request": trace, "notification not delivered": trace}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("log lines' trace ids by message (-want +got):\n%s", diff)
+	}
+}
+
+// syncBuffer is a bytes.Buffer the portal's outbox worker and the test may share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// The portal counts a caller's lockout once, and a notification it gave up on as a dead
+// letter, which leaves the outbox.
+func TestThePortalCountsLockoutsAndDeadLetters(t *testing.T) {
+	tel := newTelemetry(t)
+	portalObs, err := otelportal.Option(tel.p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refuse := vssubs.NotifierFunc(func(context.Context, vssubs.Notification) error { return errors.New("mailbox full") })
+	p, err := portal.New(portalObs, portal.WithNotifier(refuse),
+		portal.WithLockout(portal.LockoutPolicy{MaxFailures: 3, Window: time.Hour, Duration: time.Hour}),
+		portal.WithDelivery(portal.DeliveryPolicy{MaxAttempts: 1, Backoff: func(int) time.Duration { return 0 }, AttemptTimeout: time.Second, Workers: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	ctx := context.Background()
+	c, err := p.Client("alice@fabrikam.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Orders.Place(ctx, vssubs.OrderRequest{CustomerEmail: "it@contoso.example", CustomerName: "Contoso Ltd",
+		Lines: []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	wrong := vssubs.OpenLicenseForm{AuthorizationNumber: "A1234567", LicenseNumber: "L7654321", CustomerEmail: "it@contoso.example", AcceptTerms: true}
+	for range 4 { // three wrong tries lock the caller; the fourth is refused as locked
+		_, _ = c.Partners.Register(ctx, wrong)
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := metricPoints(t, tel.metrics)
+	for name, want := range map[string]int64{
+		"vssubs.portal.lockouts{}":                                             1,
+		"vssubs.portal.dead_letters{}":                                         1,
+		"vssubs.portal.delivery.attempts{vssubs.delivery.outcome=dead_letter}": 1,
+		"vssubs.portal.outbox.depth{}":                                         0,
+	} {
+		if got[name] != want {
+			t.Errorf("%s = %d, want %d", name, got[name], want)
+		}
 	}
 }
