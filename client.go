@@ -292,8 +292,8 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	defer resp.Body.Close()
 	meta := ResponseMeta{StatusCode: resp.StatusCode, RequestID: resp.Header.Get(HeaderRequestID), Attempts: int(st.attempts.Load())}
-	if st.call != nil {
-		st.call.StatusCode, st.call.RequestID = meta.StatusCode, meta.RequestID
+	if st.obs != nil {
+		st.obs.call.StatusCode, st.obs.call.RequestID = meta.StatusCode, meta.RequestID
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return st.stoppedErr(decodeError(resp, meta))

@@ -23,20 +23,29 @@ func WithObserver(o observe.Observer) Option {
 	}
 }
 
+// observedCall is what the stages of an observed call share. They run one after the
+// other in the caller's goroutine, and note in retryReason and limiterWait what the next
+// attempt reports.
+type observedCall struct {
+	call        observe.Call
+	retryReason string
+	limiterWait time.Duration
+}
+
 // startCall opens the observed call of st, when the client has an Observer.
 func (c *Client) startCall(ctx context.Context, st *callState) context.Context {
-	st.call = &observe.Call{
+	st.obs = &observedCall{call: observe.Call{
 		Operation: operationName(st.method, st.path),
 		Method:    st.method,
 		Host:      c.baseURL.Hostname(),
 		Port:      portOf(c.baseURL.Port(), c.baseURL.Scheme),
 		Start:     time.Now(),
-	}
-	return c.pipeline.observer.StartCall(ctx, st.call)
+	}}
+	return c.pipeline.observer.StartCall(ctx, &st.obs.call)
 }
 
 func (c *Client) endCall(ctx context.Context, st *callState, err error) {
-	call := st.call
+	call := &st.obs.call
 	call.Attempts = int(st.attempts.Load())
 	call.Err = err
 	if re := st.stopped.Load(); re != nil {
@@ -60,8 +69,8 @@ func portOf(port, scheme string) int {
 
 // observeAttempt sends r as one observed attempt of st's call.
 func observeAttempt(o observe.Observer, st *callState, r *http.Request, attempt int, next http.RoundTripper) (*http.Response, error) {
-	a := &observe.Attempt{Call: st.call, N: attempt, RetryReason: st.retryReason, LimiterWait: st.limiterWait, Header: r.Header, Start: time.Now()}
-	st.limiterWait = 0
+	a := &observe.Attempt{Call: &st.obs.call, N: attempt, RetryReason: st.obs.retryReason, LimiterWait: st.obs.limiterWait, Header: r.Header, Start: time.Now()}
+	st.obs.limiterWait = 0
 	ctx := o.StartAttempt(r.Context(), a)
 	resp, err := next.RoundTrip(r.WithContext(ctx))
 	if err != nil {
@@ -75,14 +84,14 @@ func observeAttempt(o observe.Observer, st *callState, r *http.Request, attempt 
 
 // waitObserved waits for the limiter, adding the wait to the call's observed total.
 func waitObserved(ctx context.Context, lim Limiter, st *callState) error {
-	if st.call == nil {
+	if st.obs == nil {
 		return lim.Wait(ctx)
 	}
 	start := time.Now()
 	err := lim.Wait(ctx)
 	d := time.Since(start)
-	st.limiterWait += d
-	st.call.LimiterWait += d
+	st.obs.limiterWait += d
+	st.obs.call.LimiterWait += d
 	return err
 }
 

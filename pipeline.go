@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/vssubs/vssubs-go/observe"
 )
@@ -80,12 +79,9 @@ type callState struct {
 	// stopped is set by the retry stage when it gives up early (a wait over the cap, an
 	// empty budget); do wraps the final failure in it.
 	stopped atomic.Pointer[RetryError]
-	// call is the observed call, nil without an Observer; the stages, which run one after
-	// the other in the caller's goroutine, note in retryReason and limiterWait what the
-	// next attempt reports.
-	call        *observe.Call
-	retryReason string
-	limiterWait time.Duration
+	// obs is the observed call, nil without an Observer, so an unobserved call carries
+	// one pointer for it (observe_seam.go).
+	obs *observedCall
 }
 
 type callStateKey struct{}
@@ -158,7 +154,7 @@ func (s *headerStage) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	var resp *http.Response
 	var err error
-	if st.call != nil {
+	if st.obs != nil {
 		resp, err = observeAttempt(s.obs, st, r, attempt, s.next)
 	} else {
 		resp, err = s.next.RoundTrip(r)

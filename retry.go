@@ -291,8 +291,8 @@ func (r *retryRun) checkRetry(ctx context.Context, resp *http.Response, err erro
 			slog.String("method", st.method), slog.String("path", redactPath(st.path)))
 		return false, nil
 	}
-	if st.call != nil {
-		st.retryReason = retryReason(resp)
+	if st.obs != nil {
+		st.obs.retryReason = retryReason(resp)
 	}
 	return true, nil
 }

@@ -384,8 +384,8 @@ func TestThePortalCountsLockoutsAndDeadLetters(t *testing.T) {
 	}
 	got := metricPoints(t, tel.metrics)
 	for name, want := range map[string]int64{
-		"vssubs.portal.lockouts{}":                                             1,
-		"vssubs.portal.dead_letters{}":                                         1,
+		"vssubs.portal.lockouts{}":     1,
+		"vssubs.portal.dead_letters{}": 1,
 		"vssubs.portal.delivery.attempts{vssubs.delivery.outcome=dead_letter}": 1,
 		"vssubs.portal.outbox.depth{}":                                         0,
 	} {
