@@ -3,6 +3,7 @@ package vssubs
 import (
 	"context"
 	"iter"
+	"net/http"
 	"time"
 )
 
@@ -27,7 +28,7 @@ type AdminInput struct {
 	// Role is RoleAdmin or RoleSuperAdmin; empty means RoleAdmin.
 	Role Role `json:"role,omitempty"`
 	// Language is the language of the invitation, "en" or "fr"; empty means "en".
-	Language string `json:"language,omitempty"`
+	Language Language `json:"language,omitempty"`
 }
 
 // Validate checks the input with DefaultRules and lists every bad field.
@@ -54,7 +55,7 @@ func (r Rules) NormalizeAdmin(in AdminInput) (AdminInput, error) {
 	if in.Language == "" {
 		in.Language = LangEnglish
 	}
-	if !ValidLanguage(in.Language) {
+	if !in.Language.Valid() {
 		fe.add(FieldLanguage, "must be en or fr")
 	}
 	return in, fe.err()
@@ -83,11 +84,7 @@ func (s *AdminsService) Add(ctx context.Context, agreementID string, in AdminInp
 	if err := requireID("agreement_id", agreementID); err != nil {
 		return nil, err
 	}
-	out := new(Admin)
-	if err := s.client.do(ctx, "POST", agreementPath(agreementID, "admins"), nil, in, out, opts); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[Admin](ctx, s.client, http.MethodPost, agreementPath(agreementID, "admins"), in, callOptions(opts))
 }
 
 // Remove takes a person's admin role away. Only super admins may; removing one of the
@@ -96,5 +93,5 @@ func (s *AdminsService) Remove(ctx context.Context, agreementID, email string, o
 	if err := requireIDs("agreement_id", agreementID, FieldEmail, email); err != nil {
 		return err
 	}
-	return s.client.do(ctx, "DELETE", agreementPath(agreementID, "admins", NormalizeEmail(email)), nil, nil, nil, opts)
+	return s.client.do(ctx, http.MethodDelete, agreementPath(agreementID, "admins", NormalizeEmail(email)), nil, nil, nil, callOptions(opts))
 }

@@ -3,6 +3,7 @@ package vssubs
 import (
 	"context"
 	"iter"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -21,11 +22,7 @@ func (s *AgreementsService) Get(ctx context.Context, agreementID string) (*Agree
 	if err := requireID("agreement_id", agreementID); err != nil {
 		return nil, err
 	}
-	out := new(Agreement)
-	if err := s.client.do(ctx, "GET", agreementPath(agreementID), nil, nil, out, nil); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[Agreement](ctx, s.client, http.MethodGet, agreementPath(agreementID), nil, callConfig{})
 }
 
 func agreementPath(agreementID string, rest ...string) string {
@@ -68,5 +65,5 @@ func (s *AccessService) RemovePartner(ctx context.Context, agreementID, partnerI
 	if err := requireIDs("agreement_id", agreementID, "partner_id", partnerID); err != nil {
 		return err
 	}
-	return s.client.do(ctx, "DELETE", agreementPath(agreementID, "partners", partnerID), nil, nil, nil, opts)
+	return s.client.do(ctx, http.MethodDelete, agreementPath(agreementID, "partners", partnerID), nil, nil, nil, callOptions(opts))
 }

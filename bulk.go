@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -221,15 +222,17 @@ func (s *SubscribersService) BulkAdd(ctx context.Context, agreementID string, re
 	if progress == nil {
 		progress = func(int, int) {}
 	}
-	key := callOptions(opts).idempotencyKey
-	if key == "" {
-		key = NewIdempotencyKey()
-	}
+	// Every request carries every option of the call: the session is opened under the
+	// call's key k, chunk i under k/chunk/i and the commit under k/commit.
 	chunks := (len(rows) + size - 1) / size
+	cc := callOptions(opts).withKey()
+	if err := cc.child("chunk", chunks-1).check(); err != nil {
+		return nil, err
+	}
 	base := agreementPath(agreementID, "bulk-adds")
 
 	var sess BulkSession
-	if err := s.client.do(ctx, "POST", base, nil, wire.BulkStartRequest{Total: len(rows), Chunks: chunks}, &sess, []CallOption{WithIdempotencyKey(key)}); err != nil {
+	if err := s.client.do(ctx, http.MethodPost, base, nil, wire.BulkStartRequest{Total: len(rows), Chunks: chunks}, &sess, cc); err != nil {
 		return nil, err
 	}
 	// Chunks are uploaded even when the session is already committed, so the portal can
@@ -238,15 +241,13 @@ func (s *SubscribersService) BulkAdd(ctx context.Context, agreementID string, re
 	for i := range chunks {
 		part := rows[i*size : min((i+1)*size, len(rows))]
 		path := base + "/" + escapeSegment(sess.ID) + "/chunks/" + strconv.Itoa(i)
-		chunkKey := WithIdempotencyKey(fmt.Sprintf("%s/chunk/%d", key, i))
-		if err := s.client.do(ctx, "PUT", path, nil, wire.BulkChunk[BulkRow]{Rows: part}, nil, []CallOption{chunkKey}); err != nil {
+		if err := s.client.do(ctx, http.MethodPut, path, nil, wire.BulkChunk[BulkRow]{Rows: part}, nil, cc.child("chunk", i)); err != nil {
 			return nil, err
 		}
 		progress(i*size+len(part), len(rows))
 	}
-	out := new(BulkResult)
-	path := base + "/" + escapeSegment(sess.ID) + "/commit"
-	if err := s.client.do(ctx, "POST", path, nil, nil, out, []CallOption{WithIdempotencyKey(key + "/commit")}); err != nil {
+	out, err := call[BulkResult](ctx, s.client, http.MethodPost, base+"/"+escapeSegment(sess.ID)+"/commit", nil, cc.child("commit", -1))
+	if err != nil {
 		return nil, bulkErrorFrom(err)
 	}
 	return out, nil
@@ -257,9 +258,5 @@ func (s *SubscribersService) GetBulk(ctx context.Context, agreementID, bulkID st
 	if err := requireIDs("agreement_id", agreementID, "bulk_id", bulkID); err != nil {
 		return nil, err
 	}
-	out := new(BulkSession)
-	if err := s.client.do(ctx, "GET", agreementPath(agreementID, "bulk-adds", bulkID), nil, nil, out, nil); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[BulkSession](ctx, s.client, http.MethodGet, agreementPath(agreementID, "bulk-adds", bulkID), nil, callConfig{})
 }

@@ -57,7 +57,7 @@ type Client struct {
 	cred    Credential
 	logger  *slog.Logger
 	rules   Rules
-	lang    string
+	lang    Language
 	agent   string
 	// pipeline configures the request pipeline (pipeline.go); pipe is the built one.
 	pipeline pipelineConfig
@@ -146,9 +146,9 @@ func WithRules(r Rules) Option {
 
 // WithLanguage sets the caller's language ("en" or "fr"), sent as Accept-Language so the
 // portal writes the caller's notifications in it.
-func WithLanguage(lang string) Option {
+func WithLanguage(lang Language) Option {
 	return func(c *Client) error {
-		if !ValidLanguage(lang) {
+		if !lang.Valid() {
 			return fmt.Errorf("vssubs: WithLanguage: %q is not one of en, fr", lang)
 		}
 		c.lang = lang
@@ -217,13 +217,50 @@ func (m *ResponseMeta) setMeta(v ResponseMeta) { *m = v }
 
 type metaSetter interface{ setMeta(ResponseMeta) }
 
-// CallOption adjusts one call, such as supplying its idempotency key.
+// CallOption adjusts one call, such as supplying its idempotency key. An operation that
+// sends several requests (Subscribers.Remove, Subscribers.BulkAdd) applies every option
+// to each of them.
 type CallOption func(*callConfig)
 
+// callConfig is everything a call's options asked for. It is built once per logical call
+// (callOptions) and handed to each request the call sends, so no option can be dropped
+// by an operation that forgets it; multi-request operations derive each request's
+// config with child.
 type callConfig struct {
 	idempotencyKey string
 	noKey          bool         // WithoutIdempotencyKey
 	retry          *RetryPolicy // WithCallRetry
+}
+
+// callOptions applies a call's options.
+func callOptions(opts []CallOption) callConfig {
+	var cc callConfig
+	for _, o := range opts {
+		o(&cc)
+	}
+	return cc
+}
+
+// withKey fixes the call's idempotency key, generating one when the caller gave none,
+// so that the requests derived from it share one base key and a repeat of the call can
+// be recognized request by request. A call sent without a key stays without one.
+func (cc callConfig) withKey() callConfig {
+	if !cc.noKey && cc.idempotencyKey == "" {
+		cc.idempotencyKey = NewIdempotencyKey()
+	}
+	return cc
+}
+
+// child is the config of one request of a multi-request call: every option of the call,
+// with the key derived as key/part/index (or key/part when index is negative).
+func (cc callConfig) child(part string, index int) callConfig {
+	if cc.idempotencyKey != "" {
+		cc.idempotencyKey += "/" + part
+		if index >= 0 {
+			cc.idempotencyKey += "/" + strconv.Itoa(index)
+		}
+	}
+	return cc
 }
 
 // WithIdempotencyKey sends key as the write's Idempotency-Key instead of a generated one,
@@ -246,11 +283,21 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// do sends one logical call through the pipeline (pipeline.go): it encodes in as JSON,
-// sends it with retries, and decodes a 2xx answer into out, or turns any other answer
-// into an *APIError.
-func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any, opts []CallOption) (err error) {
-	st, err := c.newCallState(method, path, opts)
+// call is the shape of every service method that answers one resource: it sends one
+// request and returns its decoded answer.
+func call[T any](ctx context.Context, c *Client, method, path string, in any, cc callConfig) (*T, error) {
+	out := new(T)
+	if err := c.do(ctx, method, path, nil, in, out, cc); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// do sends one request through the pipeline (pipeline.go) with the call's options: it
+// encodes in as JSON, sends it with retries, and decodes a 2xx answer into out, or turns
+// any other answer into an *APIError.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any, cc callConfig) (err error) {
+	st, err := c.newCallState(method, path, cc)
 	if err != nil {
 		return err
 	}
@@ -283,7 +330,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Accept-Language", c.lang)
+	req.Header.Set("Accept-Language", string(c.lang))
 	req.Header.Set("User-Agent", c.agent)
 
 	resp, err := c.pipe.RoundTrip(req)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"strings"
+	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/portal"
@@ -187,14 +188,15 @@ func ExampleSubscribersService_Export() {
 		log.Fatal(err)
 	}
 	var csv strings.Builder
-	res, err := partner.Subscribers.Export(ctx, agreementID, &csv, vssubs.SubscriberFilter{})
+	rows, err := partner.Subscribers.Export(ctx, agreementID, &csv, vssubs.SubscriberFilter{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	// Save it as res.FileName, such as subscribers_L0123456789_2026-11-23.csv.
-	fmt.Println(strings.HasPrefix(res.FileName, "subscribers_L"), res.Rows)
+	// Save it under its conventional name, from the license number the caller knows.
+	name := vssubs.ExportFileName("L0123456789", time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC))
+	fmt.Println(name, rows)
 	fmt.Print(strings.SplitAfter(csv.String(), "\n")[0])
 	// Output:
-	// true 1
+	// subscribers_L0123456789_2026-11-23.csv 1
 	// First name,Last name,Email,Subscription level,Reference,Country/region,Language,Downloads,Notification email,Status,Assigned at,ID
 }

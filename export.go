@@ -22,45 +22,42 @@ func exportCells(sub Subscriber) []string {
 	if in.Downloads {
 		downloads = "Yes"
 	}
-	return []string{in.FirstName, in.LastName, in.Email, string(in.Level), in.Reference, in.Country, in.Language, downloads, in.NotificationEmail,
+	return []string{in.FirstName, in.LastName, in.Email, string(in.Level), in.Reference, in.Country, string(in.Language), downloads, in.NotificationEmail,
 		string(sub.Status), sub.AssignedAt.UTC().Format(time.RFC3339), sub.ID}
 }
 
 // ExportFileName is the conventional name of an export: the agreement's license number
-// and the day, such as subscribers_L123456789_2026-11-23.csv.
+// (Agreement.LicenseNumber, or Order.LicenseNumber) and the day, such as
+// subscribers_L123456789_2026-11-23.csv. Export leaves naming the file to the caller, who
+// usually knows the license number already.
 func ExportFileName(licenseNumber string, day time.Time) string {
 	return fmt.Sprintf("subscribers_%s_%s.csv", NormalizeNumber(licenseNumber), day.Format(time.DateOnly))
 }
 
-// ExportResult tells what an export wrote and the file name to save it under.
-type ExportResult struct {
-	FileName string
-	Rows     int
-}
-
 // Export writes the agreement's subscribers matching f to w as CSV, page by page, and
-// returns the conventional file name (from the license number and today's date) and the
-// number of rows written. On an error, w may hold the rows written before it.
-func (s *SubscribersService) Export(ctx context.Context, agreementID string, w io.Writer, f SubscriberFilter) (*ExportResult, error) {
-	a, err := s.client.Agreements.Get(ctx, agreementID)
-	if err != nil {
-		return nil, err
-	}
-	res := &ExportResult{FileName: ExportFileName(a.LicenseNumber, time.Now())}
+// returns how many rows it wrote. It sends only the listing of Subscribers.List, so a
+// mocked portal answers it with ListSubscribers alone; ExportFileName gives the file its
+// conventional name. On an error, w may hold the rows written before it.
+func (s *SubscribersService) Export(ctx context.Context, agreementID string, w io.Writer, f SubscriberFilter) (int, error) {
 	cw := csv.NewWriter(w)
+	// The header stays in cw's buffer until a row follows or the listing ends, so a
+	// call that fails at once (a bad id, no access) writes nothing to w.
 	if err := cw.Write(ExportColumns()); err != nil {
-		return nil, err
+		return 0, err
 	}
+	rows := 0
 	for sub, err := range s.List(ctx, agreementID, f) {
 		if err != nil {
-			cw.Flush()
-			return res, err
+			if rows > 0 {
+				cw.Flush()
+			}
+			return rows, err
 		}
 		if err := cw.Write(exportCells(sub)); err != nil {
-			return res, err
+			return rows, err
 		}
-		res.Rows++
+		rows++
 	}
 	cw.Flush()
-	return res, cw.Error()
+	return rows, cw.Error()
 }

@@ -723,8 +723,8 @@ func TestEveryKindRendersInBothLanguages(t *testing.T) {
 		"subscriber_name": "Sam", "level": "enterprise", "email": "sam@contoso.com", "partner_id": "usr_000001",
 	}
 	for _, kind := range vssubs.NotificationKinds() {
-		subjects := map[string]string{}
-		for _, lang := range []string{vssubs.LangEnglish, vssubs.LangFrench} {
+		subjects := map[vssubs.Language]string{}
+		for _, lang := range []vssubs.Language{vssubs.LangEnglish, vssubs.LangFrench} {
 			s, text, err := notifier.Render(kind, lang, data)
 			if err != nil || s == "" || text == "" {
 				t.Errorf("%s/%s: %q %q %v", kind, lang, s, text, err)

@@ -154,7 +154,7 @@ func FuzzNormalizeOrder(f *testing.F) {
 	rules := vssubs.DefaultRules()
 	known := []string{vssubs.FieldCustomerEmail, vssubs.FieldCustomerName, vssubs.FieldPrimaryContactEmail, vssubs.FieldCustomerLanguage, vssubs.FieldLines}
 	f.Fuzz(func(t *testing.T, email, name, contact, lang, level1 string, qty1 int, level2 string, qty2 int) {
-		in := vssubs.OrderRequest{CustomerEmail: email, CustomerName: name, PrimaryContactEmail: contact, CustomerLanguage: lang}
+		in := vssubs.OrderRequest{CustomerEmail: email, CustomerName: name, PrimaryContactEmail: contact, CustomerLanguage: vssubs.Language(lang)}
 		if level1 != "" {
 			in.Lines = append(in.Lines, vssubs.OrderLine{Level: vssubs.Level(level1), Quantity: qty1})
 		}
@@ -172,7 +172,7 @@ func FuzzNormalizeSubscriber(f *testing.F) {
 	rules := vssubs.DefaultRules()
 	known := []string{vssubs.FieldFirstName, vssubs.FieldLastName, vssubs.FieldEmail, vssubs.FieldLevel, vssubs.FieldReference, vssubs.FieldCountry, vssubs.FieldLanguage, vssubs.FieldNotificationEmail}
 	f.Fuzz(func(t *testing.T, first, last, email, level, ref, country, lang string, downloads bool, notify string) {
-		in := vssubs.SubscriberInput{FirstName: first, LastName: last, Email: email, Level: vssubs.Level(level), Reference: ref, Country: country, Language: lang, Downloads: downloads, NotificationEmail: notify}
+		in := vssubs.SubscriberInput{FirstName: first, LastName: last, Email: email, Level: vssubs.Level(level), Reference: ref, Country: country, Language: vssubs.Language(lang), Downloads: downloads, NotificationEmail: notify}
 		checkNormalizer(t, rules.NormalizeSubscriber, in, known...)
 	})
 }
@@ -184,6 +184,6 @@ func FuzzNormalizeAdmin(f *testing.F) {
 	rules := vssubs.DefaultRules()
 	known := []string{vssubs.FieldEmail, "name", vssubs.FieldRole, vssubs.FieldLanguage}
 	f.Fuzz(func(t *testing.T, email, name, role, lang string) {
-		checkNormalizer(t, rules.NormalizeAdmin, vssubs.AdminInput{Email: email, Name: name, Role: vssubs.Role(role), Language: lang}, known...)
+		checkNormalizer(t, rules.NormalizeAdmin, vssubs.AdminInput{Email: email, Name: name, Role: vssubs.Role(role), Language: vssubs.Language(lang)}, known...)
 	})
 }

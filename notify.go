@@ -28,14 +28,17 @@ func NotificationKinds() []NotificationKind {
 	return []NotificationKind{KindOrderInvitation, KindPartnerAdded, KindPartnerRemoved, KindAdminInvitation, KindSubscriptionAssigned}
 }
 
-// Languages notifications are written in.
+// Language is a language the portal writes notifications in, as a lower-case code.
+type Language string
+
+// The languages notifications are written in.
 const (
-	LangEnglish = "en"
-	LangFrench  = "fr"
+	LangEnglish Language = "en"
+	LangFrench  Language = "fr"
 )
 
-// ValidLanguage reports whether lang is a language notifications are written in.
-func ValidLanguage(lang string) bool { return lang == LangEnglish || lang == LangFrench }
+// Valid reports whether notifications can be written in l.
+func (l Language) Valid() bool { return l == LangEnglish || l == LangFrench }
 
 // Notification is one message to one person. ID is stable across redeliveries, so a
 // receiver can deduplicate.
@@ -43,7 +46,7 @@ type Notification struct {
 	ID          string           `json:"id"`
 	Kind        NotificationKind `json:"kind"`
 	To          string           `json:"to"`
-	Language    string           `json:"language"`
+	Language    Language         `json:"language"`
 	Subject     string           `json:"subject"`
 	Text        string           `json:"text"`
 	HTML        string           `json:"html,omitempty"` // Text as an HTML document, every value from Data escaped

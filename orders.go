@@ -3,6 +3,7 @@ package vssubs
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -34,7 +35,7 @@ type OrderRequest struct {
 	// PrimaryContactEmail is the license's Primary Contact; empty means the caller.
 	PrimaryContactEmail string `json:"primary_contact_email,omitempty"`
 	// CustomerLanguage is the customer's language ("en" or "fr"); empty means English.
-	CustomerLanguage string      `json:"customer_language,omitempty"`
+	CustomerLanguage Language    `json:"customer_language,omitempty"`
 	Lines            []OrderLine `json:"lines"`
 }
 
@@ -66,7 +67,7 @@ func (r Rules) NormalizeOrder(o OrderRequest) (OrderRequest, error) {
 	if o.PrimaryContactEmail = NormalizeEmail(o.PrimaryContactEmail); o.PrimaryContactEmail != "" {
 		o.PrimaryContactEmail = r.checkEmail(&fe, FieldPrimaryContactEmail, o.PrimaryContactEmail, false)
 	}
-	if o.CustomerLanguage != "" && !ValidLanguage(o.CustomerLanguage) {
+	if o.CustomerLanguage != "" && !o.CustomerLanguage.Valid() {
 		fe.add(FieldCustomerLanguage, "must be en or fr")
 	}
 	if len(o.Lines) == 0 {
@@ -114,11 +115,7 @@ func (s *OrdersService) Place(ctx context.Context, req OrderRequest, opts ...Cal
 	if err != nil {
 		return nil, err
 	}
-	out := new(Order)
-	if err := s.client.do(ctx, "POST", "v1/orders", nil, req, out, opts); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[Order](ctx, s.client, http.MethodPost, "v1/orders", req, callOptions(opts))
 }
 
 // Get returns an order the caller placed.
@@ -126,11 +123,7 @@ func (s *OrdersService) Get(ctx context.Context, orderID string) (*Order, error)
 	if err := requireID("order_id", orderID); err != nil {
 		return nil, err
 	}
-	out := new(Order)
-	if err := s.client.do(ctx, "GET", "v1/orders/"+escapeSegment(orderID), nil, nil, out, nil); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[Order](ctx, s.client, http.MethodGet, "v1/orders/"+escapeSegment(orderID), nil, callConfig{})
 }
 
 func requireID(field, id string) error { return requireIDs(field, id) }

@@ -2,6 +2,7 @@ package vssubs
 
 import (
 	"context"
+	"net/http"
 	"time"
 )
 
@@ -41,9 +42,5 @@ func (s *SubscribersService) Overview(ctx context.Context, agreementID string) (
 	if err := requireID("agreement_id", agreementID); err != nil {
 		return nil, err
 	}
-	out := new(Overview)
-	if err := s.client.do(ctx, "GET", agreementPath(agreementID, "overview"), nil, nil, out, nil); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[Overview](ctx, s.client, http.MethodGet, agreementPath(agreementID, "overview"), nil, callConfig{})
 }

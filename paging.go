@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"net/http"
 	"net/url"
 
 	"github.com/vssubs/vssubs-go/internal/wire"
@@ -21,7 +22,7 @@ func listAll[T any](ctx context.Context, c *Client, path string, query url.Value
 		seen := map[string]bool{}
 		for {
 			var page wire.Page[T]
-			if err := c.do(ctx, "GET", path, q, nil, &page, nil); err != nil {
+			if err := c.do(ctx, http.MethodGet, path, q, nil, &page, callConfig{}); err != nil {
 				var zero T
 				yield(zero, err)
 				return

@@ -2,6 +2,7 @@ package vssubs
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"time"
 )
@@ -56,7 +57,7 @@ type AgreementRole struct {
 type Me struct {
 	ID         string          `json:"id"`
 	Email      string          `json:"email"`
-	Language   string          `json:"language"`
+	Language   Language        `json:"language"`
 	Agreements []AgreementRole `json:"agreements"`
 	ResponseMeta
 }
@@ -68,11 +69,7 @@ type PartnersService service
 // Me returns the caller and its agreements. A caller with no role on any agreement gets
 // ErrNotRecognized: it must register as an OLP partner first.
 func (s *PartnersService) Me(ctx context.Context) (*Me, error) {
-	out := new(Me)
-	if err := s.client.do(ctx, "GET", "v1/me", nil, nil, out, nil); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[Me](ctx, s.client, http.MethodGet, "v1/me", nil, callConfig{})
 }
 
 // Register is the OLP Partners registration: the authorization number, license number
@@ -93,11 +90,7 @@ func (s *PartnersService) submitForm(ctx context.Context, path string, form Open
 	if err != nil {
 		return nil, err
 	}
-	out := new(Agreement)
-	if err := s.client.do(ctx, "POST", path, nil, form, out, opts); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[Agreement](ctx, s.client, http.MethodPost, path, form, callOptions(opts))
 }
 
 // ClaimFromVLSC follows the licensing centre's "manage subscriptions" link and signs in
@@ -109,11 +102,7 @@ func (s *PartnersService) ClaimFromVLSC(ctx context.Context, link string, opts .
 	if err != nil {
 		return nil, err
 	}
-	out := new(Agreement)
-	if err := s.client.do(ctx, "POST", "v1/vlsc/claims", nil, claimRequest{Token: token}, out, opts); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[Agreement](ctx, s.client, http.MethodPost, "v1/vlsc/claims", claimRequest{Token: token}, callOptions(opts))
 }
 
 type claimRequest struct {

@@ -70,12 +70,13 @@ func WithResponseHook(h ResponseHook) Option {
 // idempotency key and correlation id are therefore the same on every attempt.
 type callState struct {
 	method, path  string
-	url           string // the first attempt's URL; an error about another one came from a redirect
+	url           string
 	key           string // Idempotency-Key; "" for reads and for writes sent without one
 	write         bool
 	correlationID string
 	policy        RetryPolicy
 	attempts      atomic.Int32 // set by the retry stage before each attempt
+	redirected    atomic.Bool  // the current attempt followed (or refused) a redirect
 	// stopped is set by the retry stage when it gives up early (a wait over the cap, an
 	// empty budget); do wraps the final failure in it.
 	stopped atomic.Pointer[RetryError]
@@ -109,12 +110,28 @@ func (c *Client) buildPipeline() http.RoundTripper {
 	rt = &headerStage{cred: c.cred, reqHooks: c.pipeline.requestHooks, respHooks: c.pipeline.responseHooks, obs: c.pipeline.observer, next: rt}
 	// Each attempt goes through a copy of the user's client, so its Timeout bounds one
 	// attempt and its Jar and CheckRedirect still apply.
-	attemptClient := &http.Client{Transport: rt, Timeout: c.http.Timeout, Jar: c.http.Jar, CheckRedirect: c.http.CheckRedirect}
-	rt = &retryStage{http: attemptClient, budget: c.pipeline.budget, logger: c.logger, limiter: c.pipeline.limiter}
+	attemptClient := &http.Client{Transport: rt, Timeout: c.http.Timeout, Jar: c.http.Jar, CheckRedirect: markRedirect(c.http.CheckRedirect)}
+	rt = &retryStage{http: attemptClient, budget: c.pipeline.budget, logger: c.logger, limiter: c.pipeline.limiter, classifiers: defaultClassifiers()}
 	if c.pipeline.limiter != nil {
 		rt = limitStage{lim: c.pipeline.limiter, next: rt}
 	}
 	return rt
+}
+
+// markRedirect records on the call that its attempt met a redirect, so the retry
+// classifiers know a failure came from following it, then applies the user's redirect
+// policy (net/http's default of at most 10 redirects when there is none).
+func markRedirect(check func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		stateOf(req).redirected.Store(true)
+		if check != nil {
+			return check(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
 }
 
 // headerStage sets the headers of each attempt: a fresh token (so a refreshing Credential
@@ -151,6 +168,10 @@ func (s *headerStage) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	for _, h := range s.reqHooks {
 		h(r, attempt)
+	}
+	if err := checkHeaders(r.Header); err != nil {
+		closeBody(req)
+		return nil, err
 	}
 	var resp *http.Response
 	var err error
@@ -203,13 +224,23 @@ func (e *TransportError) Unwrap() error { return e.Err }
 const maxIdempotencyKey = 255
 
 // newCallState applies the call options and fixes what stays the same on every attempt.
-func (c *Client) newCallState(method, path string, opts []CallOption) (*callState, error) {
-	var cc callConfig
-	for _, o := range opts {
-		o(&cc)
-	}
-	st := &callState{method: method, path: path, write: isWrite(method), correlationID: randomHex(8), policy: c.pipeline.retry}
+func (c *Client) newCallState(method, path string, cc callConfig) (*callState, error) {
+	st := &callState{method: method, path: path, write: isWrite(method), correlationID: randomHex(8)}
 	var fe fieldErrors
+	st.policy = cc.policy(&fe, c.pipeline.retry)
+	if st.write && !cc.noKey {
+		st.key = cc.idempotencyKey
+		if st.key == "" {
+			st.key = NewIdempotencyKey()
+		}
+	}
+	return st, fe.err()
+}
+
+// policy returns the retry policy the call runs under and records every problem of its
+// options in fe.
+func (cc callConfig) policy(fe *fieldErrors, client RetryPolicy) RetryPolicy {
+	pol := client
 	if cc.retry != nil {
 		p := *cc.retry
 		p.Budget = RetryBudget{Disabled: true} // the client's budget applies, not this one
@@ -220,18 +251,20 @@ func (c *Client) newCallState(method, path string, opts []CallOption) (*callStat
 				fe.add("retry_policy."+f.Field, f.Reason)
 			}
 		}
-		st.policy = np
+		pol = np
 	}
-	if st.write && !cc.noKey {
-		st.key = cc.idempotencyKey
-		if st.key == "" {
-			st.key = NewIdempotencyKey()
-		}
-		if len(st.key) > maxIdempotencyKey || strings.IndexFunc(st.key, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
-			fe.add("idempotency_key", "must be 1 to 255 printable ASCII characters without spaces")
-		}
+	if k := cc.idempotencyKey; !cc.noKey && k != "" && (len(k) > maxIdempotencyKey || strings.IndexFunc(k, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0) {
+		fe.add("idempotency_key", "must be 1 to 255 printable ASCII characters without spaces, with the suffix an operation of several requests adds (such as /remove/0)")
 	}
-	return st, fe.err()
+	return pol
+}
+
+// check reports every problem of a call's options before any of its requests is sent;
+// an operation of several requests passes the config of its longest-keyed request.
+func (cc callConfig) check() error {
+	var fe fieldErrors
+	cc.policy(&fe, DefaultRetryPolicy())
+	return fe.err()
 }
 
 // stoppedErr wraps a call's final failure in the reason the retry stage gave up early.

@@ -166,8 +166,10 @@ type retryStage struct {
 	http    *http.Client
 	budget  *retryBudget
 	logger  *slog.Logger
-	limiter Limiter   // nil without a rate limit
-	runs    sync.Pool // of *retryRun, so a call does not build a go-retryablehttp client
+	limiter Limiter // nil without a rate limit
+	// classifiers decide which failed attempts are tried again.
+	classifiers retryClassifiers
+	runs        sync.Pool // of *retryRun, so a call does not build a go-retryablehttp client
 }
 
 // retryRun is one call's use of go-retryablehttp: a client whose hooks are bound once,
@@ -205,6 +207,7 @@ func (s *retryStage) done(r *retryRun) {
 
 func (r *retryRun) countAttempt(_ retryablehttp.Logger, _ *http.Request, i int) {
 	r.st.attempts.Store(int32(i + 1))
+	r.st.redirected.Store(false)
 }
 
 func (s *retryStage) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -269,14 +272,10 @@ func (r *retryRun) checkRetry(ctx context.Context, resp *http.Response, err erro
 	if int(st.attempts.Load()) > r.retries {
 		return false, nil
 	}
-	if err != nil {
-		if !retryableError(err, st.url) {
-			return false, nil
-		}
-	} else {
-		if !slices.Contains(st.policy.Statuses, resp.StatusCode) {
-			return false, nil
-		}
+	if !s.classifiers.retryable(attemptOutcome{st: st, resp: resp, err: err}) {
+		return false, nil
+	}
+	if err == nil {
 		if wait, ok := retryAfterHeader(resp.Header, time.Now()); ok && wait > st.policy.MaxWait {
 			st.stopped.Store(&RetryError{Reason: ErrRateLimited, Wait: wait})
 			s.logger.LogAttrs(ctx, slog.LevelWarn, "vssubs giving up: Retry-After over the cap",
@@ -328,13 +327,107 @@ func backoffWait(minWait, maxWait time.Duration, n int, resp *http.Response, now
 	return half + rand.N(half+1)
 }
 
-// retryableError tells connection failures, worth another try, from errors another try
-// cannot fix: TLS, redirects, malformed URLs and headers, and credentials. reqURL is the
-// URL the call was sent to: a failure reported for another URL happened on a redirect.
-func retryableError(err error, reqURL string) bool {
+// Whether a failed attempt is tried again is decided by a chain of typed classifiers,
+// as in aws-sdk-go-v2's retry package: each looks at the attempt's outcome and says
+// yes, no, or that it does not know, and the first that knows decides. None of them
+// reads error text.
+
+// retryDecision is one classifier's answer about one attempt.
+type retryDecision int8
+
+const (
+	retryUnknown retryDecision = iota // not this classifier's kind of outcome: ask the next
+	retryYes
+	retryNo
+)
+
+// attemptOutcome is what the classifiers judge: one attempt's answer or error, and the
+// call it belongs to.
+type attemptOutcome struct {
+	st   *callState
+	resp *http.Response // nil when err is set, except after a refused redirect
+	err  error
+}
+
+// retryClassifier decides for one kind of outcome whether another attempt can help.
+type retryClassifier interface {
+	classify(o attemptOutcome) retryDecision
+}
+
+// retryClassifiers is the chain, in order; an outcome none knows is not retried.
+type retryClassifiers []retryClassifier
+
+func (cs retryClassifiers) retryable(o attemptOutcome) bool {
+	for _, c := range cs {
+		if d := c.classify(o); d != retryUnknown {
+			return d == retryYes
+		}
+	}
+	return false
+}
+
+// defaultClassifiers is the client's chain. Answers come first; then the failures no
+// other try can fix; last, any other failure, which got no answer at all.
+func defaultClassifiers() retryClassifiers {
+	return retryClassifiers{retryableStatus{}, credentialFailure{}, malformedRequest{}, redirectFailure{}, tlsFailure{}, noAnswer{}}
+}
+
+// retryableStatus judges answers: worth another try when the call's policy lists the
+// status (408, 429 and 5xx by default), not otherwise.
+type retryableStatus struct{}
+
+func (retryableStatus) classify(o attemptOutcome) retryDecision {
+	if o.err != nil || o.resp == nil {
+		return retryUnknown
+	}
+	if slices.Contains(o.st.policy.Statuses, o.resp.StatusCode) {
+		return retryYes
+	}
+	return retryNo
+}
+
+// credentialFailure refuses to retry when the Credential failed: the same credential
+// would be asked again, and the portal was never called.
+type credentialFailure struct{}
+
+func (credentialFailure) classify(o attemptOutcome) retryDecision {
+	var te *tokenError
+	if errors.As(o.err, &te) {
+		return retryNo
+	}
+	return retryUnknown
+}
+
+// malformedRequest refuses to retry a request the client itself found unsendable, such
+// as a header value with a line break set by a hook: every try would be the same.
+type malformedRequest struct{}
+
+func (malformedRequest) classify(o attemptOutcome) retryDecision {
+	var re *requestError
+	if errors.As(o.err, &re) {
+		return retryNo
+	}
+	return retryUnknown
+}
+
+// redirectFailure refuses to retry a call that failed after the portal redirected it:
+// the failure is the redirect target's (or the redirect policy's), and another try
+// would follow the same redirect.
+type redirectFailure struct{}
+
+func (redirectFailure) classify(o attemptOutcome) retryDecision {
+	if o.err != nil && o.st.redirected.Load() {
+		return retryNo
+	}
+	return retryUnknown
+}
+
+// tlsFailure refuses to retry TLS and certificate failures: the server's certificate
+// or the TLS configuration will not change on another try.
+type tlsFailure struct{}
+
+func (tlsFailure) classify(o attemptOutcome) retryDecision {
 	var (
-		te   *tokenError
-		ue   *url.Error
 		cve  *tls.CertificateVerificationError
 		rhe  tls.RecordHeaderError
 		uae  x509.UnknownAuthorityError
@@ -342,22 +435,52 @@ func retryableError(err error, reqURL string) bool {
 		cie  x509.CertificateInvalidError
 		alrt tls.AlertError
 	)
-	if errors.As(err, &te) || errors.As(err, &cve) || errors.As(err, &rhe) || errors.As(err, &uae) ||
-		errors.As(err, &he) || errors.As(err, &cie) || errors.As(err, &alrt) {
-		return false
+	if errors.As(o.err, &cve) || errors.As(o.err, &rhe) || errors.As(o.err, &uae) ||
+		errors.As(o.err, &he) || errors.As(o.err, &cie) || errors.As(o.err, &alrt) {
+		return retryNo
 	}
-	if errors.As(err, &ue) {
-		if reqURL != "" && ue.URL != reqURL {
-			return false
+	return retryUnknown
+}
+
+// noAnswer retries every other failure: the connection failed, was reset or timed out
+// before an answer arrived. Writes are retried only with an idempotency key, so the
+// portal applies a repeated write once.
+type noAnswer struct{}
+
+func (noAnswer) classify(o attemptOutcome) retryDecision {
+	if o.err != nil {
+		return retryYes
+	}
+	return retryUnknown
+}
+
+// requestError is a request the header stage refused to send: a header a hook or the
+// credential set is not valid HTTP.
+type requestError struct{ header string }
+
+func (e *requestError) Error() string {
+	return fmt.Sprintf("header %q has a name or value that is not valid HTTP", e.header)
+}
+
+// checkHeaders finds a header that is not valid HTTP/1.1 (RFC 9110: names are tokens,
+// values hold no control characters but tab), before the transport refuses it with an
+// untyped error.
+func checkHeaders(h http.Header) error {
+	for name, values := range h {
+		if name == "" || strings.IndexFunc(name, func(r rune) bool { return !isTokenChar(r) }) >= 0 {
+			return &requestError{header: name}
 		}
-		msg := ue.Err.Error()
-		for _, s := range []string{"redirect", "unsupported protocol scheme", "invalid header", "invalid URL", "no Host in request URL", "tls:", "x509:"} {
-			if strings.Contains(msg, s) {
-				return false
+		for _, v := range values {
+			if strings.IndexFunc(v, func(r rune) bool { return (r < ' ' && r != '\t') || r == 0x7f }) >= 0 {
+				return &requestError{header: name}
 			}
 		}
 	}
-	return true
+	return nil
+}
+
+func isTokenChar(r rune) bool {
+	return r < 0x7f && r > ' ' && !strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
 }
 
 // retryBudget is the client-wide token bucket behind RetryBudget. A nil budget allows

@@ -1,8 +1,12 @@
 package vssubs
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"net/http"
 	"net/url"
+	"syscall"
 	"testing"
 	"time"
 
@@ -68,6 +72,88 @@ func TestRedaction(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if diff := cmp.Diff(tt.want, tt.got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRetryClassifiers(t *testing.T) {
+	policy := DefaultRetryPolicy()
+	call := func(redirected bool) *callState {
+		st := &callState{policy: policy}
+		st.redirected.Store(redirected)
+		return st
+	}
+	answer := func(status int) *http.Response { return &http.Response{StatusCode: status} }
+	// Errors as net/http wraps them, so a classifier must see through *url.Error.
+	wrapped := func(err error) error { return &url.Error{Op: "Post", URL: "https://portal.test/v1/orders", Err: err} }
+	tests := []struct {
+		name string
+		o    attemptOutcome
+		want bool
+	}{
+		{"a listed status is retried", attemptOutcome{st: call(false), resp: answer(503)}, true},
+		{"a status the policy does not list is not", attemptOutcome{st: call(false), resp: answer(423)}, false},
+		{"a success is not", attemptOutcome{st: call(false), resp: answer(200)}, false},
+		{"a reset connection is retried", attemptOutcome{st: call(false), err: wrapped(syscall.ECONNRESET)}, true},
+		{"a transport's own error, unknown to every classifier but the last, is retried", attemptOutcome{st: call(false), err: wrapped(errors.New("connection reset"))}, true},
+		{"a credential failure is not", attemptOutcome{st: call(false), err: &tokenError{err: errors.New("expired")}}, false},
+		{"a header the transport would refuse is not", attemptOutcome{st: call(false), err: wrapped(&requestError{header: "X-Tenant"})}, false},
+		{"a failure after a redirect is not", attemptOutcome{st: call(true), err: wrapped(syscall.ECONNREFUSED)}, false},
+		{"a redirect refused by the redirect policy is not", attemptOutcome{st: call(true), resp: answer(307), err: wrapped(errors.New("stopped after 10 redirects"))}, false},
+		{"an unknown certificate authority is not", attemptOutcome{st: call(false), err: wrapped(x509.UnknownAuthorityError{})}, false},
+		{"a TLS alert is not", attemptOutcome{st: call(false), err: wrapped(tls.AlertError(42))}, false},
+		{"a plain-HTTP answer to a TLS handshake is not", attemptOutcome{st: call(false), err: wrapped(tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"})}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := defaultClassifiers().retryable(tt.o); got != tt.want {
+				t.Errorf("retryable = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// The chain is the aws-sdk-go-v2 kind: the first classifier that knows decides, later
+// ones are not asked, and an outcome none knows is not retried.
+func TestTheFirstClassifierThatKnowsDecides(t *testing.T) {
+	o := attemptOutcome{st: &callState{policy: DefaultRetryPolicy()}, err: errors.New("boom")}
+	if (retryClassifiers{classifierFunc(retryUnknown), classifierFunc(retryNo), classifierFunc(retryYes)}).retryable(o) {
+		t.Error("a no before a yes must win")
+	}
+	if !(retryClassifiers{classifierFunc(retryUnknown), classifierFunc(retryYes), classifierFunc(retryNo)}).retryable(o) {
+		t.Error("a yes before a no must win")
+	}
+	if (retryClassifiers{classifierFunc(retryUnknown)}).retryable(o) {
+		t.Error("an outcome no classifier knows must not be retried")
+	}
+}
+
+type classifierFunc retryDecision
+
+func (c classifierFunc) classify(attemptOutcome) retryDecision { return retryDecision(c) }
+
+func TestCheckHeaders(t *testing.T) {
+	tests := []struct {
+		name string
+		h    http.Header
+		bad  string
+	}{
+		{"ordinary headers pass", http.Header{"X-Tenant": {"contoso"}, "Accept": {"application/json"}}, ""},
+		{"a tab in a value is allowed", http.Header{"X-Note": {"a\tb"}}, ""},
+		{"a line break in a value is refused", http.Header{"X-Tenant": {"contoso\r\nX-Evil: 1"}}, "X-Tenant"},
+		{"a space in a name is refused", http.Header{"X Tenant": {"contoso"}}, "X Tenant"},
+		{"a colon in a name is refused", http.Header{"X:Tenant": {"contoso"}}, "X:Tenant"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkHeaders(tt.h)
+			var re *requestError
+			switch {
+			case tt.bad == "" && err != nil:
+				t.Errorf("err = %v, want none", err)
+			case tt.bad != "" && (!errors.As(err, &re) || re.header != tt.bad):
+				t.Errorf("err = %v, want a requestError naming %s", err, tt.bad)
 			}
 		})
 	}

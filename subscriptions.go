@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -42,7 +43,7 @@ type SubscriberInput struct {
 	// Country is the subscriber's country or region, as an ISO 3166-1 alpha-2 code.
 	Country string `json:"country"`
 	// Language is the language of the assignment email, "en" or "fr"; empty means "en".
-	Language string `json:"language,omitempty"`
+	Language Language `json:"language,omitempty"`
 	// Downloads allows the subscriber to download software from the subscription.
 	Downloads bool `json:"downloads"`
 	// NotificationEmail, when set, receives the assignment email instead of Email.
@@ -90,8 +91,8 @@ func (r Rules) checkSubscriber(fe *fieldErrors, in SubscriberInput) SubscriberIn
 	if in.Language == "" {
 		in.Language = LangEnglish
 	}
-	in.Language = strings.ToLower(in.Language)
-	if !ValidLanguage(in.Language) {
+	in.Language = Language(strings.ToLower(string(in.Language)))
+	if !in.Language.Valid() {
 		fe.add(FieldLanguage, "must be en or fr")
 	}
 	return in
@@ -205,11 +206,7 @@ func (s *SubscribersService) Add(ctx context.Context, agreementID string, in Sub
 	if err = errors.Join(requireID("agreement_id", agreementID), err); err != nil {
 		return nil, joinValidation(err)
 	}
-	out := new(Subscriber)
-	if err := s.client.do(ctx, "POST", agreementPath(agreementID, "subscribers"), nil, in, out, opts); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[Subscriber](ctx, s.client, http.MethodPost, agreementPath(agreementID, "subscribers"), in, callOptions(opts))
 }
 
 // Get returns one subscriber of the agreement.
@@ -217,11 +214,7 @@ func (s *SubscribersService) Get(ctx context.Context, agreementID, subscriberID 
 	if err := requireIDs("agreement_id", agreementID, "subscriber_id", subscriberID); err != nil {
 		return nil, err
 	}
-	out := new(Subscriber)
-	if err := s.client.do(ctx, "GET", agreementPath(agreementID, "subscribers", subscriberID), nil, nil, out, nil); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[Subscriber](ctx, s.client, http.MethodGet, agreementPath(agreementID, "subscribers", subscriberID), nil, callConfig{})
 }
 
 // Update replaces a subscriber's details with in. Changing the email reassigns the seat,
@@ -232,11 +225,7 @@ func (s *SubscribersService) Update(ctx context.Context, agreementID, subscriber
 	if err = errors.Join(requireIDs("agreement_id", agreementID, "subscriber_id", subscriberID), err); err != nil {
 		return nil, joinValidation(err)
 	}
-	out := new(Subscriber)
-	if err := s.client.do(ctx, "PUT", agreementPath(agreementID, "subscribers", subscriberID), nil, in, out, opts); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[Subscriber](ctx, s.client, http.MethodPut, agreementPath(agreementID, "subscribers", subscriberID), in, callOptions(opts))
 }
 
 // MaxRemoveBatch is how many ids one removal request carries; Remove splits larger sets.
@@ -245,8 +234,9 @@ const MaxRemoveBatch = 500
 // Remove removes the subscribers with the given ids, in batches of at most
 // MaxRemoveBatch. Each batch is all-or-nothing: an unknown id fails its batch with
 // ErrNotFound. It returns how many were removed, so after a failure the first removed
-// ids of the slice are gone and the rest are untouched. With WithIdempotencyKey(k),
-// batch i is sent with the key k/remove/i, so repeating the whole call is safe.
+// ids of the slice are gone and the rest are untouched. Every call option applies to
+// every batch; with WithIdempotencyKey(k), batch i is sent with the key k/remove/i, so
+// repeating the whole call is safe.
 func (s *SubscribersService) Remove(ctx context.Context, agreementID string, ids []string, opts ...CallOption) (int, error) {
 	var fe fieldErrors
 	if strings.TrimSpace(agreementID) == "" {
@@ -268,16 +258,17 @@ func (s *SubscribersService) Remove(ctx context.Context, agreementID string, ids
 	if err := fe.err(); err != nil {
 		return 0, err
 	}
-	base := callOptions(opts).idempotencyKey
-	if base == "" {
-		base = NewIdempotencyKey()
+	// Every batch carries every option of the call, batch i under the key k/remove/i.
+	batches := (len(ids) + MaxRemoveBatch - 1) / MaxRemoveBatch
+	cc := callOptions(opts).withKey()
+	if err := cc.child("remove", batches-1).check(); err != nil {
+		return 0, err
 	}
 	removed := 0
-	for i := 0; i < len(ids); i += MaxRemoveBatch {
-		batch := ids[i:min(i+MaxRemoveBatch, len(ids))]
+	for i := range batches {
+		batch := ids[i*MaxRemoveBatch : min((i+1)*MaxRemoveBatch, len(ids))]
 		var out wire.RemoveResult
-		key := WithIdempotencyKey(fmt.Sprintf("%s/remove/%d", base, i/MaxRemoveBatch))
-		if err := s.client.do(ctx, "POST", agreementPath(agreementID, "subscribers", "remove"), nil, wire.RemoveRequest{IDs: batch}, &out, []CallOption{key}); err != nil {
+		if err := s.client.do(ctx, http.MethodPost, agreementPath(agreementID, "subscribers", "remove"), nil, wire.RemoveRequest{IDs: batch}, &out, cc.child("remove", i)); err != nil {
 			return removed, err
 		}
 		removed += out.Removed
@@ -294,16 +285,6 @@ func (s *SubscribersService) List(ctx context.Context, agreementID string, f Sub
 		return func(yield func(Subscriber, error) bool) { yield(Subscriber{}, err) }
 	}
 	return listAll[Subscriber](ctx, s.client, agreementPath(agreementID, "subscribers"), q)
-}
-
-// callOptions applies a call's options, so a multi-request operation can derive the
-// keys of its requests from the caller's one key.
-func callOptions(opts []CallOption) callConfig {
-	var cc callConfig
-	for _, o := range opts {
-		o(&cc)
-	}
-	return cc
 }
 
 // joinValidation merges the *ValidationErrors of errors.Join into one, so a caller sees

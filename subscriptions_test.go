@@ -561,13 +561,9 @@ func TestExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf strings.Builder
-	res, err := w.partner.Subscribers.Export(ctx, w.agreementID, &buf, vssubs.SubscriberFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantName := "subscribers_" + w.license + "_" + time.Now().Format(time.DateOnly) + ".csv"
-	if diff := cmp.Diff(&vssubs.ExportResult{FileName: wantName, Rows: 1}, res); diff != "" {
-		t.Errorf("result (-want +got):\n%s", diff)
+	n, err := w.partner.Subscribers.Export(ctx, w.agreementID, &buf, vssubs.SubscriberFilter{})
+	if err != nil || n != 1 {
+		t.Fatalf("Export = %d rows, %v; want 1 row", n, err)
 	}
 	want := "First name,Last name,Email,Subscription level,Reference,Country/region,Language,Downloads,Notification email,Status,Assigned at,ID\n" +
 		"Ada a,Lovelace,ada.a@contoso.example,enterprise,R&D,FR,en,Yes,,assigned,2026-01-05T09:00:00Z," + s.ID + "\n"

@@ -3,6 +3,7 @@ package vssubs
 import (
 	"context"
 	"iter"
+	"net/http"
 	"time"
 )
 
@@ -34,11 +35,7 @@ func (s *VLSCService) AddOpenLicense(ctx context.Context, req AddOpenRequest, op
 	if err != nil {
 		return nil, err
 	}
-	out := new(Relationship)
-	if err := s.client.do(ctx, "POST", "v1/vlsc/open-licenses", nil, req, out, opts); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[Relationship](ctx, s.client, http.MethodPost, "v1/vlsc/open-licenses", req, callOptions(opts))
 }
 
 // Relationships iterates the caller's Relationship Summary, page by page.
@@ -53,9 +50,5 @@ func (s *VLSCService) ManageSubscriptionsLink(ctx context.Context, licenseNumber
 	if why := s.client.rules.License.Check(n); why != "" {
 		return nil, &ValidationError{Fields: []FieldError{{FieldLicenseNumber, why}}}
 	}
-	out := new(ManageLink)
-	if err := s.client.do(ctx, "GET", "v1/vlsc/relationships/"+escapeSegment(n)+"/manage-link", nil, nil, out, nil); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[ManageLink](ctx, s.client, http.MethodGet, "v1/vlsc/relationships/"+escapeSegment(n)+"/manage-link", nil, callConfig{})
 }

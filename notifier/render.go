@@ -27,8 +27,8 @@ var (
 
 // renderPart executes the part ("subject", "text" or "html") of kind in lang, falling
 // back to English for an unsupported language.
-func renderPart(kind vssubs.NotificationKind, lang, part string, data map[string]string) (string, error) {
-	if !vssubs.ValidLanguage(lang) {
+func renderPart(kind vssubs.NotificationKind, lang vssubs.Language, part string, data map[string]string) (string, error) {
+	if !lang.Valid() {
 		lang = vssubs.LangEnglish
 	}
 	name := fmt.Sprintf("%s.%s.%s", kind, lang, part)
@@ -47,7 +47,7 @@ func renderPart(kind vssubs.NotificationKind, lang, part string, data map[string
 
 // Render writes the subject and plain text of a notification of kind in
 // lang (English when lang is not a supported language) from its data.
-func Render(kind vssubs.NotificationKind, lang string, data map[string]string) (subject, text string, err error) {
+func Render(kind vssubs.NotificationKind, lang vssubs.Language, data map[string]string) (subject, text string, err error) {
 	if subject, err = renderPart(kind, lang, "subject", data); err != nil {
 		return "", "", err
 	}
@@ -58,6 +58,6 @@ func Render(kind vssubs.NotificationKind, lang string, data map[string]string) (
 // RenderHTML writes the HTML body of a notification of kind in lang (English
 // when lang is not supported). Every value from data is escaped, so a name holding markup
 // is shown as text.
-func RenderHTML(kind vssubs.NotificationKind, lang string, data map[string]string) (string, error) {
+func RenderHTML(kind vssubs.NotificationKind, lang vssubs.Language, data map[string]string) (string, error) {
 	return renderPart(kind, lang, "html", data)
 }

@@ -54,26 +54,26 @@ func golden(t *testing.T, name, got string) {
 
 func TestNotificationGolden(t *testing.T) {
 	for _, kind := range vssubs.NotificationKinds() {
-		for _, lang := range []string{vssubs.LangEnglish, vssubs.LangFrench} {
-			t.Run(string(kind)+"/"+lang, func(t *testing.T) {
+		for _, lang := range []vssubs.Language{vssubs.LangEnglish, vssubs.LangFrench} {
+			t.Run(string(kind)+"/"+string(lang), func(t *testing.T) {
 				subject, text, err := notifier.Render(kind, lang, sampleData())
 				if err != nil {
 					t.Fatal(err)
 				}
-				golden(t, string(kind)+"."+lang+".txt", "Subject: "+subject+"\n\n"+text+"\n")
+				golden(t, string(kind)+"."+string(lang)+".txt", "Subject: "+subject+"\n\n"+text+"\n")
 				html, err := notifier.RenderHTML(kind, lang, sampleData())
 				if err != nil {
 					t.Fatal(err)
 				}
-				golden(t, string(kind)+"."+lang+".html", html)
+				golden(t, string(kind)+"."+string(lang)+".html", html)
 			})
 		}
 	}
 }
 
 func TestRenderNotificationFallsBackToEnglish(t *testing.T) {
-	for _, lang := range []string{"", "de", "EN-us"} {
-		t.Run("language "+lang+" renders in English", func(t *testing.T) {
+	for _, lang := range []vssubs.Language{"", "de", "EN-us"} {
+		t.Run("language "+string(lang)+" renders in English", func(t *testing.T) {
 			gotSubject, gotText, err := notifier.Render(vssubs.KindPartnerAdded, lang, sampleData())
 			if err != nil {
 				t.Fatal(err)
@@ -97,8 +97,8 @@ func TestRenderNotificationHTMLShowsMarkupAsText(t *testing.T) {
 	data := sampleData()
 	data["customer_name"] = `<script>alert("owned")</script><b>Contoso</b> & Sons`
 	for _, kind := range vssubs.NotificationKinds() {
-		for _, lang := range []string{vssubs.LangEnglish, vssubs.LangFrench} {
-			t.Run(string(kind)+"/"+lang+" escapes the customer name", func(t *testing.T) {
+		for _, lang := range []vssubs.Language{vssubs.LangEnglish, vssubs.LangFrench} {
+			t.Run(string(kind)+"."+string(lang)+" escapes the customer name", func(t *testing.T) {
 				html, err := notifier.RenderHTML(kind, lang, data)
 				if err != nil {
 					t.Fatal(err)
@@ -117,12 +117,12 @@ func TestRenderNotificationHTMLShowsMarkupAsText(t *testing.T) {
 }
 
 func TestRenderNotificationHTMLDeclaresItsLanguage(t *testing.T) {
-	for _, lang := range []string{vssubs.LangEnglish, vssubs.LangFrench} {
+	for _, lang := range []vssubs.Language{vssubs.LangEnglish, vssubs.LangFrench} {
 		html, err := notifier.RenderHTML(vssubs.KindPartnerAdded, lang, sampleData())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := `<html lang="` + lang + `">`; !strings.Contains(html, want) {
+		if want := `<html lang="` + string(lang) + `">`; !strings.Contains(html, want) {
 			t.Errorf("want %s in the %s HTML", want, lang)
 		}
 	}

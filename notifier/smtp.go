@@ -258,7 +258,7 @@ func (s *SMTP) send(ctx context.Context, to string, msg []byte) (err error) {
 // prefer the last part they can show pick the HTML.
 func (s *SMTP) message(n vssubs.Notification, to *mail.Address) ([]byte, error) {
 	lang := n.Language
-	if !vssubs.ValidLanguage(lang) {
+	if !lang.Valid() {
 		lang = vssubs.LangEnglish
 	}
 	htmlBody := n.HTML
@@ -267,7 +267,7 @@ func (s *SMTP) message(n vssubs.Notification, to *mail.Address) ([]byte, error) 
 		if htmlBody, err = RenderHTML(n.Kind, lang, n.Data); err != nil {
 			// A notification built by hand may lack the facts the templates need; its
 			// text, escaped, still makes a faithful HTML part.
-			htmlBody = "<!DOCTYPE html>\n<html lang=\"" + lang + "\"><body><pre>" + html.EscapeString(n.Text) + "</pre></body></html>\n"
+			htmlBody = "<!DOCTYPE html>\n<html lang=\"" + string(lang) + "\"><body><pre>" + html.EscapeString(n.Text) + "</pre></body></html>\n"
 		}
 	}
 	var body bytes.Buffer
@@ -305,8 +305,8 @@ func (s *SMTP) message(n vssubs.Notification, to *mail.Address) ([]byte, error) 
 	header("Subject", mime.QEncoding.Encode("utf-8", n.Subject))
 	header("Date", s.cfg.now().Format(time.RFC1123Z))
 	header("Message-ID", s.messageID(n.ID))
-	header("Content-Language", lang)
-	header("X-VSSubs-vssubs.Notification-ID", headerSafe(n.ID))
+	header("Content-Language", string(lang))
+	header("X-VSSubs-Notification-ID", headerSafe(n.ID))
 	header("X-VSSubs-Kind", headerSafe(string(n.Kind)))
 	header("MIME-Version", "1.0")
 	header("Content-Type", mime.FormatMediaType("multipart/alternative", map[string]string{"boundary": mw.Boundary()}))

@@ -210,7 +210,7 @@ func parseMail(t *testing.T, raw []byte) readMail {
 }
 
 // portalNotification renders kind in lang the way the portal does.
-func portalNotification(t *testing.T, kind vssubs.NotificationKind, lang, to string) vssubs.Notification {
+func portalNotification(t *testing.T, kind vssubs.NotificationKind, lang vssubs.Language, to string) vssubs.Notification {
 	t.Helper()
 	subject, text, err := notifier.Render(kind, lang, sampleData())
 	if err != nil {
@@ -243,7 +243,7 @@ func TestSMTPNotifierSendsBothPartsInTheRecipientsLanguage(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		implicit bool
-		lang     string
+		lang     vssubs.Language
 	}{
 		{"STARTTLS, a French customer", false, vssubs.LangFrench},
 		{"STARTTLS, an English customer", false, vssubs.LangEnglish},
@@ -270,19 +270,19 @@ func TestSMTPNotifierSendsBothPartsInTheRecipientsLanguage(t *testing.T) {
 			got := map[string]string{
 				"From": m.Header.Get("From"), "To": m.Header.Get("To"), "Reply-To": m.Header.Get("Reply-To"),
 				"Subject": m.Subject, "Content-Language": m.Header.Get("Content-Language"),
-				"Message-ID": m.Header.Get("Message-ID"), "X-VSSubs-Kind": m.Header.Get("X-VSSubs-Kind"),
+				"Message-ID": m.Header.Get("Message-ID"), "X-VSSubs-Kind": m.Header.Get("X-VSSubs-Kind"), "X-VSSubs-Notification-ID": m.Header.Get("X-VSSubs-Notification-ID"),
 				"text/plain": m.Parts["text/plain"], "text/html": m.Parts["text/html"],
 			}
 			want := map[string]string{
 				"From": `"Contoso Licensing" <licensing@contoso.com>`, "To": "<it-director@contoso.com>", "Reply-To": `"Licensing desk" <help@contoso.com>`,
-				"Subject": n.Subject, "Content-Language": tc.lang,
-				"Message-ID": "<ntf_000007@contoso.com>", "X-VSSubs-Kind": "partner_added",
+				"Subject": n.Subject, "Content-Language": string(tc.lang),
+				"Message-ID": "<ntf_000007@contoso.com>", "X-VSSubs-Kind": "partner_added", "X-VSSubs-Notification-ID": n.ID,
 				"text/plain": n.Text, "text/html": n.HTML,
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("message as read (-want +got):\n%s", diff)
 			}
-			greeting := map[string]string{vssubs.LangFrench: "Bonjour Contoso Ltd", vssubs.LangEnglish: "Hello Contoso Ltd"}[tc.lang]
+			greeting := map[vssubs.Language]string{vssubs.LangFrench: "Bonjour Contoso Ltd", vssubs.LangEnglish: "Hello Contoso Ltd"}[tc.lang]
 			if !strings.Contains(m.Parts["text/plain"], greeting) || !strings.Contains(m.Parts["text/html"], greeting) {
 				t.Errorf("both parts must greet in %s (%q)", tc.lang, greeting)
 			}
@@ -372,7 +372,10 @@ func TestPortalMailsEachRecipientInTheirLanguage(t *testing.T) {
 	defer p.Close()
 	ctx := context.Background()
 	seller, _ := p.Client("alice@fabrikam-partners.com")
-	for _, customer := range []struct{ email, lang string }{
+	for _, customer := range []struct {
+		email string
+		lang  vssubs.Language
+	}{
 		{"dsi@contoso.fr", vssubs.LangFrench},
 		{"it@contoso.com", vssubs.LangEnglish},
 	} {

@@ -89,7 +89,7 @@ func (p *Portal) addAdmin(rq *request) (int, any, error) {
 }
 
 // roleText names a role inside the invitation's sentence, in its language.
-func roleText(role vssubs.Role, lang string) string {
+func roleText(role vssubs.Role, lang vssubs.Language) string {
 	switch {
 	case role == vssubs.RoleSuperAdmin && lang == vssubs.LangFrench:
 		return "super administrateur"

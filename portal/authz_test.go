@@ -114,7 +114,7 @@ func newWorld(t *testing.T) *world {
 	w.target = p.PartnerRegistered(vssubstest.WithPartner(w.emails[partnerWith]), vssubstest.WithCustomer(w.emails[superAdmin], "Contoso Ltd"))
 	p.PartnerRegistered(vssubstest.WithPartner(w.emails[partnerWithout]))
 
-	removed := p.Client(w.emails[partnerRemoved])
+	removed := must(p.Client(w.emails[partnerRemoved]))(t)
 	if _, err := removed.Partners.Register(ctx, w.target.Form()); err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func openBulk(withChunk bool) func(t *testing.T, w *world, who principal) {
 // addLicense puts the target's license in who's Relationship Summary.
 func (w *world) addLicense(t *testing.T, who principal) {
 	t.Helper()
-	c := w.p.Client(w.emails[who])
+	c := must(w.p.Client(w.emails[who]))(t)
 	if _, err := c.VLSC.AddOpenLicense(context.Background(), vssubs.AddOpenRequest{AuthorizationNumber: w.target.Order.AuthorizationNumber, LicenseNumber: w.target.Order.LicenseNumber}); err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func matrix() map[string]row {
 		"POST /v1/vlsc/claims": {
 			setup: func(t *testing.T, w *world, _ principal) {
 				w.addLicense(t, partnerWith)
-				link, err := w.p.Client(w.emails[partnerWith]).VLSC.ManageSubscriptionsLink(context.Background(), w.target.Order.LicenseNumber)
+				link, err := must(w.p.Client(w.emails[partnerWith]))(t).VLSC.ManageSubscriptionsLink(context.Background(), w.target.Order.LicenseNumber)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -432,4 +432,15 @@ func (w *world) send(t *testing.T, who principal, method, path string, body any)
 		t.Fatal(err)
 	}
 	return resp.StatusCode, raw
+}
+
+// must fails the test on an error, so a two-valued constructor reads as one value.
+func must[T any](v T, err error) func(testing.TB) T {
+	return func(t testing.TB) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
 }

@@ -24,8 +24,8 @@ import (
 // notifications to send once the handler has released the state lock.
 type request struct {
 	*http.Request
-	caller string // normalized email; "" when anonymous
-	lang   string // from Accept-Language, "" when absent or unsupported
+	caller string          // normalized email; "" when anonymous
+	lang   vssubs.Language // from Accept-Language, "" when absent or unsupported
 	outbox []vssubs.Notification
 }
 
@@ -199,12 +199,12 @@ func decode(rq *request, v any, limit int64) error {
 	return nil
 }
 
-func acceptLanguage(h string) string {
+func acceptLanguage(h string) vssubs.Language {
 	for part := range strings.SplitSeq(h, ",") {
 		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
 		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
-		if vssubs.ValidLanguage(base) {
-			return base
+		if l := vssubs.Language(base); l.Valid() {
+			return l
 		}
 	}
 	return ""

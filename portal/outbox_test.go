@@ -405,3 +405,40 @@ func TestExponentialBackoffGrowsToItsLimit(t *testing.T) {
 		}
 	}
 }
+
+// A notification put back by RetryDeadLetter gets the policy's whole count of attempts
+// again: it is tried MaxAttempts more times, and dead-letters with that count, not with
+// the total.
+func TestRetryDeadLetterStartsAFreshCountOfAttempts(t *testing.T) {
+	var mu sync.Mutex
+	tries := 0
+	notifier := &outage{fail: func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		tries++
+		return errors.New("smtp: 421 service not available")
+	}}
+	p := newOutboxPortal(t, portal.WithNotifier(notifier), portal.WithDelivery(fastDelivery(3, 1)))
+	placeOrder(t, p, "a@contoso.com")
+	flush(t, p)
+	triesOf := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return tries
+	}
+	dead := p.DeadLetters()
+	if len(dead) != 1 || dead[0].Attempts != 3 || triesOf() != 3 {
+		t.Fatalf("first round: %d tries, dead letters %+v; want 3 tries and one dead letter of 3 attempts", triesOf(), dead)
+	}
+	if err := p.RetryDeadLetter(dead[0].Notification.ID); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, p)
+	again := p.DeadLetters()
+	if got := triesOf(); got != 6 {
+		t.Errorf("after RetryDeadLetter the notifier was tried %d times in all, want 3 + 3", got)
+	}
+	if len(again) != 1 || again[0].Attempts != 3 {
+		t.Errorf("dead letters after the second round = %+v, want one of 3 attempts", again)
+	}
+}

@@ -50,18 +50,18 @@ func (s *state) nextID(prefix string) string {
 type user struct {
 	ID       string
 	Email    string
-	Language string
+	Language vssubs.Language
 }
 
 // user returns the principal for email, creating it on first sight; lang, when set,
 // becomes its notification language.
-func (s *state) user(email, lang string) *user {
+func (s *state) user(email string, lang vssubs.Language) *user {
 	u, ok := s.users[email]
 	if !ok {
 		u = &user{ID: s.nextID("usr"), Email: email, Language: vssubs.LangEnglish}
 		s.users[email] = u
 	}
-	if vssubs.ValidLanguage(lang) {
+	if lang.Valid() {
 		u.Language = lang
 	}
 	return u

@@ -66,7 +66,7 @@ func cells(in vssubs.SubscriberInput) []string {
 	if in.Downloads {
 		downloads = "Yes"
 	}
-	return []string{in.FirstName, in.LastName, in.Email, string(in.Level), in.Reference, in.Country, in.Language, downloads, in.NotificationEmail}
+	return []string{in.FirstName, in.LastName, in.Email, string(in.Level), in.Reference, in.Country, string(in.Language), downloads, in.NotificationEmail}
 }
 
 // columnMap maps a file's header to field names: the column of each known field, found
@@ -120,7 +120,7 @@ func (cols columnMap) row(num int, rec []string) vssubs.BulkRow {
 		Level:             levelOfCell(get(vssubs.FieldLevel)),
 		Reference:         get(vssubs.FieldReference),
 		Country:           get(vssubs.FieldCountry),
-		Language:          get(vssubs.FieldLanguage),
+		Language:          vssubs.Language(get(vssubs.FieldLanguage)),
 		NotificationEmail: get(vssubs.FieldNotificationEmail),
 	}}
 	switch strings.ToLower(get(fieldDownloads)) {
@@ -315,7 +315,7 @@ func addDropDowns(book *excelize.File) error {
 	}
 	lists := map[string][]string{
 		vssubs.FieldLevel:    levels,
-		vssubs.FieldLanguage: {vssubs.LangEnglish, vssubs.LangFrench},
+		vssubs.FieldLanguage: {string(vssubs.LangEnglish), string(vssubs.LangFrench)},
 		fieldDownloads:       {"Yes", "No"},
 	}
 	for i, f := range bulkFields() {

@@ -60,19 +60,19 @@ func TestMockAnswersEachKindOfFailure(t *testing.T) {
 	dropped := errors.New("connection reset by peer")
 	for _, tc := range []struct {
 		name           string
-		mock           func(*vssubstest.MockOperation)
+		mock           func(*vssubstest.MockOperation[vssubs.Agreement])
 		wantIs         error
 		wantStatus     int
 		wantRetryAfter time.Duration
 	}{
 		{name: "an error code answers the contract's example at its status",
-			mock: func(o *vssubstest.MockOperation) { o.RespondError(vssubs.CodeNoMatchingLicense) }, wantIs: vssubs.ErrNoMatchingLicense, wantStatus: 422},
+			mock: func(o *vssubstest.MockOperation[vssubs.Agreement]) { o.RespondError(vssubs.CodeNoMatchingLicense) }, wantIs: vssubs.ErrNoMatchingLicense, wantStatus: 422},
 		{name: "a lockout carries the example's Retry-After",
-			mock: func(o *vssubstest.MockOperation) { o.RespondError(vssubs.CodeLockedOut) }, wantIs: vssubs.ErrLockedOut, wantStatus: 423, wantRetryAfter: 15 * time.Minute},
+			mock: func(o *vssubstest.MockOperation[vssubs.Agreement]) { o.RespondError(vssubs.CodeLockedOut) }, wantIs: vssubs.ErrLockedOut, wantStatus: 423, wantRetryAfter: 15 * time.Minute},
 		{name: "a rate limit carries the Retry-After asked for",
-			mock: func(o *vssubstest.MockOperation) { o.RespondRateLimited(42 * time.Second) }, wantIs: vssubs.ErrRateLimited, wantStatus: 429, wantRetryAfter: 42 * time.Second},
+			mock: func(o *vssubstest.MockOperation[vssubs.Agreement]) { o.RespondRateLimited(42 * time.Second) }, wantIs: vssubs.ErrRateLimited, wantStatus: 429, wantRetryAfter: 42 * time.Second},
 		{name: "a transport failure reaches the caller as the transport's error",
-			mock: func(o *vssubstest.MockOperation) { o.RespondTransportError(dropped) }, wantIs: dropped},
+			mock: func(o *vssubstest.MockOperation[vssubs.Agreement]) { o.RespondTransportError(dropped) }, wantIs: dropped},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -196,9 +196,11 @@ func TestMockFailsTheTestWhenExpectationsAreNotMet(t *testing.T) {
 		{name: "an error code the contract does not give the operation",
 			run:  func(m *vssubstest.MockPortal) { m.GetOrder().RespondError(vssubs.CodeCapacityExceeded) },
 			want: `getOrder never answers "capacity_exceeded"`},
-		{name: "an operation the contract does not have",
-			run:  func(m *vssubstest.MockPortal) { m.Operation("launchRocket") },
-			want: `has no operation "launchRocket"`},
+		{name: "an answer without an error status",
+			run: func(m *vssubstest.MockPortal) {
+				m.Me().RespondAPIError(&vssubs.APIError{StatusCode: 200, Code: vssubs.CodeInternal})
+			},
+			want: "RespondAPIError for getMe needs an error status"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -228,10 +230,11 @@ func TestTheKitChecksExchangesAgainstTheContract(t *testing.T) {
 			rec := &recordingTB{TB: t}
 			inGoroutine(func() {
 				p := vssubstest.NewPortal(rec, tc.opts...)
-				// No Idempotency-Key, and a field the contract does not have.
+				// An Idempotency-Key over 255 characters, and a field the contract does not have.
 				req, _ := http.NewRequest("POST", p.URL()+"v1/orders", strings.NewReader(
 					`{"customer_email":"it@contoso.com","customer_name":"Contoso","lines":[{"level":"enterprise","quantity":1}],"coupon":"FREE"}`))
 				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set(vssubs.HeaderIdempotencyKey, strings.Repeat("k", 256))
 				req.Header.Set("Authorization", "Bearer "+p.Token("alice@fabrikam-partners.com"))
 				resp, err := (&http.Client{Transport: p.Transport()}).Do(req)
 				if err == nil {
@@ -257,10 +260,10 @@ func TestMockHasAHelperForEveryOperationOfTheContract(t *testing.T) {
 	v := reflect.ValueOf(m)
 	for i := range v.NumMethod() {
 		method := v.Type().Method(i)
-		if method.Type.NumIn() != 1 || method.Type.NumOut() != 1 || method.Type.Out(0) != reflect.TypeOf(&vssubstest.MockOperation{}) {
+		if method.Type.NumIn() != 1 || method.Type.NumOut() != 1 || !method.Type.Out(0).Implements(reflect.TypeFor[interface{ OperationID() string }]()) {
 			continue
 		}
-		op := v.Method(i).Call(nil)[0].Interface().(*vssubstest.MockOperation)
+		op := v.Method(i).Call(nil)[0].Interface().(interface{ OperationID() string })
 		helpers = append(helpers, op.OperationID())
 	}
 	c, err := contract.Shared()
@@ -353,11 +356,102 @@ func TestRespondWithSendsYourBodyChecked(t *testing.T) {
 		rec := &recordingTB{TB: t}
 		inGoroutine(func() {
 			m := vssubstest.Mock(rec)
-			m.GetOrder().RespondWith(http.StatusOK, map[string]any{"id": "ord_1", "surprise": true})
+			// An order without the fields the contract requires.
+			m.GetOrder().RespondWith(http.StatusOK, vssubs.Order{ID: "ord_1"})
 			_, _ = m.Client.Orders.Get(context.Background(), "ord_1")
 		})
 		if errs := strings.Join(rec.finish(), "\n"); !strings.Contains(errs, `response 200 to GET /v1/orders/ord_1 (getOrder) does not match`) {
 			t.Errorf("the kit reported:\n%s\nwant a contract mismatch of the response", errs)
 		}
 	})
+}
+
+func TestAListAnsweredOKIsOnePageThatEnds(t *testing.T) {
+	t.Parallel()
+	m := vssubstest.Mock(t)
+	m.ListSubscribers().RespondOK() // one call expected: the example page is the last
+	subs, err := vssubs.Collect(m.Client.Subscribers.List(context.Background(), "agr_000001", vssubs.SubscriberFilter{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(subs) != 1 || subs[0].ID != "sub_000001" {
+		t.Errorf("subscribers = %+v, want the contract's one example", subs)
+	}
+}
+
+func TestExportNeedsOnlyTheListing(t *testing.T) {
+	t.Parallel()
+	m := vssubstest.Mock(t) // any other call fails the test
+	m.ListSubscribers().RespondOK()
+	var csv strings.Builder
+	n, err := m.Client.Subscribers.Export(context.Background(), "agr_000001", &csv, vssubs.SubscriberFilter{})
+	if err != nil || n != 1 {
+		t.Fatalf("Export = %d rows, %v; want 1 row", n, err)
+	}
+	if lines := strings.Count(csv.String(), "\n"); lines != 2 {
+		t.Errorf("CSV has %d lines, want a header and one row:\n%s", lines, csv.String())
+	}
+}
+
+func TestRespondPagesServesEachPageThenEnds(t *testing.T) {
+	t.Parallel()
+	m := vssubstest.Mock(t)
+	admin := func(email string) vssubs.Admin {
+		return vssubs.Admin{Email: email, Role: vssubs.RoleAdmin, AddedAt: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+	}
+	op := vssubstest.RespondPages(m.ListAdmins(),
+		[]vssubs.Admin{admin("a@contoso.com"), admin("b@contoso.com")},
+		[]vssubs.Admin{admin("c@contoso.com")},
+		nil,
+	)
+	admins, err := vssubs.Collect(m.Client.Admins.List(context.Background(), "agr_000001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range admins {
+		got = append(got, a.Email)
+	}
+	if diff := cmp.Diff([]string{"a@contoso.com", "b@contoso.com", "c@contoso.com"}, got); diff != "" {
+		t.Errorf("admins (-want +got):\n%s", diff)
+	}
+	var cursors []string
+	for _, r := range op.Requests() {
+		cursors = append(cursors, r.URL.Query().Get("cursor"))
+	}
+	if diff := cmp.Diff([]string{"", "mock-page-2", "mock-page-3"}, cursors); diff != "" {
+		t.Errorf("each page is asked for with the previous page's cursor (-want +got):\n%s", diff)
+	}
+}
+
+func TestRespondAPIErrorSendsATypedErrorChecked(t *testing.T) {
+	t.Parallel()
+	m := vssubstest.Mock(t)
+	m.AddSubscriber().RespondAPIError(&vssubs.APIError{
+		StatusCode: http.StatusUnprocessableEntity, Code: vssubs.CodeValidation, Message: "bad subscriber",
+		Fields: []vssubs.FieldError{{Field: "email", Reason: "is already used by another subscriber"}},
+	})
+	_, err := m.Client.Subscribers.Add(context.Background(), "agr_000001", vssubs.SubscriberInput{
+		FirstName: "Ada", LastName: "Lovelace", Email: "ada@contoso.com", Level: vssubs.LevelEnterprise, Country: "GB",
+	})
+	var ae *vssubs.APIError
+	if !errors.As(err, &ae) || !errors.Is(err, vssubs.ErrValidation) || !strings.HasPrefix(ae.RequestID, "req_mock_") {
+		t.Fatalf("err = %#v, want a validation_failed *APIError with a mock request id", err)
+	}
+	if diff := cmp.Diff([]vssubs.FieldError{{Field: "email", Reason: "is already used by another subscriber"}}, ae.Fields); diff != "" {
+		t.Errorf("fields (-want +got):\n%s", diff)
+	}
+}
+
+func TestRequestsShowWhatTheClientSent(t *testing.T) {
+	t.Parallel()
+	m := vssubstest.Mock(t)
+	op := m.RemoveAdmin().RespondOK()
+	if err := m.Client.Admins.Remove(context.Background(), "agr_000001", "Bob@Contoso.com", vssubs.WithIdempotencyKey("remove-bob")); err != nil {
+		t.Fatal(err)
+	}
+	reqs := op.Requests()
+	if len(reqs) != 1 || reqs[0].Method != http.MethodDelete || reqs[0].Header.Get(vssubs.HeaderIdempotencyKey) != "remove-bob" || reqs[0].URL.Path != "/v1/agreements/agr_000001/admins/bob@contoso.com" {
+		t.Errorf("requests = %+v", reqs)
+	}
 }

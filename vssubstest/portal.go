@@ -123,32 +123,32 @@ func (p *Portal) URL() string { return p.url }
 // Transport returns the transport that reaches this portal, checked against the contract.
 func (p *Portal) Transport() http.RoundTripper { return p.transport }
 
-// Client returns a client signed in as email. Extra options are applied after the kit's
-// own; an invalid one fails the test.
-func (p *Portal) Client(email string, opts ...vssubs.Option) *vssubs.Client {
-	p.tb.Helper()
+// Client returns a client signed in as email, reaching this portal through the kit's
+// transport. It has the shape of portal.Portal.Client, which it shadows: extra options
+// are applied after the kit's own, and an invalid one is returned as an error.
+func (p *Portal) Client(email string, opts ...vssubs.Option) (*vssubs.Client, error) {
 	base := []vssubs.Option{
 		vssubs.WithBaseURL(p.url),
 		vssubs.WithTransport(p.transport),
 		vssubs.WithCredential(vssubs.StaticToken(p.Token(email))),
 		vssubs.WithRules(p.Rules()),
 	}
-	c, err := vssubs.NewClient(append(base, opts...)...)
-	if err != nil {
-		p.tb.Fatalf("vssubstest: client for %s: %v", email, err)
-	}
-	return c
+	return vssubs.NewClient(append(base, opts...)...)
 }
 
 // AnonymousClient returns a client that sends no credential, to test what a caller that
-// is not signed in gets (ErrUnauthorized).
-func (p *Portal) AnonymousClient(opts ...vssubs.Option) *vssubs.Client {
-	p.tb.Helper()
+// is not signed in gets (ErrUnauthorized). Like Client, it returns an invalid option's
+// error.
+func (p *Portal) AnonymousClient(opts ...vssubs.Option) (*vssubs.Client, error) {
 	base := []vssubs.Option{vssubs.WithBaseURL(p.url), vssubs.WithTransport(p.transport), vssubs.WithRules(p.Rules())}
-	c, err := vssubs.NewClient(append(base, opts...)...)
-	if err != nil {
-		p.tb.Fatalf("vssubstest: anonymous client: %v", err)
-	}
+	return vssubs.NewClient(append(base, opts...)...)
+}
+
+// client is Client for the kit's scenarios, which fail the test instead.
+func (p *Portal) client(email string) *vssubs.Client {
+	p.tb.Helper()
+	c, err := p.Client(email)
+	p.must("client for "+email, err)
 	return c
 }
 

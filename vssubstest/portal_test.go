@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -48,7 +49,7 @@ func TestPortalRunsTheWorkflowInProcessAndOverHTTP(t *testing.T) {
 			}
 			// The manage link is built from the host the portal was reached at, and is
 			// claimed through the same portal.
-			primary := p.Client(s.PartnerEmail)
+			primary := must(p.Client(s.PartnerEmail))(t)
 			if _, err := primary.VLSC.AddOpenLicense(ctx, vssubs.AddOpenRequest{AuthorizationNumber: s.Order.AuthorizationNumber, LicenseNumber: s.Order.LicenseNumber}); err != nil {
 				t.Fatal(err)
 			}
@@ -99,7 +100,7 @@ func TestScenariosSetUpTheirSituationInOneLine(t *testing.T) {
 func TestAnonymousClientIsUnauthorized(t *testing.T) {
 	t.Parallel()
 	p := vssubstest.NewPortal(t)
-	_, err := p.AnonymousClient().Partners.Me(context.Background())
+	_, err := must(p.AnonymousClient())(t).Partners.Me(context.Background())
 	var ae *vssubs.APIError
 	if !errors.As(err, &ae) || ae.StatusCode != http.StatusUnauthorized || !errors.Is(err, vssubs.ErrUnauthorized) {
 		t.Fatalf("Me without a credential: got %v, want 401 ErrUnauthorized", err)
@@ -151,7 +152,7 @@ func TestAReplayedWriteMatchesTheContract(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	p := vssubstest.NewPortal(t)
-	c := p.Client("alice@fabrikam-partners.com")
+	c := must(p.Client("alice@fabrikam-partners.com"))(t)
 	req := vssubs.OrderRequest{CustomerEmail: "it@contoso.com", CustomerName: "Contoso", Lines: []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: 1}}}
 	key := vssubs.WithIdempotencyKey("order-2026-11-23-contoso")
 	first, err := c.Orders.Place(ctx, req, key)
@@ -185,7 +186,7 @@ func TestScenarioAndPortalOptionsTakeEffect(t *testing.T) {
 		if s.Order.PrimaryContactEmail != "bob@northwind-it.com" {
 			t.Fatalf("primary contact = %q", s.Order.PrimaryContactEmail)
 		}
-		bob := p.Client("bob@northwind-it.com")
+		bob := must(p.Client("bob@northwind-it.com"))(t)
 		if _, err := bob.VLSC.AddOpenLicense(ctx, vssubs.AddOpenRequest{AuthorizationNumber: s.Order.AuthorizationNumber, LicenseNumber: s.Order.LicenseNumber}); err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +201,7 @@ func TestScenarioAndPortalOptionsTakeEffect(t *testing.T) {
 	t.Run("WithPortalOptions reaches portal.New", func(t *testing.T) {
 		f := s.Form()
 		f.LicenseNumber = "L0000000"
-		c := p.Client("mallory@evil.example")
+		c := must(p.Client("mallory@evil.example"))(t)
 		_, err := c.Partners.Register(ctx, f)
 		if !errors.Is(err, vssubs.ErrNoMatchingLicense) {
 			t.Fatalf("first wrong form: %v", err)
@@ -210,4 +211,25 @@ func TestScenarioAndPortalOptionsTakeEffect(t *testing.T) {
 			t.Errorf("want ErrLockedOut after one failure, got %v", err)
 		}
 	})
+}
+
+// must fails the test on an error, so a two-valued constructor reads as one value.
+func must[T any](v T, err error) func(testing.TB) T {
+	return func(t testing.TB) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+// The kit's Portal shadows portal.Portal's Client: a test that moves from one to the
+// other keeps its calls.
+func TestTheKitsClientHasThePortalsShape(t *testing.T) {
+	p := vssubstest.NewPortal(t)
+	kit, embedded := reflect.TypeOf(p.Client), reflect.TypeOf(p.Portal.Client)
+	if kit != embedded {
+		t.Errorf("vssubstest.Portal.Client is %v, portal.Portal.Client is %v", kit, embedded)
+	}
 }

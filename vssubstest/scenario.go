@@ -90,8 +90,8 @@ func (p *Portal) OrderPlaced(opts ...ScenarioOption) *Scenario {
 	s := &Scenario{
 		PartnerEmail:  vssubs.NormalizeEmail(cfg.partner),
 		CustomerEmail: vssubs.NormalizeEmail(cfg.customer),
-		Partner:       p.Client(cfg.partner),
-		Customer:      p.Client(cfg.customer),
+		Partner:       p.client(cfg.partner),
+		Customer:      p.client(cfg.customer),
 	}
 	var err error
 	s.Order, err = s.Partner.Orders.Place(context.Background(), vssubs.OrderRequest{
@@ -144,7 +144,7 @@ func (p *Portal) CustomerWithAdmins(opts ...ScenarioOption) *Scenario {
 	for i, email := range cfg.admins {
 		_, err := s.Customer.Admins.Add(context.Background(), s.Order.AgreementID, vssubs.AdminInput{Email: email, Name: fmt.Sprintf("Admin %d", i+1)})
 		p.must("adding the scenario's admin "+email, err)
-		s.Admins[vssubs.NormalizeEmail(email)] = p.Client(email)
+		s.Admins[vssubs.NormalizeEmail(email)] = p.client(email)
 	}
 	return s
 }

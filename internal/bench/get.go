@@ -141,7 +141,7 @@ func handGet(ctx context.Context, hc *http.Client, url string) (*vssubs.Subscrib
 	_, _ = rand.Read(id[:])
 	req.Header.Set("Authorization", "Bearer "+getToken)
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Accept-Language", vssubs.LangEnglish)
+	req.Header.Set("Accept-Language", string(vssubs.LangEnglish))
 	req.Header.Set("User-Agent", "vssubs-go/"+vssubs.Version)
 	req.Header.Set(vssubs.HeaderCorrelationID, hex.EncodeToString(id[:]))
 	resp, err := hc.Do(req)

@@ -220,7 +220,7 @@ func (s *session) newClient() (*vssubs.Client, error) {
 	}
 	base := firstNonEmpty(s.baseURL, s.getenv(EnvBaseURL))
 	token := firstNonEmpty(s.token, s.getenv(EnvToken))
-	lang := firstNonEmpty(s.lang, s.getenv(EnvLanguage), vssubs.LangEnglish)
+	lang := vssubs.Language(firstNonEmpty(s.lang, s.getenv(EnvLanguage), string(vssubs.LangEnglish)))
 	var missing []string
 	if base == "" {
 		missing = append(missing, "--base-url or "+EnvBaseURL)

@@ -70,7 +70,7 @@ func orderPlaceCmd() *command {
 			fs.StringVar(&req.CustomerEmail, "customer-email", "", "the customer's business email (becomes super admin)")
 			fs.StringVar(&req.CustomerName, "customer-name", "", "the customer company's name")
 			fs.StringVar(&req.PrimaryContactEmail, "primary-contact", "", "the license's Primary Contact (default: you)")
-			fs.StringVar(&req.CustomerLanguage, "customer-language", "", "the customer's language: en or fr")
+			fs.StringVar((*string)(&req.CustomerLanguage), "customer-language", "", "the customer's language: en or fr")
 			fs.Var(lineFlag{&req.Lines}, "line", "level=quantity, repeatable; levels: "+levelNames())
 		},
 		run: func(ctx context.Context, s *session, _ []string) error {

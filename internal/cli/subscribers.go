@@ -28,7 +28,7 @@ func subscriberFlags(in *vssubs.SubscriberInput) func(fs *flag.FlagSet) {
 		fs.Func("level", "subscription level: "+levelNames(), func(v string) error { in.Level = vssubs.Level(v); return nil })
 		fs.StringVar(&in.Reference, "reference", "", "your reference, such as a cost centre")
 		fs.StringVar(&in.Country, "country", "", "two-letter country/region code, such as FR")
-		fs.StringVar(&in.Language, "language", "", "language of the assignment email: en or fr")
+		fs.StringVar((*string)(&in.Language), "language", "", "language of the assignment email: en or fr")
 		fs.BoolVar(&in.Downloads, "downloads", false, "allow software downloads")
 		fs.StringVar(&in.NotificationEmail, "notification-email", "", "a separate address for notifications")
 	}
@@ -112,7 +112,9 @@ func mergeSubscriber(cur, in vssubs.SubscriberInput, set map[string]bool) vssubs
 	apply("email", &cur.Email, in.Email)
 	apply("reference", &cur.Reference, in.Reference)
 	apply("country", &cur.Country, in.Country)
-	apply("language", &cur.Language, in.Language)
+	if set["language"] {
+		cur.Language = in.Language
+	}
 	apply("notification-email", &cur.NotificationEmail, in.NotificationEmail)
 	if set["level"] {
 		cur.Level = in.Level
@@ -182,14 +184,14 @@ func subscribersExportCmd() *command {
 			if err != nil {
 				return err
 			}
-			res, err := c.Subscribers.Export(ctx, id, file, f)
+			rows, err := c.Subscribers.Export(ctx, id, file, f)
 			if cerr := file.Close(); err == nil {
 				err = cerr
 			}
 			if err != nil {
 				return err
 			}
-			return s.done(fmt.Sprintf("wrote %d subscribers to %s", res.Rows, output), exportReport{File: output, Rows: res.Rows})
+			return s.done(fmt.Sprintf("wrote %d subscribers to %s", rows, output), exportReport{File: output, Rows: rows})
 		}}
 }
 
@@ -346,7 +348,7 @@ func adminsAddCmd() *command {
 			fs.StringVar(&in.Email, "email", "", "the new admin's email")
 			fs.StringVar(&in.Name, "name", "", "the new admin's name")
 			fs.Func("role", "admin or super_admin (default admin)", func(v string) error { in.Role = vssubs.Role(v); return nil })
-			fs.StringVar(&in.Language, "language", "", "language of the invitation: en or fr")
+			fs.StringVar((*string)(&in.Language), "language", "", "language of the invitation: en or fr")
 		},
 		run: func(ctx context.Context, s *session, _ []string) error {
 			c, id, err := s.scoped(agreement)
