@@ -6,13 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
 	vssubs "github.com/vssubs/vssubs-go"
@@ -30,99 +28,14 @@ import (
 	"github.com/vssubs/vssubs-go/webhook"
 )
 
-// childEnv names the part a child process of these proofs plays: "caller" or "receiver".
-const childEnv = "VSSUBS_REDIS_PROOF_CHILD"
-
-// proofBurst is the shared limiter's burst in the cross-process proof; the portal's is 10.
-const proofBurst = 1
-
-// runChild is main for a child process; its settings come in the environment.
-func runChild(role string) int {
-	var err error
-	switch role {
-	case "caller":
-		err = callerChild()
-	case "receiver":
-		err = receiverChild()
-	default:
-		err = fmt.Errorf("unknown role %q", role)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "child:", err)
-		return 1
-	}
-	return 0
-}
-
-func redisClient() (*redis.Client, error) {
-	opt, err := redis.ParseURL(os.Getenv("PROOF_REDIS"))
-	if err != nil {
-		return nil, err
-	}
-	opt.ContextTimeoutEnabled = true
-	return redis.NewClient(opt), nil
-}
-
-// callerResult is what a caller process reports when it is done.
+// callerResult is what a caller process reports when it is done (proofchild's).
 type callerResult struct {
 	OK, RateLimited, Failed int
 	FirstError              string
 }
 
-// callerChild is one replica of a partner back end: its own client, paced by the Redis
-// limiter every replica shares. It says "ready", waits for "go", and sends its calls.
-func callerChild() error {
-	rdb, err := redisClient()
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	perSecond, _ := strconv.ParseFloat(os.Getenv("PROOF_RATE"), 64)
-	// A generous timeout: on a loaded CI machine running -race, a process can stall for
-	// longer than the default, and this proof is about sharing, not about outages.
-	lim, err := redisvssubs.NewLimiter(rdb, os.Getenv("PROOF_KEY"), perSecond, proofBurst, redisvssubs.WithTimeout(2*time.Second))
-	if err != nil {
-		return err
-	}
-	c, err := vssubs.NewClient(vssubs.WithBaseURL(os.Getenv("PROOF_PORTAL")), vssubs.WithLimiter(lim),
-		vssubs.WithCredential(vssubs.StaticToken(os.Getenv("PROOF_TOKEN"))))
-	if err != nil {
-		return err
-	}
-	calls, _ := strconv.Atoi(os.Getenv("PROOF_CALLS"))
-	fmt.Println("ready")
-	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
-		return err
-	}
-	var mu sync.Mutex
-	var res callerResult
-	var wg sync.WaitGroup
-	next := atomic.Int64{}
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for next.Add(1) <= int64(calls) {
-				_, err := c.Orders.Get(context.Background(), os.Getenv("PROOF_ORDER"))
-				mu.Lock()
-				switch {
-				case err == nil:
-					res.OK++
-				case errors.Is(err, vssubs.ErrRateLimited):
-					res.RateLimited++
-				default:
-					res.Failed++
-					if res.FirstError == "" {
-						res.FirstError = err.Error()
-					}
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	return json.NewEncoder(os.Stdout).Encode(res)
-}
+// proofBurst is the shared limiter's burst in the cross-process proof; the portal's is 10.
+const proofBurst = 1
 
 // statusCounter counts the answers a handler gives, by status.
 type statusCounter struct {
@@ -185,11 +98,23 @@ func portalServer(t *testing.T, perSecond float64) (url, token, orderID string, 
 	return srv.URL + "/", p.Token(caller), o.ID, counter
 }
 
-// child starts this test binary as a child process playing role.
-func child(t *testing.T, role string, env ...string) (*exec.Cmd, io.WriteCloser, *bufio.Reader) {
+// buildChild compiles the replicas' program, internal/proofchild, without the race
+// detector, as a partner's replicas are built.
+func buildChild(t *testing.T) string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), append([]string{childEnv + "=" + role}, env...)...)
+	bin := filepath.Join(t.TempDir(), "proofchild")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/vssubs/vssubs-go/redisvssubs/internal/proofchild").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// child starts the replicas' program bin as a process playing role.
+func child(t *testing.T, bin, role string, env ...string) (*exec.Cmd, io.WriteCloser, *bufio.Reader) {
+	t.Helper()
+	cmd := exec.Command(bin, role)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -223,6 +148,7 @@ func TestFourProcessesSharingOneLimiterStayUnderThePortalsLimit(t *testing.T) {
 		calls     = 500
 		perSecond = 100.0
 	)
+	bin := buildChild(t)
 	url, token, orderID, counter := portalServer(t, perSecond)
 	before, _ := counter.snapshot()
 	env := []string{"PROOF_REDIS=" + srv.URL, "PROOF_PORTAL=" + url, "PROOF_TOKEN=" + token, "PROOF_ORDER=" + orderID,
@@ -235,7 +161,7 @@ func TestFourProcessesSharingOneLimiterStayUnderThePortalsLimit(t *testing.T) {
 	}
 	var procs []proc
 	for range processes {
-		cmd, in, out := child(t, "caller", env...)
+		cmd, in, out := child(t, bin, "caller", env...)
 		if line, err := out.ReadString('\n'); err != nil || line != "ready\n" {
 			t.Fatalf("a caller process said %q (%v), want ready", line, err)
 		}
@@ -393,50 +319,11 @@ func TestKillingRedisMidRun(t *testing.T) {
 	}
 }
 
-// receiverChild is one replica of a webhook receiver: it verifies deliveries against the
-// Redis replay cache every replica shares, answers 204 for a notification it handled and
-// 200 for a replay, and prints how many it handled when its stdin closes.
-func receiverChild() error {
-	rdb, err := redisClient()
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	seen, err := redisvssubs.NewReplayCache(rdb, os.Getenv("PROOF_PREFIX"), func(err error) { fmt.Fprintln(os.Stderr, err) })
-	if err != nil {
-		return err
-	}
-	var handled atomic.Int32
-	secret := webhook.Secret{Current: []byte(os.Getenv("PROOF_SECRET"))}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, err := webhook.Verify(r, secret, 5*time.Minute, seen)
-		var we *webhook.Error
-		switch {
-		case errors.As(err, &we):
-			w.WriteHeader(we.StatusCode())
-		case err != nil:
-			w.WriteHeader(http.StatusInternalServerError)
-		default:
-			handled.Add(1)
-			w.WriteHeader(http.StatusNoContent)
-		}
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	fmt.Println("http://" + ln.Addr().String() + "/")
-	_, _ = io.Copy(io.Discard, os.Stdin)
-	_ = srv.Close()
-	fmt.Println(handled.Load())
-	return nil
-}
-
 // A notification redelivered to two receiver processes sharing the Redis replay cache is
 // handled once: by whichever replica got it first.
 func TestTwoReceiverProcessesHandleARedeliveryOnce(t *testing.T) {
 	srv := redistest.Start(t)
+	bin := buildChild(t)
 	secret := "a webhook secret of at least 32 bytes!"
 	env := []string{"PROOF_REDIS=" + srv.URL, "PROOF_SECRET=" + secret,
 		"PROOF_PREFIX=receiver-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
@@ -448,7 +335,7 @@ func TestTwoReceiverProcessesHandleARedeliveryOnce(t *testing.T) {
 	}
 	var rs []receiver
 	for range 2 {
-		cmd, in, out := child(t, "receiver", env...)
+		cmd, in, out := child(t, bin, "receiver", env...)
 		line, err := out.ReadString('\n')
 		if err != nil {
 			t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,10 +19,6 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// A child process of the cross-process proofs (proof_test.go) runs its part and exits.
-	if role := os.Getenv(childEnv); role != "" {
-		os.Exit(runChild(role))
-	}
 	// go-redis logs each failed dial; the tests that kill Redis mean them.
 	redis.SetLogger(quiet{})
 	goleak.VerifyTestMain(m,
