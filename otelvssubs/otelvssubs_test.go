@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"slices"
@@ -392,5 +393,47 @@ func TestThePortalCountsLockoutsAndDeadLetters(t *testing.T) {
 		if got[name] != want {
 			t.Errorf("%s = %d, want %d", name, got[name], want)
 		}
+	}
+}
+
+// Over a socket, each attempt carries a W3C traceparent naming its own span, and a retry
+// the retry budget refuses is counted.
+func TestAttemptsSendTheirTraceparentAndBudgetRefusalsAreCounted(t *testing.T) {
+	tel := newTelemetry(t)
+	var mu sync.Mutex
+	var sent []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		sent = append(sent, r.Header.Get("traceparent"))
+		mu.Unlock()
+		w.Header().Set(vssubs.HeaderRetryAfterMs, "1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(srv.Close)
+	obs, err := otelvssubs.ClientOption(tel.p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := vssubs.DefaultRetryPolicy()
+	pol.MinWait, pol.MaxWait = time.Millisecond, time.Second
+	pol.Budget = vssubs.RetryBudget{Capacity: 1, Refill: 0} // one retry in all
+	c, err := vssubs.NewClient(vssubs.WithBaseURL(srv.URL), vssubs.WithRetry(pol), obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Partners.Me(context.Background()); !errors.Is(err, vssubs.ErrRetryBudgetExhausted) {
+		t.Fatalf("Me = %v, want ErrRetryBudgetExhausted", err)
+	}
+	var want []string
+	for _, s := range tel.spans.GetSpans() {
+		if s.SpanKind.String() == "client" {
+			want = append(want, fmt.Sprintf("00-%s-%s-01", s.SpanContext.TraceID(), s.SpanContext.SpanID()))
+		}
+	}
+	if diff := cmp.Diff(want, sent); diff != "" {
+		t.Errorf("traceparent of each attempt (-want +got):\n%s", diff)
+	}
+	if got := metricPoints(t, tel.metrics)["vssubs.client.retry_budget.refusals{vssubs.operation=Partners.Me}"]; got != 1 {
+		t.Errorf("retry budget refusals = %d, want 1", got)
 	}
 }
