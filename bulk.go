@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vssubs/vssubs-go/internal/english"
 	"github.com/vssubs/vssubs-go/internal/wire"
 )
 
@@ -44,7 +45,7 @@ const maxRowsInMessage = 20
 
 func (e *BulkError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "vssubs: bulk add refused, nothing was added: %d problems", len(e.Rows))
+	fmt.Fprintf(&b, "vssubs: bulk add refused, nothing was added: %s", english.Count(len(e.Rows), "problem"))
 	for i, r := range e.Rows {
 		if i == maxRowsInMessage {
 			fmt.Fprintf(&b, "; and %d more", len(e.Rows)-i)
@@ -98,11 +99,10 @@ func bulkErrorFrom(err error) error {
 	return be
 }
 
-// Bounds of a bulk add.
+// Bounds of a bulk add: at most MaxBulkRows rows in all, uploaded at most MaxBulkChunk
+// rows a request.
 const (
-	// MaxBulkRows bounds one bulk add.
-	MaxBulkRows = 100_000
-	// MaxBulkChunk is the most rows one upload request carries.
+	MaxBulkRows  = 100_000
 	MaxBulkChunk = 1000
 )
 

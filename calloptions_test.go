@@ -114,7 +114,7 @@ func clientMethods() []clientMethod {
 			return drain(c.Subscribers.List(ctx, agr, vssubs.SubscriberFilter{}))
 		}, nil},
 		{"Subscribers.Export", map[string]int{"listSubscribers": 1}, func(ctx context.Context, c *vssubs.Client, _ ...vssubs.CallOption) error {
-			_, err := c.Subscribers.Export(ctx, agr, new(strings.Builder), vssubs.SubscriberFilter{})
+			_, err := c.Subscribers.Export(ctx, agr, new(strings.Builder), vssubs.ExportOptions{})
 			return err
 		}, nil},
 		{"Subscribers.Get", map[string]int{"getSubscriber": 1}, func(ctx context.Context, c *vssubs.Client, _ ...vssubs.CallOption) error {

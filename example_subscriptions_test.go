@@ -188,7 +188,7 @@ func ExampleSubscribersService_Export() {
 		log.Fatal(err)
 	}
 	var csv strings.Builder
-	rows, err := partner.Subscribers.Export(ctx, agreementID, &csv, vssubs.SubscriberFilter{})
+	rows, err := partner.Subscribers.Export(ctx, agreementID, &csv, vssubs.ExportOptions{OmitBOM: true})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -199,4 +199,34 @@ func ExampleSubscribersService_Export() {
 	// Output:
 	// subscribers_L0123456789_2026-11-23.csv 1
 	// First name,Last name,Email,Subscription level,Reference,Country/region,Language,Downloads,Notification email,Status,Assigned at,ID
+}
+
+func ExampleSubscribersService_Migrate() {
+	ctx := context.Background()
+	_, partner, customer, oldAgreement := exampleAgreement()
+	// The customer renews on a new Open License: a second order, same customer.
+	renewal, err := partner.Orders.Place(ctx, vssubs.OrderRequest{
+		CustomerEmail: customerEmail, CustomerName: "Contoso",
+		Lines: []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: 3}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, in := range []vssubs.SubscriberInput{
+		{FirstName: "Ada", LastName: "Lovelace", Email: "ada@contoso.example", Level: vssubs.LevelEnterprise, Country: "GB"},
+		{FirstName: "Alan", LastName: "Turing", Email: "alan@contoso.example", Level: vssubs.LevelEnterprise, Country: "GB"},
+	} {
+		if _, err := customer.Subscribers.Add(ctx, oldAgreement, in); err != nil {
+			log.Fatal(err)
+		}
+	}
+	// Calling it again with the same key resumes a migration that stopped half way.
+	res, err := customer.Subscribers.Migrate(ctx, oldAgreement, renewal.AgreementID, vssubs.MigrateOptions{},
+		vssubs.WithIdempotencyKey("contoso-renewal-2027"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(res.Copy), "copied,", len(res.Remove), "removed from the old agreement")
+	// Output:
+	// 2 copied, 2 removed from the old agreement
 }

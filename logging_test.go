@@ -126,7 +126,7 @@ func TestDebugLogsHoldNoTokenAndNoEmail(t *testing.T) {
 	must("update subscriber", err)
 	_, err = vssubs.Collect(partner.Subscribers.List(ctx, a2.ID, vssubs.SubscriberFilter{Search: "sam.sub@contoso.com", Level: vssubs.LevelEnterprise, PageSize: 1}))
 	must("search subscribers", err)
-	_, err = partner.Subscribers.Export(ctx, a2.ID, io.Discard, vssubs.SubscriberFilter{Search: "sam"})
+	_, err = partner.Subscribers.Export(ctx, a2.ID, io.Discard, vssubs.ExportOptions{Filter: vssubs.SubscriberFilter{Search: "sam"}})
 	must("export", err)
 	_, err = partner.Subscribers.Overview(ctx, a2.ID)
 	must("overview", err)

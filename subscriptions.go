@@ -169,8 +169,12 @@ type SubscriberFilter struct {
 	PageSize int
 }
 
-// MaxPageSize is the largest page the portal serves.
-const MaxPageSize = 1000
+// Bounds of the portal's requests: MaxPageSize is the largest page it serves, and
+// MaxRemoveBatch how many ids one removal carries (Remove splits larger sets).
+const (
+	MaxPageSize    = 1000
+	MaxRemoveBatch = 500
+)
 
 func (f SubscriberFilter) query() (url.Values, error) {
 	var fe fieldErrors
@@ -227,9 +231,6 @@ func (s *SubscribersService) Update(ctx context.Context, agreementID, subscriber
 	}
 	return call[Subscriber](ctx, s.client, http.MethodPut, agreementPath(agreementID, "subscribers", subscriberID), in, callOptions(opts))
 }
-
-// MaxRemoveBatch is how many ids one removal request carries; Remove splits larger sets.
-const MaxRemoveBatch = 500
 
 // Remove removes the subscribers with the given ids, in batches of at most
 // MaxRemoveBatch. Each batch is all-or-nothing: an unknown id fails its batch with

@@ -550,7 +550,8 @@ func TestOverview(t *testing.T) {
 }
 
 // Export writes the CSV of the subscribers with their status, under the conventional
-// name from the license number and the date.
+// name from the license number and the date. The file starts with a byte order mark for
+// Excel, formula-leading cells are neutralized, and the file reads back as it was.
 func TestExport(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelEnterprise, Quantity: 5})
@@ -560,26 +561,42 @@ func TestExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf strings.Builder
-	n, err := w.partner.Subscribers.Export(ctx, w.agreementID, &buf, vssubs.SubscriberFilter{})
-	if err != nil || n != 1 {
-		t.Fatalf("Export = %d rows, %v; want 1 row", n, err)
+	evil := person("b", vssubs.LevelEnterprise)
+	evil.FirstName, evil.LastName, evil.Reference = `=HYPERLINK("http://evil.example/x")`, "+1+1", "@SUM(A1:A2)"
+	s2, err := w.partner.Subscribers.Add(ctx, w.agreementID, evil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	want := "First name,Last name,Email,Subscription level,Reference,Country/region,Language,Downloads,Notification email,Status,Assigned at,ID\n" +
-		"Ada a,Lovelace,ada.a@contoso.example,enterprise,R&D,FR,en,Yes,,assigned,2026-01-05T09:00:00Z," + s.ID + "\n"
+	var buf strings.Builder
+	n, err := w.partner.Subscribers.Export(ctx, w.agreementID, &buf, vssubs.ExportOptions{})
+	if err != nil || n != 2 {
+		t.Fatalf("Export = %d rows, %v; want 2 rows", n, err)
+	}
+	want := "\ufeffFirst name,Last name,Email,Subscription level,Reference,Country/region,Language,Downloads,Notification email,Status,Assigned at,ID\n" +
+		"Ada a,Lovelace,ada.a@contoso.example,enterprise,R&D,FR,en,Yes,,assigned,2026-01-05T09:00:00Z," + s.ID + "\n" +
+		`"'=HYPERLINK(""http://evil.example/x"")",'+1+1,ada.b@contoso.example,enterprise,'@SUM(A1:A2),FR,en,Yes,,assigned,2026-01-05T09:00:00Z,` + s2.ID + "\n"
 	if diff := cmp.Diff(want, buf.String()); diff != "" {
 		t.Errorf("CSV (-want +got):\n%s", diff)
 	}
-	// An export reads back as bulk rows, so it can be edited and added elsewhere.
+	// An export reads back as bulk rows with the original text, so it can be edited and
+	// added elsewhere.
 	rows, err := spreadsheet.ReadBulk(strings.NewReader(buf.String()), spreadsheet.CSV)
 	if err != nil {
 		t.Fatal(err)
 	}
+	evil.Email, evil.Country, evil.Language, evil.Downloads = "ada.b@contoso.example", "FR", "en", true
 	if diff := cmp.Diff([]vssubs.BulkRow{{Row: 2, SubscriberInput: vssubs.SubscriberInput{
 		FirstName: "Ada a", LastName: "Lovelace", Email: "ada.a@contoso.example", Level: vssubs.LevelEnterprise,
 		Reference: "R&D", Country: "FR", Language: "en", Downloads: true,
-	}}}, rows, cmpopts.IgnoreUnexported(vssubs.BulkRow{})); diff != "" {
+	}}, {Row: 3, SubscriberInput: evil}}, rows, cmpopts.IgnoreUnexported(vssubs.BulkRow{})); diff != "" {
 		t.Errorf("export read back (-want +got):\n%s", diff)
+	}
+	buf.Reset()
+	if _, err := w.partner.Subscribers.Export(ctx, w.agreementID, &buf, vssubs.ExportOptions{OmitBOM: true, Filter: vssubs.SubscriberFilter{Search: "R&D"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(buf.String(), "First name,") || strings.Count(buf.String(), "\n") != 2 {
+		t.Errorf("OmitBOM with a filter wrote %q, want the header without a byte order mark and one row", buf.String())
 	}
 	if got := vssubs.ExportFileName(" l0001234 ", time.Date(2026, 11, 23, 23, 0, 0, 0, time.UTC)); got != "subscribers_L0001234_2026-11-23.csv" {
 		t.Errorf("ExportFileName = %q", got)
@@ -616,31 +633,35 @@ func TestListStopsOnRepeatedCursor(t *testing.T) {
 }
 
 // The 90-day rule holds for bulk rows too: a freed seat does not go to a new email in a
-// batch before its time.
+// batch before its time. The reason reads right for each level ("an enterprise seat").
 func TestBulkAddKeepsTheNinetyDayRule(t *testing.T) {
-	ctx := context.Background()
-	w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelProfessional, Quantity: 2})
-	ids := bulkAdd(t, w, 2, vssubs.LevelProfessional)
-	w.clock.Advance(10 * day)
-	if _, err := w.partner.Subscribers.Remove(ctx, w.agreementID, ids); err != nil {
-		t.Fatal(err)
-	}
-	rows := []vssubs.BulkRow{
-		{Row: 2, SubscriberInput: person("0", vssubs.LevelProfessional)}, // back on their own seat
-		{Row: 3, SubscriberInput: person("new", vssubs.LevelProfessional)},
-	}
-	_, err := w.partner.Subscribers.BulkAdd(ctx, w.agreementID, vssubs.BulkAddRequest{Rows: rows})
-	var be *vssubs.BulkError
-	if !errors.As(err, &be) {
-		t.Fatalf("want *BulkError, got %v", err)
-	}
-	want := []vssubs.RowError{{Row: 3, Field: "level", Reason: "a professional seat goes to a different email 90 days after its last assignment: the next one is free on 2026-04-05"}}
-	if diff := cmp.Diff(want, be.Rows); diff != "" {
-		t.Errorf("row errors (-want +got):\n%s", diff)
-	}
-	w.clock.Advance(80 * day)
-	if _, err := w.partner.Subscribers.BulkAdd(ctx, w.agreementID, vssubs.BulkAddRequest{Rows: rows}); err != nil {
-		t.Errorf("90 days after the last assignment: %v", err)
+	for level, seat := range map[vssubs.Level]string{vssubs.LevelProfessional: "a professional seat", vssubs.LevelEnterprise: "an enterprise seat"} {
+		t.Run(string(level), func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t, vssubs.OrderLine{Level: level, Quantity: 2})
+			ids := bulkAdd(t, w, 2, level)
+			w.clock.Advance(10 * day)
+			if _, err := w.partner.Subscribers.Remove(ctx, w.agreementID, ids); err != nil {
+				t.Fatal(err)
+			}
+			rows := []vssubs.BulkRow{
+				{Row: 2, SubscriberInput: person("0", level)}, // back on their own seat
+				{Row: 3, SubscriberInput: person("new", level)},
+			}
+			_, err := w.partner.Subscribers.BulkAdd(ctx, w.agreementID, vssubs.BulkAddRequest{Rows: rows})
+			var be *vssubs.BulkError
+			if !errors.As(err, &be) {
+				t.Fatalf("want *BulkError, got %v", err)
+			}
+			want := []vssubs.RowError{{Row: 3, Field: "level", Reason: seat + " goes to a different email 90 days after its last assignment: the next one is free on 2026-04-05"}}
+			if diff := cmp.Diff(want, be.Rows); diff != "" {
+				t.Errorf("row errors (-want +got):\n%s", diff)
+			}
+			w.clock.Advance(80 * day)
+			if _, err := w.partner.Subscribers.BulkAdd(ctx, w.agreementID, vssubs.BulkAddRequest{Rows: rows}); err != nil {
+				t.Errorf("90 days after the last assignment: %v", err)
+			}
+		})
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/english"
 )
 
 // subscriptions is the subscription side of one agreement. Every access holds Portal.mu.
@@ -151,7 +152,7 @@ func (ls *levelSeats) capacityError() *vssubs.APIError {
 func reassignError(level vssubs.Level, at time.Time) *vssubs.APIError {
 	at = at.UTC()
 	e := apiError(http.StatusConflict, vssubs.CodeReassignTooSoon,
-		fmt.Sprintf("a %s seat goes to a different email 90 days after its last assignment: the next one is free on %s", level, at.Format(time.DateOnly)))
+		fmt.Sprintf("%s %s seat goes to a different email 90 days after its last assignment: the next one is free on %s", english.Article(string(level)), level, at.Format(time.DateOnly)))
 	e.Details = map[string]string{"level": string(level), "reassignable_at": at.Format(time.RFC3339)}
 	return e
 }

@@ -50,7 +50,7 @@ func TestBulkFileRoundTrip(t *testing.T) {
 }
 
 // The .xlsx template has the header on a sheet of its own and offers the levels as a
-// drop-down list.
+// drop-down list of the names people read, not codes.
 func TestBulkTemplateXLSX(t *testing.T) {
 	var buf bytes.Buffer
 	if err := spreadsheet.WriteTemplate(&buf, spreadsheet.XLSX); err != nil {
@@ -76,7 +76,7 @@ func TestBulkTemplateXLSX(t *testing.T) {
 	for _, dv := range dvs {
 		lists = append(lists, dv.Formula1)
 	}
-	if !strings.Contains(strings.Join(lists, " "), "enterprise,enterprise_github,professional,test_professional,msdn_platforms") {
+	if !strings.Contains(strings.Join(lists, " "), "Visual Studio Enterprise,Visual Studio Enterprise with GitHub Enterprise,Visual Studio Professional,Visual Studio Test Professional,MSDN Platforms") {
 		t.Errorf("no drop-down of the levels among %q", lists)
 	}
 }
@@ -106,11 +106,10 @@ func TestReadBulkProblems(t *testing.T) {
 			wantRows: []vssubs.RowError{{Row: 2, Field: "downloads", Reason: "must be Yes or No"}},
 		},
 		{
-			name: "a missing column refuses the file",
-			csv:  "First name,Email,Subscription level\nAda,ada@contoso.example,enterprise\n",
+			name: "missing columns refuse the file with one error naming them all",
+			csv:  "First name,Email,Subscription level\nAda,ada@contoso.example,enterprise\nAlan,alan@contoso.example,enterprise\n",
 			wantFile: []vssubs.FieldError{
-				{Field: "header", Reason: `the column "Last name" is missing`},
-				{Field: "header", Reason: `the column "Country/region" is missing`},
+				{Field: "header", Reason: `the columns "Last name" and "Country/region" are missing`},
 			},
 		},
 	}

@@ -9,7 +9,8 @@ import (
 
 func ExampleWriteTemplate() {
 	// Writes the spreadsheet users fill in; spreadsheet.CSV writes the CSV header instead.
-	if err := spreadsheet.WriteTemplate(os.Stdout, spreadsheet.CSV); err != nil {
+	// WithoutBOM leaves out the byte order mark Excel needs, for this example's output.
+	if err := spreadsheet.WriteTemplate(os.Stdout, spreadsheet.CSV, spreadsheet.WithoutBOM()); err != nil {
 		log.Fatal(err)
 	}
 	// Output:

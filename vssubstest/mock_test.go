@@ -384,7 +384,7 @@ func TestExportNeedsOnlyTheListing(t *testing.T) {
 	m := vssubstest.Mock(t) // any other call fails the test
 	m.ListSubscribers().RespondOK()
 	var csv strings.Builder
-	n, err := m.Client.Subscribers.Export(context.Background(), "agr_000001", &csv, vssubs.SubscriberFilter{})
+	n, err := m.Client.Subscribers.Export(context.Background(), "agr_000001", &csv, vssubs.ExportOptions{})
 	if err != nil || n != 1 {
 		t.Fatalf("Export = %d rows, %v; want 1 row", n, err)
 	}

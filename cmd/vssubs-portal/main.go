@@ -28,6 +28,7 @@ import (
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/cmdline"
 	"github.com/vssubs/vssubs-go/internal/wire"
 	"github.com/vssubs/vssubs-go/portal"
 	"github.com/vssubs/vssubs-go/portal/faults"
@@ -36,9 +37,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "vssubs-portal:", err)
-		os.Exit(1)
+	if code := cmdline.Exit(os.Stderr, "vssubs-portal", nil, run(ctx, os.Args[1:], os.Stderr, nil)); code != cmdline.ExitOK {
+		stop()
+		os.Exit(code)
 	}
 }
 
@@ -55,7 +56,6 @@ type options struct {
 
 func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs := flag.NewFlagSet("vssubs-portal", flag.ContinueOnError)
-	fs.SetOutput(errOut)
 	var o options
 	var spec, level string
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
@@ -65,21 +65,18 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.StringVar(&o.secret, "secret", os.Getenv("VSSUBS_PORTAL_SECRET"), "token-signing secret of at least 32 bytes, so tokens survive restarts (default $VSSUBS_PORTAL_SECRET, else random)")
 	fs.DurationVar(&o.drain, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for requests in flight")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
+	if err := cmdline.Parse(fs, args, os.Stdout); err != nil {
 		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	var err error
 	if o.faults, err = faults.Parse(spec); err != nil {
-		return o, err
+		return o, &cmdline.UsageError{Msg: err.Error(), Usage: cmdline.UsageOf(fs)}
 	}
 	if err := o.logLevel.UnmarshalText([]byte(level)); err != nil {
-		return o, fmt.Errorf("-log-level: %w", err)
+		return o, &cmdline.UsageError{Msg: "-log-level: " + err.Error(), Usage: cmdline.UsageOf(fs)}
 	}
 	if o.rate < 0 || (o.rate > 0 && o.burst < 1) {
-		return o, errors.New("-rate must not be negative, and -burst must be at least 1")
+		return o, &cmdline.UsageError{Msg: "-rate must not be negative, and -burst must be at least 1", Usage: cmdline.UsageOf(fs)}
 	}
 	return o, nil
 }

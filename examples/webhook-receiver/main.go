@@ -5,7 +5,7 @@
 //
 // Serve deliveries (the secret is the one given to notifier.NewWebhook):
 //
-//	VSSUBS_WEBHOOK_SECRET=... go run ./examples/webhook-receiver -addr 127.0.0.1:8080
+//	VSSUBS_WEBHOOK_SECRET=... go run ./examples/webhook-receiver    # http://127.0.0.1:8090/vssubs/webhook
 //
 // During a secret rotation, also set VSSUBS_WEBHOOK_PREVIOUS_SECRET to the old secret.
 // Or run the whole story in one process, with an embedded portal sending the webhooks:
@@ -29,6 +29,7 @@ import (
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/cmdline"
 	"github.com/vssubs/vssubs-go/notifier"
 	"github.com/vssubs/vssubs-go/portal"
 	"github.com/vssubs/vssubs-go/webhook"
@@ -37,35 +38,44 @@ import (
 // webhookPath is where the receiver listens; give the portal this URL.
 const webhookPath = "/vssubs/webhook"
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	tolerance := flag.Duration("tolerance", 5*time.Minute, "how far a delivery's timestamp may be from now")
-	demo := flag.Bool("demo", false, "run the removal story against an embedded portal, then exit")
-	flag.Parse()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+// defaultAddr is where the receiver listens unless told otherwise: a port of its own,
+// so it runs beside vssubs-portal (8080) on one machine.
+const defaultAddr = "127.0.0.1:8090"
 
+func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	var err error
-	if *demo {
-		err = runDemo(ctx, os.Stdout)
-	} else {
-		err = serve(ctx, *addr, *tolerance, logger)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole program, returning its exit code as every vssubs program does:
+// 0 on success and for -h or --version, 2 for a mistake on the command line or a
+// missing secret, with the usage on stderr, and 1 for any other failure.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("webhook-receiver", flag.ContinueOnError)
+	addr := fs.String("addr", defaultAddr, "address to listen on")
+	tolerance := fs.Duration("tolerance", 5*time.Minute, "how far a delivery's timestamp may be from now")
+	demo := fs.Bool("demo", false, "run the removal story against an embedded portal, then exit")
+	err := cmdline.Parse(fs, args, stdout)
+	if err == nil {
+		if *demo {
+			err = runDemo(ctx, stdout)
+		} else {
+			err = serve(ctx, *addr, *tolerance, slog.New(slog.NewTextHandler(stderr, nil)), getenv)
+		}
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "webhook-receiver:", err)
-		os.Exit(1)
-	}
+	return cmdline.Exit(stderr, fs.Name(), fs, err)
 }
 
 // serve runs the receiver with the secrets from the environment until ctx ends.
-func serve(ctx context.Context, addr string, tolerance time.Duration, logger *slog.Logger) error {
+func serve(ctx context.Context, addr string, tolerance time.Duration, logger *slog.Logger, getenv func(string) string) error {
 	secret := webhook.Secret{
-		Current:  []byte(os.Getenv("VSSUBS_WEBHOOK_SECRET")),
-		Previous: []byte(os.Getenv("VSSUBS_WEBHOOK_PREVIOUS_SECRET")),
+		Current:  []byte(getenv("VSSUBS_WEBHOOK_SECRET")),
+		Previous: []byte(getenv("VSSUBS_WEBHOOK_PREVIOUS_SECRET")),
 	}
 	if len(secret.Current) < webhook.MinSecretLen {
-		return fmt.Errorf("set VSSUBS_WEBHOOK_SECRET to the webhook secret (at least %d bytes)", webhook.MinSecretLen)
+		return cmdline.Usagef("set VSSUBS_WEBHOOK_SECRET to the webhook secret (at least %d bytes), or run with -demo", webhook.MinSecretLen)
 	}
 	rc := newReceiver(secret, tolerance, logger, nil)
 	mux := http.NewServeMux()

@@ -35,3 +35,8 @@ func BenchmarkRateLimited2000(b *testing.B) {
 	b.Run("matched-burst", bench.RateLimited)
 	b.Run("paced", bench.RateLimitedPaced)
 }
+
+func BenchmarkReadCSV100k(b *testing.B) {
+	b.Run("spreadsheet", bench.ReadCSV)
+	b.Run("baseline=rows-held", bench.HoldRows)
+}

@@ -16,6 +16,9 @@ const (
 	GoalBulkRatio     = 4.0
 	GoalPeakHeapMiB   = 16.0
 	GoalRateWallRatio = 1.05
+	// GoalReadRatio bounds the peak heap of reading a full bulk file against the heap
+	// of its rows once read.
+	GoalReadRatio = 2.0
 )
 
 // Figure is one measured figure beside its baseline from the same run, and its goal.
@@ -70,7 +73,7 @@ func median(rs []testing.BenchmarkResult) testing.BenchmarkResult {
 // the README lists them.
 func Measure(s *Suite) ([]Figure, error) {
 	var figs []Figure
-	for _, m := range []func(*Suite) (Figure, error){measureGet, measureBulk, measurePaging, measureRate(RateLimited, RateBurst), measureRate(RateLimitedPaced, 1), measureTraced} {
+	for _, m := range []func(*Suite) (Figure, error){measureGet, measureBulk, measurePaging, measureRate(RateLimited, RateBurst), measureRate(RateLimitedPaced, 1), measureRead, measureTraced} {
 		f, err := m(s)
 		if err != nil {
 			return figs, err
@@ -120,6 +123,22 @@ func measurePaging(s *Suite) (Figure, error) {
 		Baseline: fmt.Sprintf("%.1f MiB (holding every subscriber)", held),
 		Goal:     fmt.Sprintf("≤ %.0f MiB", GoalPeakHeapMiB), Met: peak <= GoalPeakHeapMiB,
 		Note: fmt.Sprintf("pages of %d over loopback", ListPageSize),
+	}, nil
+}
+
+func measureRead(*Suite) (Figure, error) {
+	rd, hd, err := pair("ReadCSV", ReadCSV, HoldRows, 3)
+	if err != nil {
+		return Figure{}, err
+	}
+	peak, held := rd.Extra["peak-heap-MiB"], hd.Extra["peak-heap-MiB"]
+	ratio := peak / held
+	return Figure{
+		Name:     fmt.Sprintf("spreadsheet.ReadBulk of a %d-row CSV (%.1f MiB), peak heap growth", ReadRows, rd.Extra["file-MiB"]),
+		Measured: fmt.Sprintf("%.1f MiB in %s", peak, time.Duration(rd.NsPerOp()).Round(time.Millisecond)),
+		Baseline: fmt.Sprintf("%.1f MiB (the rows held, built in memory)", held),
+		Ratio:    ratio, Goal: fmt.Sprintf("≤ %.0f×", GoalReadRatio), Met: ratio <= GoalReadRatio,
+		Note: fmt.Sprintf("%.1f× the file", peak/rd.Extra["file-MiB"]),
 	}, nil
 }
 

@@ -11,11 +11,14 @@ import (
 	"io"
 	"os"
 	"strings"
+	"text/tabwriter"
 
 	"golang.org/x/term"
 	"golang.org/x/time/rate"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/cmdline"
+	"github.com/vssubs/vssubs-go/internal/english"
 )
 
 // Environment variables the tool reads when the matching flag is not given.
@@ -27,12 +30,12 @@ const (
 )
 
 // Run runs the tool with args (without the program name) and returns its exit code.
-// getenv looks up configuration, such as os.Getenv. The progress bar of bulk operations
-// is drawn only when stdout is a terminal.
+// getenv looks up configuration, such as os.Getenv. Stdout holds only the result; the
+// progress bar of bulk operations is drawn on stderr, and only when it is a terminal.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	return run(ctx, args, &session{
 		stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv,
-		tty: isTerminal(stdout),
+		tty: isTerminal(stderr),
 	})
 }
 
@@ -46,13 +49,16 @@ type session struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	tty            bool
+	// tty tells whether stderr is a terminal, where the progress bar may be drawn.
+	tty bool
 
 	baseURL, token, lang string
-	json                 bool
+	json, version        bool
 	rate                 float64
 	trace                bool
-	client               *vssubs.Client
+	// maxErrors is how many rows of a refused bulk add are printed for a person.
+	maxErrors int
+	client    *vssubs.Client
 	// setFlags are the flags given on the command line, for commands that change only
 	// the fields given.
 	setFlags map[string]bool
@@ -67,7 +73,12 @@ type command struct {
 	variadic bool // nargs is a minimum
 	sub      []*command
 	flags    func(fs *flag.FlagSet)
-	run      func(ctx context.Context, s *session, args []string) error
+	// required are the flags the command cannot run without; a missing one is a
+	// usage error, as every missing one is listed at once.
+	required []string
+	// example is one command line that runs it, shown by -h.
+	example string
+	run     func(ctx context.Context, s *session, args []string) error
 }
 
 // usageError is a mistake on the command line; the tool prints the command's usage.
@@ -81,6 +92,10 @@ func (e *usageError) Error() string { return e.msg }
 func run(ctx context.Context, args []string, s *session) int {
 	root := tree()
 	s.json = wantsJSON(args)
+	if len(args) == 0 {
+		s.usage(s.stderr, root, "vssubs")
+		return ExitUsage
+	}
 	fs := s.flagSet("vssubs")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		s.usage(s.stdout, root, "vssubs")
@@ -88,10 +103,14 @@ func run(ctx context.Context, args []string, s *session) int {
 	} else if err != nil {
 		return s.fail(&usageError{cmd: root, msg: err.Error()}, "vssubs")
 	}
+	if s.version {
+		fmt.Fprintln(s.stdout, "vssubs", cmdline.Version())
+		return ExitOK
+	}
 	cmd, path, rest := root, "vssubs", fs.Args()
 	for len(cmd.sub) > 0 {
 		if len(rest) == 0 || rest[0] == "help" || rest[0] == "-h" || rest[0] == "--help" {
-			if len(rest) == 0 && cmd != root {
+			if len(rest) == 0 {
 				return s.fail(&usageError{cmd: cmd, msg: "missing subcommand"}, path)
 			}
 			s.usage(s.stdout, cmd, path)
@@ -115,15 +134,36 @@ func run(ctx context.Context, args []string, s *session) int {
 	if err != nil {
 		return s.fail(&usageError{cmd: cmd, msg: err.Error()}, path)
 	}
+	if s.version {
+		fmt.Fprintln(s.stdout, "vssubs", cmdline.Version())
+		return ExitOK
+	}
 	s.setFlags = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { s.setFlags[f.Name] = true })
+	var missing []string
+	for _, name := range cmd.required {
+		if !s.setFlags[name] {
+			missing = append(missing, "--"+name)
+		}
+	}
+	if len(missing) > 0 {
+		return s.fail(&usageError{cmd: cmd, msg: fmt.Sprintf("missing required %s %s", english.Plural(len(missing), "flag"), joinAnd(missing))}, path)
+	}
 	if len(pos) < cmd.nargs || (len(pos) > cmd.nargs && !cmd.variadic) {
-		return s.fail(&usageError{cmd: cmd, msg: fmt.Sprintf("want %d argument(s) (%s), got %d", cmd.nargs, cmd.args, len(pos))}, path)
+		return s.fail(&usageError{cmd: cmd, msg: fmt.Sprintf("want %s (%s), got %d", english.Count(cmd.nargs, "argument"), cmd.args, len(pos))}, path)
 	}
 	if err := cmd.run(ctx, s, pos); err != nil {
 		return s.fail(err, path)
 	}
 	return ExitOK
+}
+
+// joinAnd lists items as a sentence does: "a", "a and b", "a, b and c".
+func joinAnd(items []string) string {
+	if len(items) <= 1 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 // wantsJSON looks for --json before parsing, so that even a command line that fails to
@@ -156,11 +196,20 @@ func (s *session) flagSet(name string) *flag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&s.baseURL, "base-url", s.baseURL, "portal API root (env "+EnvBaseURL+")")
 	fs.StringVar(&s.token, "token", s.token, "bearer token (env "+EnvToken+"; prefer the environment, flags show in ps)")
-	fs.StringVar(&s.lang, "lang", s.lang, "language of your notifications: en or fr (env "+EnvLanguage+")")
+	// Not --lang: subscribers and admins have an --email-language of their own.
+	fs.StringVar(&s.lang, "my-language", s.lang, "the language the portal writes to you in: en or fr (env "+EnvLanguage+")")
 	fs.BoolVar(&s.json, "json", s.json, "print JSON for scripts instead of a table")
 	fs.Float64Var(&s.rate, "rate", s.rate, "at most this many calls a second (default: no limit)")
 	fs.BoolVar(&s.trace, "trace", s.trace, "print each call's attempts, waits and statuses to stderr")
+	fs.BoolVar(&s.version, "version", s.version, "print the version and exit")
 	return fs
+}
+
+// globalFlags are the names of the flags every command takes.
+func (s *session) globalFlags() map[string]bool {
+	names := map[string]bool{}
+	s.flagSet("").VisitAll(func(f *flag.Flag) { names[f.Name] = true })
+	return names
 }
 
 // parseInterleaved parses flags wherever they appear among the positional arguments,
@@ -192,25 +241,56 @@ func (s *session) usage(w io.Writer, cmd *command, path string) {
 		for _, c := range cmd.sub {
 			fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
 		}
-		fmt.Fprintf(w, "\nRun '%s <command> -h' for a command's flags. Global flags:\n", path)
-		printDefaults(w, s.flagSet(path))
+		fmt.Fprintf(w, "\nRun '%s <command> -h' for a command's flags and an example.\n\nGlobal flags:\n", path)
+		printFlags(w, s.flagSet(path), nil, func(string) bool { return true })
 		if cmd.name == "vssubs" {
 			fmt.Fprint(w, exitCodeHelp)
 		}
 		return
 	}
-	fmt.Fprintf(w, "Usage: %s [flags] %s\n\n%s\n\nFlags:\n", path, cmd.args, cmd.summary)
+	line := path + " [flags]"
+	if cmd.args != "" {
+		line += " " + cmd.args
+	}
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n", line, cmd.summary)
 	fs := s.flagSet(path)
 	if cmd.flags != nil {
 		cmd.flags(fs)
 	}
-	printDefaults(w, fs)
+	global := s.globalFlags()
+	required := map[string]bool{}
+	for _, r := range cmd.required {
+		required[r] = true
+	}
+	if cmd.flags != nil {
+		fmt.Fprintln(w, "\nFlags:")
+		printFlags(w, fs, required, func(name string) bool { return !global[name] })
+	}
+	fmt.Fprintln(w, "\nGlobal flags:")
+	printFlags(w, fs, nil, func(name string) bool { return global[name] })
+	if cmd.example != "" {
+		fmt.Fprintf(w, "\nExample:\n  %s\n", cmd.example)
+	}
 }
 
-func printDefaults(w io.Writer, fs *flag.FlagSet) {
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
+// printFlags prints the flags of fs that keep accepts, marking the required ones.
+func printFlags(w io.Writer, fs *flag.FlagSet, required map[string]bool, keep func(string) bool) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fs.VisitAll(func(f *flag.Flag) {
+		if !keep(f.Name) {
+			return
+		}
+		kind, usage := flag.UnquoteUsage(f)
+		name := "--" + f.Name
+		if kind != "" {
+			name += " " + kind
+		}
+		if required[f.Name] {
+			usage = "(required) " + usage
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", name, usage)
+	})
+	_ = tw.Flush()
 }
 
 // newClient builds the client from flags, falling back to the environment.

@@ -233,6 +233,8 @@ func testExitCodes(t *testing.T, bin string) {
 		{"an unknown command is a usage error", alice, []string{"orders"}, cli.ExitUsage, "usage"},
 		{"a missing argument is a usage error", alice, []string{"order", "get"}, cli.ExitUsage, "usage"},
 		{"a malformed --line is a usage error", alice, []string{"order", "place", "--line", "enterprise"}, cli.ExitUsage, "usage"},
+		{"a missing required flag is a usage error", alice, []string{"order", "place", "--customer-email", customer, "--line", "enterprise=1"}, cli.ExitUsage, "usage"},
+		{"a missing file is a usage error", alice, []string{"subscribers", "bulk-add", "--agreement", order.AgreementID, "no-such-file.csv"}, cli.ExitUsage, "usage"},
 		{"no token is a usage error naming the variable", "", []string{"me"}, cli.ExitUsage, "usage"},
 		{"a rate that is not positive is a usage error", alice, []string{"me", "--rate", "-1"}, cli.ExitUsage, "usage"},
 		{"an invalid order is a validation error", alice, []string{"order", "place", "--customer-email", "x@gmail.com", "--customer-name", "C", "--line", "enterprise=0"}, cli.ExitValidation, vssubs.CodeValidation},
@@ -266,7 +268,7 @@ func testExitCodes(t *testing.T, bin string) {
 
 func testValidationListsEveryBadField(t *testing.T, bin string) {
 	tl := newTool(t, bin)
-	r := tl.as(alice, "order", "place", "--customer-email", "x@gmail.com", "--line", "gold=3")
+	r := tl.as(alice, "order", "place", "--customer-email", "x@gmail.com", "--customer-name", "", "--line", "gold=3")
 	if r.code != cli.ExitValidation {
 		t.Fatalf("exit %d, want %d\n%s", r.code, cli.ExitValidation, r.stderr)
 	}

@@ -28,6 +28,7 @@ func tree() *command {
 
 func meCmd() *command {
 	return &command{name: "me", summary: "show who you are signed in as and your agreements",
+		example: "vssubs me",
 		run: func(ctx context.Context, s *session, _ []string) error {
 			c, err := s.newClient()
 			if err != nil {
@@ -73,6 +74,8 @@ func orderPlaceCmd() *command {
 			fs.StringVar((*string)(&req.CustomerLanguage), "customer-language", "", "the customer's language: en or fr")
 			fs.Var(lineFlag{&req.Lines}, "line", "level=quantity, repeatable; levels: "+levelNames())
 		},
+		required: []string{"customer-email", "customer-name", "line"},
+		example:  "vssubs order place --customer-email it@contoso.com --customer-name Contoso --line enterprise=10 --line professional=5",
 		run: func(ctx context.Context, s *session, _ []string) error {
 			c, err := s.newClient()
 			if err != nil {
@@ -88,6 +91,7 @@ func orderPlaceCmd() *command {
 
 func orderGetCmd() *command {
 	return &command{name: "get", args: "ORDER_ID", nargs: 1, summary: "show an order you placed",
+		example: "vssubs order get ord_000001",
 		run: func(ctx context.Context, s *session, args []string) error {
 			c, err := s.newClient()
 			if err != nil {
@@ -137,18 +141,21 @@ func formFlags(form *vssubs.OpenLicenseForm) func(fs *flag.FlagSet) {
 }
 
 func registerCmd() *command {
-	return formCmd("register", "register as an OLP partner on an Open License (the portal's form)", (*vssubs.PartnersService).Register)
+	return formCmd("register", "vssubs register", "register as an OLP partner on an Open License (the portal's form)", (*vssubs.PartnersService).Register)
 }
 
 func agreementsAddCmd() *command {
-	return formCmd("add", "+ Add agreement → New open license, for a partner already registered", (*vssubs.PartnersService).AddAgreement)
+	return formCmd("add", "vssubs agreements add", "+ Add agreement → New open license, for a partner already registered", (*vssubs.PartnersService).AddAgreement)
 }
 
-// formCmd is a command that submits the OLP Partners form with submit.
-func formCmd(name, summary string, submit func(*vssubs.PartnersService, context.Context, vssubs.OpenLicenseForm, ...vssubs.CallOption) (*vssubs.Agreement, error)) *command {
+// formCmd is a command that submits the OLP Partners form with submit; fullName is its
+// full name, for the example.
+func formCmd(name, fullName, summary string, submit func(*vssubs.PartnersService, context.Context, vssubs.OpenLicenseForm, ...vssubs.CallOption) (*vssubs.Agreement, error)) *command {
 	var form vssubs.OpenLicenseForm
 	return &command{name: name, summary: summary,
-		flags: formFlags(&form),
+		flags:    formFlags(&form),
+		required: []string{"authorization", "license", "customer-email"},
+		example:  fullName + " --authorization A1234567 --license L0123456789 --customer-email it@contoso.com --accept-terms",
 		run: func(ctx context.Context, s *session, _ []string) error {
 			c, err := s.newClient()
 			if err != nil {
@@ -164,6 +171,7 @@ func formCmd(name, summary string, submit func(*vssubs.PartnersService, context.
 
 func agreementsListCmd() *command {
 	return &command{name: "list", summary: "list the agreements you have a role on",
+		example: "vssubs agreements list",
 		run: func(ctx context.Context, s *session, _ []string) error {
 			c, err := s.newClient()
 			if err != nil {
@@ -178,6 +186,7 @@ func agreementsListCmd() *command {
 
 func agreementsGetCmd() *command {
 	return &command{name: "get", args: "AGREEMENT_ID", nargs: 1, summary: "show one agreement",
+		example: "vssubs agreements get agr_000001",
 		run: func(ctx context.Context, s *session, args []string) error {
 			c, err := s.newClient()
 			if err != nil {
@@ -205,6 +214,8 @@ func vlscAddOpenCmd() *command {
 			fs.StringVar(&req.AuthorizationNumber, "authorization", "", "the Open License's authorization number")
 			fs.StringVar(&req.LicenseNumber, "license", "", "the Open License's license number")
 		},
+		required: []string{"authorization", "license"},
+		example:  "vssubs vlsc add-open --authorization A1234567 --license L0123456789",
 		run: func(ctx context.Context, s *session, _ []string) error {
 			c, err := s.newClient()
 			if err != nil {
@@ -221,6 +232,7 @@ func vlscAddOpenCmd() *command {
 
 func vlscRelationshipsCmd() *command {
 	return &command{name: "relationships", summary: "list your Relationship Summary",
+		example: "vssubs vlsc relationships",
 		run: func(ctx context.Context, s *session, _ []string) error {
 			c, err := s.newClient()
 			if err != nil {
@@ -235,6 +247,7 @@ func vlscRelationshipsCmd() *command {
 
 func vlscLinkCmd() *command {
 	return &command{name: "link", args: "LICENSE_NUMBER", nargs: 1, summary: "print the manage-subscriptions link under License Details",
+		example: "vssubs vlsc link L0123456789",
 		run: func(ctx context.Context, s *session, args []string) error {
 			c, err := s.newClient()
 			if err != nil {
@@ -250,6 +263,7 @@ func vlscLinkCmd() *command {
 
 func vlscClaimCmd() *command {
 	return &command{name: "claim", args: "LINK", nargs: 1, summary: "follow the manage-subscriptions link, signed in as the Primary Contact",
+		example: "vssubs vlsc claim \"$(vssubs vlsc link L0123456789)\"",
 		run: func(ctx context.Context, s *session, args []string) error {
 			c, err := s.newClient()
 			if err != nil {
@@ -266,7 +280,8 @@ func vlscClaimCmd() *command {
 func partnersListCmd() *command {
 	var agreement string
 	return &command{name: "list", summary: "list the partners with access to the agreement",
-		flags: agreementFlag(&agreement),
+		flags:   agreementFlag(&agreement),
+		example: "vssubs partners list --agreement agr_000001",
 		run: func(ctx context.Context, s *session, _ []string) error {
 			c, id, err := s.scoped(agreement)
 			if err != nil {
@@ -280,7 +295,8 @@ func partnersListCmd() *command {
 func partnersRemoveCmd() *command {
 	var agreement string
 	return &command{name: "remove", args: "PARTNER_ID", nargs: 1, summary: "remove a partner's access to the agreement; the partner is notified",
-		flags: agreementFlag(&agreement),
+		flags:   agreementFlag(&agreement),
+		example: "vssubs partners remove --agreement agr_000001 ptn_000002",
 		run: func(ctx context.Context, s *session, args []string) error {
 			c, id, err := s.scoped(agreement)
 			if err != nil {

@@ -1,24 +1,30 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/cmdline"
+	"github.com/vssubs/vssubs-go/internal/english"
 	"github.com/vssubs/vssubs-go/internal/errorbody"
 	"github.com/vssubs/vssubs-go/internal/wire"
 )
 
 // Exit codes: scripts branch on these, so they never change meaning.
+// The first three are those of every vssubs program (package cmdline).
 const (
 	// ExitOK: the operation succeeded.
-	ExitOK = 0
+	ExitOK = cmdline.ExitOK
 	// ExitFailure: anything not listed below, such as a network failure or a portal error.
-	ExitFailure = 1
-	// ExitUsage: a mistake on the command line, or missing configuration.
-	ExitUsage = 2
+	ExitFailure = cmdline.ExitFailure
+	// ExitUsage: a mistake on the command line (no arguments, an unknown or missing flag,
+	// a file that is not there), or missing configuration.
+	ExitUsage = cmdline.ExitUsage
 	// ExitValidation: the input was refused as invalid; every bad field is printed.
 	ExitValidation = 3
 	// ExitAuth: not signed in, not recognized, or not allowed (including removed access).
@@ -36,7 +42,7 @@ const exitCodeHelp = `
 Exit codes:
   0  success
   1  other failure (network, portal internal error)
-  2  usage: bad flags or arguments, missing configuration
+  2  usage: no arguments, bad or missing flags or arguments, a missing file, missing configuration
   3  validation: the input was refused; every bad field is printed
   4  auth: not signed in, not recognized, forbidden, access removed, not the Primary Contact
   5  not found
@@ -94,17 +100,19 @@ func (s *session) fail(err error, path string) int {
 	}
 	body := errorBody(err)
 	var be *vssubs.BulkError
+	if errors.As(err, &be) && !s.json {
+		s.printBulkRefusal(be, path)
+		return code
+	}
 	if s.json {
 		rep := errorReport{Error: body, ExitCode: code}
 		if errors.As(err, &be) {
 			rep.Rows = be.Rows
 		}
-		enc := json.NewEncoder(s.stderr)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(rep)
+		_ = writeJSON(s.stderr, rep)
 		return code
 	}
-	fmt.Fprintf(s.stderr, "%s: %s\n", path, body.Message)
+	fmt.Fprintf(s.stderr, "%s: %s\n", path, unprefixed(body.Message))
 	for _, f := range body.Fields {
 		fmt.Fprintf(s.stderr, "  %s: %s\n", f.Field, f.Reason)
 	}
@@ -133,7 +141,7 @@ func errorBody(err error) wire.ErrorBody {
 	switch {
 	case errors.As(err, &be):
 		// Rows are named as the user sees them in the file: row 7, email.
-		b := wire.ErrorBody{Code: string(vssubs.CodeValidation), Message: fmt.Sprintf("bulk add refused, nothing was added: %d problems", len(be.Rows))}
+		b := wire.ErrorBody{Code: string(vssubs.CodeValidation), Message: "bulk add refused, nothing was added: " + english.Count(len(be.Rows), "problem")}
 		if be.API != nil {
 			b.RequestID = be.API.RequestID
 		}
@@ -148,5 +156,61 @@ func errorBody(err error) wire.ErrorBody {
 	case errors.As(err, &ue):
 		return wire.ErrorBody{Code: "usage", Message: ue.msg}
 	}
-	return wire.ErrorBody{Message: err.Error()}
+	return wire.ErrorBody{Message: unprefixed(err.Error())}
 }
+
+// unprefixed drops the "vssubs: " that the library's errors start with, and that wrapped
+// errors repeat, since the tool already names itself in front of every message.
+func unprefixed(msg string) string { return strings.ReplaceAll(msg, "vssubs: ", "") }
+
+// printBulkRefusal prints a refused bulk add for a person: the first s.maxErrors row
+// problems, then how many rows were refused, grouped by reason, biggest group first.
+func (s *session) printBulkRefusal(be *vssubs.BulkError, path string) {
+	w := s.stderr
+	rows := map[int]bool{}
+	for _, r := range be.Rows {
+		rows[r.Row] = true
+	}
+	fmt.Fprintf(w, "%s: bulk add refused, nothing was added: %s in %s\n", path, english.Count(len(be.Rows), "problem"), english.Count(len(rows), "row"))
+	limit := s.maxErrors
+	if limit <= 0 {
+		limit = defaultMaxErrors
+	}
+	for i, r := range be.Rows {
+		if i == limit {
+			rest := len(be.Rows) - i
+			fmt.Fprintf(w, "  ... and %s more %s (--max-errors shows more, --json every one)\n", english.Thousands(rest), english.Plural(rest, "problem"))
+			break
+		}
+		fmt.Fprintf(w, "  row %d, %s: %s\n", r.Row, r.Field, r.Reason)
+	}
+	rowNumber := regexp.MustCompile(`\brow \d+`)
+	type group struct {
+		reason string
+		n      int
+	}
+	var groups []group
+	index := map[string]int{}
+	for _, r := range be.Rows {
+		// "is already on row 12 of this batch" and "... row 40 ..." are one reason.
+		reason := r.Field + ": " + rowNumber.ReplaceAllString(r.Reason, "another row")
+		if i, ok := index[reason]; ok {
+			groups[i].n++
+			continue
+		}
+		index[reason] = len(groups)
+		groups = append(groups, group{reason, 1})
+	}
+	slices.SortStableFunc(groups, func(a, b group) int { return b.n - a.n })
+	parts := make([]string, len(groups))
+	for i, g := range groups {
+		parts[i] = english.Thousands(g.n) + " × " + g.reason
+	}
+	fmt.Fprintf(w, "%s refused: %s\n", english.Count(len(rows), "row"), strings.Join(parts, "; "))
+	if be.API != nil && be.API.RequestID != "" {
+		fmt.Fprintf(w, "  code %s, request %s\n", vssubs.CodeValidation, be.API.RequestID)
+	}
+}
+
+// defaultMaxErrors is how many row problems a refused bulk add prints by default.
+const defaultMaxErrors = 20

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -38,9 +39,12 @@ func (s *session) done(msg string, v any) error {
 	return err
 }
 
+// writeJSON writes v indented, with &, < and > as they are: the output is read by
+// scripts, not embedded in HTML.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
 
@@ -49,18 +53,21 @@ func writeJSON(w io.Writer, v any) error {
 const tableFlushRows = 500
 
 // emitList streams a list: a JSON array with --json, else a table with a header row. It
-// holds one row at a time, never the whole list.
+// holds one row at a time, never the whole list. The header is written with the first
+// row or once the list ended well, so a list that fails at once prints nothing on stdout.
 func emitList[T any](s *session, seq iter.Seq2[T, error], header []string, row func(T) []any) error {
 	if s.json {
 		return streamJSONArray(s.stdout, seq)
 	}
 	tw := newTable(s.stdout)
-	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	n := 0
 	for v, err := range seq {
 		if err != nil {
 			_ = tw.Flush()
 			return err
+		}
+		if n == 0 {
+			fmt.Fprintln(tw, strings.Join(header, "\t"))
 		}
 		cells := row(v)
 		strs := make([]string, len(cells))
@@ -74,11 +81,18 @@ func emitList[T any](s *session, seq iter.Seq2[T, error], header []string, row f
 			}
 		}
 	}
+	if n == 0 {
+		fmt.Fprintln(tw, strings.Join(header, "\t"))
+	}
 	return tw.Flush()
 }
 
 func streamJSONArray[T any](w io.Writer, seq iter.Seq2[T, error]) error {
 	sep := "[\n  "
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("  ", "  ")
+	enc.SetEscapeHTML(false)
 	for v, err := range seq {
 		if err != nil {
 			if sep != "[\n  " {
@@ -86,14 +100,14 @@ func streamJSONArray[T any](w io.Writer, seq iter.Seq2[T, error]) error {
 			}
 			return err
 		}
-		b, err := json.MarshalIndent(v, "  ", "  ")
-		if err != nil {
+		buf.Reset()
+		if err := enc.Encode(v); err != nil {
 			return err
 		}
 		if _, err := io.WriteString(w, sep); err != nil {
 			return err
 		}
-		if _, err := w.Write(b); err != nil {
+		if _, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))); err != nil {
 			return err
 		}
 		sep = ",\n  "

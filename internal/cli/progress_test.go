@@ -15,8 +15,9 @@ import (
 	"github.com/vssubs/vssubs-go/spreadsheet"
 )
 
-// The binary tests run with stdout on a pipe; this one stands in for a terminal, which
-// Run detects with x/term, by setting the session's tty directly.
+// The bar is drawn on stderr, and only on a terminal; stdout holds the result alone. The
+// binary tests run with stderr on a pipe; this one stands in for a terminal by setting
+// the session's tty directly (TestGolden runs the binary under a real pseudo-terminal).
 func TestProgressBarDrawsOnlyOnATerminal(t *testing.T) {
 	p, err := portal.New()
 	if err != nil {
@@ -39,13 +40,13 @@ func TestProgressBarDrawsOnlyOnATerminal(t *testing.T) {
 	tests := []struct {
 		name    string
 		tty     bool
-		wantOut string
+		wantErr string
 	}{
-		{"a terminal sees the bar, then the result on a clean line", true,
+		{"a terminal sees the bar on stderr, erased once done", true,
 			"\radding [------------------------------] 0/3   0%" +
 				"\radding [##############################] 3/3 100%" +
-				"\r\033[K" + "added 3 subscribers to " + o.AgreementID},
-		{"a pipe sees the result only", false, "added 3 subscribers to " + o.AgreementID},
+				"\r\033[K"},
+		{"a pipe sees no bar", false, ""},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,8 +56,11 @@ func TestProgressBarDrawsOnlyOnATerminal(t *testing.T) {
 			if code := run(t.Context(), []string{"subscribers", "bulk-add", file}, s); code != ExitOK {
 				t.Fatalf("exit %d: %s", code, stderr.String())
 			}
-			if got := stdout.String(); !strings.HasPrefix(got, tt.wantOut) {
-				t.Errorf("stdout = %q, want it to start with %q", got, tt.wantOut)
+			if got, want := stdout.String(), "added 3 subscribers to "+o.AgreementID; !strings.HasPrefix(got, want) {
+				t.Errorf("stdout = %q, want it to start with %q", got, want)
+			}
+			if got := stderr.String(); got != tt.wantErr {
+				t.Errorf("stderr = %q, want %q", got, tt.wantErr)
 			}
 		})
 	}
