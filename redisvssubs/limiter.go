@@ -81,16 +81,32 @@ type Limiter struct {
 // its fallback) before it asks Redis again.
 const RetryRedisAfter = time.Second
 
-// LimiterOption configures a Limiter.
-type LimiterOption func(*Limiter) error
+// Option configures a Limiter, a RateStore or a ReplayCache.
+type Option func(*settings) error
+
+// settings are what the options set; each constructor reads the ones that apply to it.
+type settings struct {
+	timeout  time.Duration
+	fallback vssubs.Limiter
+}
+
+func apply(opts []Option) (settings, error) {
+	st := settings{timeout: DefaultTimeout}
+	for _, o := range opts {
+		if err := o(&st); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
 
 // DefaultTimeout bounds each Redis round trip of a Limiter, a RateStore and a
 // ReplayCache, so a slow Redis counts as a down one.
 const DefaultTimeout = 250 * time.Millisecond
 
 // WithTimeout bounds each Redis round trip; a slower answer is treated as Redis down.
-func WithTimeout(d time.Duration) LimiterOption {
-	return func(l *Limiter) error {
+func WithTimeout(d time.Duration) Option {
+	return func(l *settings) error {
 		if d <= 0 {
 			return fmt.Errorf("redisvssubs: WithTimeout: must be positive, got %v", d)
 		}
@@ -102,8 +118,9 @@ func WithTimeout(d time.Duration) LimiterOption {
 // WithFallback makes Wait use local while Redis fails, instead of failing the call. Give
 // local a share of the rate (the rate divided by the number of replicas) so that the
 // replicas together stay under the limit during the outage.
-func WithFallback(local vssubs.Limiter) LimiterOption {
-	return func(l *Limiter) error {
+// It applies to a Limiter only.
+func WithFallback(local vssubs.Limiter) Option {
+	return func(l *settings) error {
 		if local == nil {
 			return errors.New("redisvssubs: WithFallback: nil limiter")
 		}
@@ -115,7 +132,7 @@ func WithFallback(local vssubs.Limiter) LimiterOption {
 // NewLimiter returns a limiter of perSecond requests a second, with bursts of up to burst,
 // shared by every process that uses key on the same Redis. Choose the key after what the
 // portal limits: one per portal caller, or one per tenant.
-func NewLimiter(rdb redis.Scripter, key string, perSecond float64, burst int, opts ...LimiterOption) (*Limiter, error) {
+func NewLimiter(rdb redis.Scripter, key string, perSecond float64, burst int, opts ...Option) (*Limiter, error) {
 	interval, tau, err := gcraParams(perSecond, burst)
 	if err != nil {
 		return nil, fmt.Errorf("redisvssubs: NewLimiter: %w", err)
@@ -129,12 +146,11 @@ func NewLimiter(rdb redis.Scripter, key string, perSecond float64, burst int, op
 	if err := checkTimeouts(rdb); err != nil {
 		return nil, fmt.Errorf("redisvssubs: NewLimiter: %w", err)
 	}
-	l := &Limiter{rdb: rdb, key: "vssubs:limit:" + key, interval: interval, tau: tau, timeout: DefaultTimeout}
-	for _, o := range opts {
-		if err := o(l); err != nil {
-			return nil, err
-		}
+	st, err := apply(opts)
+	if err != nil {
+		return nil, err
 	}
+	l := &Limiter{rdb: rdb, key: "vssubs:limit:" + key, interval: interval, tau: tau, timeout: st.timeout, fallback: st.fallback}
 	return l, nil
 }
 
@@ -238,15 +254,22 @@ type RateStore struct {
 }
 
 // NewRateStore returns a RateStore on rdb; each Redis round trip is bounded by
-// DefaultTimeout.
-func NewRateStore(rdb redis.Scripter) (*RateStore, error) {
+// DefaultTimeout unless WithTimeout says otherwise.
+func NewRateStore(rdb redis.Scripter, opts ...Option) (*RateStore, error) {
 	if rdb == nil {
 		return nil, errors.New("redisvssubs: NewRateStore: nil Redis client")
 	}
 	if err := checkTimeouts(rdb); err != nil {
 		return nil, fmt.Errorf("redisvssubs: NewRateStore: %w", err)
 	}
-	return &RateStore{rdb: rdb, timeout: DefaultTimeout}, nil
+	st, err := apply(opts)
+	if err != nil {
+		return nil, err
+	}
+	if st.fallback != nil {
+		return nil, errors.New("redisvssubs: NewRateStore: WithFallback applies to a Limiter only; the portal falls back by itself")
+	}
+	return &RateStore{rdb: rdb, timeout: st.timeout}, nil
 }
 
 // Take spends one request of key's bucket and returns 0, or returns how long until the

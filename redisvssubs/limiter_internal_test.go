@@ -15,15 +15,15 @@ import (
 func TestLimitersOnOneKeyShareOneSchedule(t *testing.T) {
 	srv := redistest.Start(t)
 	const interval = 20 * time.Millisecond
-	a, err := NewLimiter(srv.Client(t), "tenant-a", 50, 2)
+	a, err := NewLimiter(srv.Client(t), "tenant-a", 50, 2, WithTimeout(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := NewLimiter(srv.Client(t), "tenant-a", 50, 2)
+	b, err := NewLimiter(srv.Client(t), "tenant-a", 50, 2, WithTimeout(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := NewLimiter(srv.Client(t), "tenant-b", 50, 2)
+	other, err := NewLimiter(srv.Client(t), "tenant-b", 50, 2, WithTimeout(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestLimitersOnOneKeyShareOneSchedule(t *testing.T) {
 // the next caller's wait is what it would have been.
 func TestAWaitPastTheDeadlineReservesNothing(t *testing.T) {
 	srv := redistest.Start(t)
-	l, err := NewLimiter(srv.Client(t), "k", 10, 1)
+	l, err := NewLimiter(srv.Client(t), "k", 10, 1, WithTimeout(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,13 +93,13 @@ func TestBadLimiterSettingsAreRefused(t *testing.T) {
 		key   string
 		rate  float64
 		burst int
-		opts  []LimiterOption
+		opts  []Option
 	}{
 		{"a zero rate", "k", 0, 1, nil},
 		{"a negative burst", "k", 1, -1, nil},
 		{"an empty key", "", 1, 1, nil},
-		{"a zero timeout", "k", 1, 1, []LimiterOption{WithTimeout(0)}},
-		{"a nil fallback", "k", 1, 1, []LimiterOption{WithFallback(nil)}},
+		{"a zero timeout", "k", 1, 1, []Option{WithTimeout(0)}},
+		{"a nil fallback", "k", 1, 1, []Option{WithFallback(nil)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,3 +109,24 @@ func TestBadLimiterSettingsAreRefused(t *testing.T) {
 		})
 	}
 }
+
+// A fallback is for a Limiter: the portal falls back by itself, and a replay cache keeps
+// a memory of its own.
+func TestAFallbackIsRefusedWhereItDoesNotApply(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	fb := WithFallback(rateInf{})
+	if _, err := NewRateStore(rdb, fb); err == nil {
+		t.Error("NewRateStore accepted WithFallback")
+	}
+	if _, err := NewReplayCache(rdb, "r", nil, fb); err == nil {
+		t.Error("NewReplayCache accepted WithFallback")
+	}
+	if _, err := NewRateStore(rdb, WithTimeout(-1)); err == nil {
+		t.Error("NewRateStore accepted a negative timeout")
+	}
+}
+
+type rateInf struct{}
+
+func (rateInf) Wait(context.Context) error { return nil }

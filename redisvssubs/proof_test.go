@@ -245,7 +245,7 @@ func TestKillingRedisMidRun(t *testing.T) {
 			)
 			const replicas = 2
 			for range replicas {
-				var opts []redisvssubs.LimiterOption
+				var opts []redisvssubs.Option
 				if tt.fallback {
 					// Each replica's share of the 100/s, while Redis is away.
 					opts = append(opts, redisvssubs.WithFallback(rate.NewLimiter(100/replicas, 1)))

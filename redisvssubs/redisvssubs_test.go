@@ -27,6 +27,10 @@ func TestMain(m *testing.M) {
 		goleak.IgnoreTopFunction("github.com/redis/go-redis/v9/internal/pool.(*ConnPool).reaper"))
 }
 
+// loaded is the Redis timeout of tests that are not about timeouts: on a loaded CI
+// machine running -race, a round trip can take longer than the default.
+var loaded = redisvssubs.WithTimeout(5 * time.Second)
+
 type quiet struct{}
 
 func (quiet) Printf(context.Context, string, ...any) {}
@@ -35,15 +39,15 @@ func (quiet) Printf(context.Context, string, ...any) {}
 // replay, until the id is forgotten or expires.
 func TestReplicasShareOneReplayCache(t *testing.T) {
 	srv := redistest.Start(t)
-	a, err := redisvssubs.NewReplayCache(srv.Client(t), "receiver", nil)
+	a, err := redisvssubs.NewReplayCache(srv.Client(t), "receiver", nil, loaded)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := redisvssubs.NewReplayCache(srv.Client(t), "receiver", nil)
+	b, err := redisvssubs.NewReplayCache(srv.Client(t), "receiver", nil, loaded)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := redisvssubs.NewReplayCache(srv.Client(t), "another-receiver", nil)
+	other, err := redisvssubs.NewReplayCache(srv.Client(t), "another-receiver", nil, loaded)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +112,7 @@ func TestAReplayCacheWithRedisDownFallsBackToMemory(t *testing.T) {
 // requests to either count against the same bucket.
 func TestPortalInstancesSharingARateStoreEnforceOneLimit(t *testing.T) {
 	srv := redistest.Start(t)
-	store, err := redisvssubs.NewRateStore(srv.Client(t))
+	store, err := redisvssubs.NewRateStore(srv.Client(t), loaded)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +162,7 @@ func TestAPortalWithItsStoreDownLimitsInMemory(t *testing.T) {
 	if !srv.Killable() {
 		t.Skip("VSSUBS_TEST_REDIS_URL is set: the test cannot kill that server")
 	}
-	store, err := redisvssubs.NewRateStore(srv.Client(t))
+	store, err := redisvssubs.NewRateStore(srv.Client(t), redisvssubs.WithTimeout(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

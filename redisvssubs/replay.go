@@ -30,19 +30,27 @@ type ReplayCache struct {
 var _ webhook.ReplayCache = (*ReplayCache)(nil)
 
 // NewReplayCache returns a cache whose keys start with prefix (such as the receiver's
-// name), so several receivers can share one Redis. onError, when not nil, is told each
+// name), so several receivers can share one Redis; WithTimeout bounds each round trip.
+// onError, when not nil, is told each
 // Redis failure, for a log line or a metric.
-func NewReplayCache(rdb redis.Cmdable, prefix string, onError func(error)) (*ReplayCache, error) {
+func NewReplayCache(rdb redis.Cmdable, prefix string, onError func(error), opts ...Option) (*ReplayCache, error) {
 	if rdb == nil {
 		return nil, errors.New("redisvssubs: NewReplayCache: nil Redis client")
 	}
 	if err := checkTimeouts(rdb); err != nil {
 		return nil, fmt.Errorf("redisvssubs: NewReplayCache: %w", err)
 	}
+	st, err := apply(opts)
+	if err != nil {
+		return nil, err
+	}
+	if st.fallback != nil {
+		return nil, errors.New("redisvssubs: NewReplayCache: WithFallback applies to a Limiter only")
+	}
 	if onError == nil {
 		onError = func(error) {}
 	}
-	return &ReplayCache{rdb: rdb, prefix: "vssubs:seen:" + prefix + ":", timeout: DefaultTimeout,
+	return &ReplayCache{rdb: rdb, prefix: "vssubs:seen:" + prefix + ":", timeout: st.timeout,
 		local: webhook.NewMemoryReplayCache(nil), onError: onError}, nil
 }
 
