@@ -143,14 +143,18 @@ func (p *Portal) grant(rq *request, a *agreement, via vssubs.GrantPath) (int, an
 	}
 	partner := p.st.user(rq.caller, "")
 	a.grants[rq.caller] = &grant{PartnerID: partner.ID, Email: rq.caller, Via: via, GrantedAt: p.cfg.now().UTC()}
-	p.notify(rq, vssubs.KindPartnerAdded, a.CustomerEmail, a.ID, map[string]string{
+	data := map[string]string{
 		"customer_name":  a.CustomerName,
 		"partner_email":  rq.caller,
 		"partner_id":     partner.ID,
 		"license_number": a.LicenseNumber,
 		"agreement_id":   a.ID,
 		"via":            string(via),
-	})
+	}
+	if p.cfg.partnersLink != nil {
+		data["partners_url"] = p.cfg.partnersLink(a.ID)
+	}
+	p.notify(rq, vssubs.KindPartnerAdded, a.CustomerEmail, a.ID, data)
 	return http.StatusCreated, a.view(vssubs.RolePartner), nil
 }
 

@@ -53,6 +53,8 @@ type config struct {
 	rateStore RateStore
 	// observer sees requests, deliveries and lockouts (observe.go); nil means none.
 	observer Observer
+	// partnersLink builds the partners page's URL that partner_added links to; nil: none.
+	partnersLink func(agreementID string) string
 }
 
 // LockoutPolicy is how many wrong authorization/license combinations one caller may
@@ -147,6 +149,19 @@ func WithPageSize(n int) Option {
 			return fmt.Errorf("portal: WithPageSize: %d is not within 1..1000", n)
 		}
 		c.pageSize = n
+		return nil
+	}
+}
+
+// WithPartnersLink puts a link into every partner_added notification: link(agreementID)
+// is the URL of the page where the customer sees the agreement's partners and removes
+// one, such as the browser UI's (webui.PartnersPath).
+func WithPartnersLink(link func(agreementID string) string) Option {
+	return func(c *config) error {
+		if link == nil {
+			return errors.New("portal: WithPartnersLink: nil function")
+		}
+		c.partnersLink = link
 		return nil
 	}
 }

@@ -2,7 +2,9 @@
 // language, and curl, can run the partner workflow against it. It is an emulator: its
 // state lives in memory, and /dev/token hands out a token for any email.
 //
-//	go run ./cmd/vssubs-portal                       # http://127.0.0.1:8080
+// The API is under /v1/; the browser UI (package webui) is at /, a client of that API.
+//
+//	go run ./cmd/vssubs-portal                       # open http://127.0.0.1:8080/
 //	go run ./cmd/vssubs-portal -addr :9000 -faults 503=0.1,429=0.05,retry-after=1s,reset=0.05,latency=20ms
 //
 // It shuts down gracefully on SIGINT and SIGTERM: requests in flight are answered first.
@@ -24,6 +26,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,6 +35,7 @@ import (
 	"github.com/vssubs/vssubs-go/internal/wire"
 	"github.com/vssubs/vssubs-go/portal"
 	"github.com/vssubs/vssubs-go/portal/faults"
+	"github.com/vssubs/vssubs-go/portal/webui"
 )
 
 func main() {
@@ -46,6 +50,7 @@ func main() {
 // options are the command line.
 type options struct {
 	addr     string
+	url      string
 	faults   faults.Config
 	rate     float64
 	burst    int
@@ -59,6 +64,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	var o options
 	var spec, level string
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&o.url, "url", "", "the URL browsers reach the portal at, for the links in notifications (default http://ADDR/)")
 	fs.StringVar(&spec, "faults", "", "faults to inject, such as 503=0.1,429=0.1,retry-after=1s,reset=0.1,latency=20ms,seed=7")
 	fs.Float64Var(&o.rate, "rate", 50, "per-caller rate limit, requests per second (0 turns it off)")
 	fs.IntVar(&o.burst, "burst", 100, "per-caller burst")
@@ -89,7 +95,17 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: o.logLevel}))
-	popts := []portal.Option{portal.WithLogger(logger)}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	self := "http://" + ln.Addr().String() + "/"
+	public := strings.TrimSuffix(o.url, "/")
+	if public == "" {
+		public = strings.TrimSuffix(self, "/")
+	}
+	popts := []portal.Option{portal.WithLogger(logger), portal.WithPartnersLink(func(id string) string { return public + webui.PartnersPath(id) })}
 	otelOpt, otelDown, err := telemetry(ctx)
 	if err != nil {
 		return err
@@ -120,14 +136,23 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 			return err
 		}
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/", api)
-	mux.Handle("GET /dev/token", devToken(p))
-
-	ln, err := net.Listen("tcp", o.addr)
+	// The UI reaches the API as any client would, over this server's own socket.
+	uiTransport := http.DefaultTransport.(*http.Transport).Clone()
+	defer uiTransport.CloseIdleConnections()
+	ui, err := webui.New(
+		webui.WithAPI(self, uiTransport),
+		webui.WithDevSignIn(func(_ context.Context, email string) (string, error) { return p.Token(email), nil }),
+		webui.WithClientOptions(vssubs.WithRules(p.Rules())),
+		webui.WithLogger(logger),
+	)
 	if err != nil {
 		return err
 	}
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", api)
+	mux.Handle("GET /dev/token", devToken(p))
+	mux.Handle("/", ui)
+
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	logger.Info("vssubs portal listening", slog.String("url", "http://"+ln.Addr().String()+"/"),
 		slog.String("faults", fmt.Sprintf("%+v", o.faults)), slog.Float64("rate", o.rate), slog.Int("burst", o.burst))

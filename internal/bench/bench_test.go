@@ -36,6 +36,12 @@ func BenchmarkRateLimited2000(b *testing.B) {
 	b.Run("paced", bench.RateLimitedPaced)
 }
 
+func BenchmarkUIPages100k(b *testing.B) {
+	s := bench.NewSuite()
+	defer s.Close()
+	b.Run("pages", s.UIPages)
+}
+
 func BenchmarkReadCSV100k(b *testing.B) {
 	b.Run("spreadsheet", bench.ReadCSV)
 	b.Run("baseline=rows-held", bench.HoldRows)

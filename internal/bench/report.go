@@ -73,7 +73,7 @@ func median(rs []testing.BenchmarkResult) testing.BenchmarkResult {
 // the README lists them.
 func Measure(s *Suite) ([]Figure, error) {
 	var figs []Figure
-	for _, m := range []func(*Suite) (Figure, error){measureGet, measureBulk, measurePaging, measureRate(RateLimited, RateBurst), measureRate(RateLimitedPaced, 1), measureRead, measureTraced} {
+	for _, m := range []func(*Suite) (Figure, error){measureGet, measureBulk, measurePaging, measureRate(RateLimited, RateBurst), measureRate(RateLimitedPaced, 1), measureRead, measureUIPages, measureTraced} {
 		f, err := m(s)
 		if err != nil {
 			return figs, err
