@@ -34,7 +34,7 @@ type callerResult struct {
 	FirstError              string
 }
 
-// proofBurst is the shared limiter's burst in the cross-process proof; the portal's is 10.
+// proofBurst is the shared limiter's burst in the cross-process proof; the portal's is 20.
 const proofBurst = 1
 
 // statusCounter counts the answers a handler gives, by status.
@@ -74,10 +74,12 @@ func (c *statusCounter) snapshot() (total int, byStatus map[int]int) {
 }
 
 // portalServer serves a portal that allows perSecond requests a second per caller (with
-// a burst of 10, for the jitter of loopback), and places one order for the callers to read.
+// a burst of 20: more than the 16 calls the replicas have in flight, so that calls whose
+// slots passed while a loaded machine stalled their process do not draw 429s when it
+// wakes), and places one order for the callers to read.
 func portalServer(t *testing.T, perSecond float64) (url, token, orderID string, counter *statusCounter) {
 	t.Helper()
-	p, err := portal.New(portal.WithRateLimit(portal.RateLimit{PerSecond: perSecond, Burst: 10}))
+	p, err := portal.New(portal.WithRateLimit(portal.RateLimit{PerSecond: perSecond, Burst: 20}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func main() {
 	os.Exit(runChild(os.Args[1]))
 }
 
-// proofBurst is the shared limiter's burst; the proof's portal allows bursts of 10.
+// proofBurst is the shared limiter's burst; the proof's portal allows bursts of 20.
 const proofBurst = 1
 
 // CallerResult is what a caller process reports when it is done.
