@@ -36,6 +36,23 @@ func BenchmarkRateLimited2000(b *testing.B) {
 	b.Run("paced", bench.RateLimitedPaced)
 }
 
+func BenchmarkPeersGet(b *testing.B) {
+	b.Run("vssubs", bench.ClientGet)
+	b.Run("ogen", bench.OgenGet)
+	b.Run("oapi-codegen", bench.OapiGet)
+}
+
+func BenchmarkPeersPage100(b *testing.B) {
+	b.Run("vssubs", bench.ClientPage)
+	b.Run("ogen", bench.OgenPage)
+	b.Run("oapi-codegen", bench.OapiPage)
+}
+
+func BenchmarkConcurrentGet64(b *testing.B) {
+	b.Run("default", bench.ConcurrentGetDefault)
+	b.Run("baseline=tuned", bench.ConcurrentGetTuned)
+}
+
 func BenchmarkUIPages100k(b *testing.B) {
 	s := bench.NewSuite()
 	defer s.Close()
