@@ -35,7 +35,7 @@ type callerResult struct {
 }
 
 // proofBurst is the shared limiter's burst in the cross-process proof; the portal's is 20.
-const proofBurst = 1
+const proofBurst = 4
 
 // statusCounter counts the answers a handler gives, by status.
 type statusCounter struct {

@@ -35,7 +35,7 @@ func main() {
 }
 
 // proofBurst is the shared limiter's burst; the proof's portal allows bursts of 20.
-const proofBurst = 1
+const proofBurst = 4
 
 // CallerResult is what a caller process reports when it is done.
 type CallerResult struct {
