@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vssubs/vssubs-go/internal/wire"
@@ -62,6 +63,7 @@ type Client struct {
 	// pipeline configures the request pipeline (pipeline.go); pipe is the built one.
 	pipeline pipelineConfig
 	pipe     http.RoundTripper
+	bodies   sync.Pool // answer buffers, reused by decodeJSON (codec.go)
 }
 
 // service is shared by every service so each is just a named view of the client.
@@ -342,7 +344,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	if err := decodeJSON(&c.bodies, resp.Body, resp.ContentLength, out); err != nil {
 		return fmt.Errorf("vssubs: decoding %s %s response [request %s]: %w", method, st.path, meta.RequestID, err)
 	}
 	if m, ok := out.(metaSetter); ok {

@@ -201,6 +201,29 @@ func ExampleSubscribersService_Export() {
 	// First name,Last name,Email,Subscription level,Reference,Country/region,Language,Downloads,Notification email,Status,Assigned at,ID
 }
 
+// A screen shows one page at a time and keeps the cursor for its Next link.
+func ExampleSubscribersService_ListPage() {
+	ctx := context.Background()
+	_, partner, _, agreementID := exampleAgreement()
+	for _, name := range []string{"ada", "alan", "grace"} {
+		if _, err := partner.Subscribers.Add(ctx, agreementID, vssubs.SubscriberInput{
+			FirstName: name, LastName: "Example", Email: name + "@contoso.example", Level: vssubs.LevelEnterprise, Country: "GB",
+		}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	page, next, err := partner.Subscribers.ListPage(ctx, agreementID, vssubs.SubscriberFilter{PageSize: 2}, "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(page), page[0].Email, next != "")
+	page, next, _ = partner.Subscribers.ListPage(ctx, agreementID, vssubs.SubscriberFilter{PageSize: 2}, next)
+	fmt.Println(len(page), page[0].Email, next == "")
+	// Output:
+	// 2 ada@contoso.example true
+	// 1 grace@contoso.example true
+}
+
 func ExampleSubscribersService_Migrate() {
 	ctx := context.Background()
 	_, partner, customer, oldAgreement := exampleAgreement()

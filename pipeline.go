@@ -98,7 +98,7 @@ func stateOf(req *http.Request) *callState {
 func (c *Client) buildPipeline() http.RoundTripper {
 	bottom := c.http.Transport
 	if bottom == nil {
-		bottom = http.DefaultTransport
+		bottom = defaultTransport()
 	}
 	var rt http.RoundTripper = &logStage{logger: c.logger, allow: c.pipeline.logQuery, next: bottom}
 	rt = &headerStage{cred: c.cred, reqHooks: c.pipeline.requestHooks, respHooks: c.pipeline.responseHooks, next: rt}

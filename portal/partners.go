@@ -180,14 +180,18 @@ func (p *Portal) grant(ctx context.Context, tx store.Tx, rq *request, a store.Ag
 	if err := tx.PutAgreement(ctx, a); err != nil {
 		return 0, nil, err
 	}
-	err = p.notify(ctx, tx, rq, vssubs.KindPartnerAdded, a.CustomerEmail, a.ID, map[string]string{
+	data := map[string]string{
 		"customer_name":  a.CustomerName,
 		"partner_email":  rq.caller,
 		"partner_id":     partner.ID,
 		"license_number": a.LicenseNumber,
 		"agreement_id":   a.ID,
 		"via":            string(via),
-	})
+	}
+	if p.cfg.partnersLink != nil {
+		data["partners_url"] = p.cfg.partnersLink(a.ID)
+	}
+	err = p.notify(ctx, tx, rq, vssubs.KindPartnerAdded, a.CustomerEmail, a.ID, data)
 	return http.StatusCreated, agreementView(a, vssubs.RolePartner), err
 }
 

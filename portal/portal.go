@@ -59,6 +59,8 @@ type config struct {
 	// answered; after it, a repeat may take the key over (the first one's write is then
 	// rolled back, never applied twice).
 	claimLease time.Duration
+	// partnersLink builds the partners page's URL that partner_added links to; nil: none.
+	partnersLink func(agreementID string) string
 }
 
 // LockoutPolicy is how many wrong authorization/license combinations one caller may
@@ -165,6 +167,19 @@ func WithStore(s store.Store) Option {
 			return errors.New("portal: WithStore: nil store")
 		}
 		c.store = s
+		return nil
+	}
+}
+
+// WithPartnersLink puts a link into every partner_added notification: link(agreementID)
+// is the URL of the page where the customer sees the agreement's partners and removes
+// one, such as the browser UI's (webui.PartnersPath).
+func WithPartnersLink(link func(agreementID string) string) Option {
+	return func(c *config) error {
+		if link == nil {
+			return errors.New("portal: WithPartnersLink: nil function")
+		}
+		c.partnersLink = link
 		return nil
 	}
 }

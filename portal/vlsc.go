@@ -133,8 +133,11 @@ func (p *Portal) claim(rq *request) (int, any, error) {
 			return 0, nil, apiError(http.StatusNotFound, vssubs.CodeNotFound, "no such license")
 		}
 		if rq.caller != a.PrimaryContactEmail {
-			return 0, nil, apiError(http.StatusForbidden, vssubs.CodeNotPrimaryContact,
-				"sign in with "+vssubs.MaskEmail(a.PrimaryContactEmail)+", the email listed as this license's Primary Contact")
+			masked := vssubs.MaskEmail(a.PrimaryContactEmail)
+			e := apiError(http.StatusForbidden, vssubs.CodeNotPrimaryContact, "sign in with "+masked+", the email listed as this license's Primary Contact")
+			// The masked address on its own, so a screen can say it in the reader's language.
+			e.Details = map[string]string{"primary_contact": masked}
+			return 0, nil, e
 		}
 		return p.grant(ctx, tx, rq, a, vssubs.GrantVLSC)
 	})

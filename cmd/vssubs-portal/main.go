@@ -3,7 +3,9 @@
 // /dev/token hands out a token for any email. Its state is kept in a SQLite file, so a
 // restart loses nothing; PostgreSQL lets several processes serve one state.
 //
-//	go run ./cmd/vssubs-portal                       # http://127.0.0.1:8080, state in ./vssubs-portal.db
+// The API is under /v1/; the browser UI (package webui) is at /, a client of that API.
+//
+//	go run ./cmd/vssubs-portal                       # open http://127.0.0.1:8080/, state in ./vssubs-portal.db
 //	go run ./cmd/vssubs-portal -db :memory:          # an empty throwaway portal
 //	go run ./cmd/vssubs-portal -db postgres://user@host/db
 //	go run ./cmd/vssubs-portal -reset -seed seed.json
@@ -26,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,6 +38,7 @@ import (
 	"github.com/vssubs/vssubs-go/notifier"
 	"github.com/vssubs/vssubs-go/portal"
 	"github.com/vssubs/vssubs-go/portal/faults"
+	"github.com/vssubs/vssubs-go/portal/webui"
 )
 
 func main() {
@@ -49,6 +53,7 @@ func main() {
 // options are the command line.
 type options struct {
 	addr     string
+	url      string
 	faults   faults.Config
 	rate     float64
 	burst    int
@@ -68,6 +73,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	var o options
 	var spec, level string
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&o.url, "url", "", "the URL browsers reach the portal at, for the links in notifications (default http://ADDR/)")
 	fs.StringVar(&spec, "faults", "", "faults to inject, such as 503=0.1,429=0.1,retry-after=1s,reset=0.1,latency=20ms,seed=7")
 	fs.Float64Var(&o.rate, "rate", 50, "per-caller rate limit, requests per second (0 turns it off)")
 	fs.IntVar(&o.burst, "burst", 100, "per-caller burst")
@@ -107,6 +113,16 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: o.logLevel}))
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	self := "http://" + ln.Addr().String() + "/"
+	public := strings.TrimSuffix(o.url, "/")
+	if public == "" {
+		public = strings.TrimSuffix(self, "/")
+	}
 	st, err := openStore(ctx, o.db, o.reset)
 	if err != nil {
 		return err
@@ -127,7 +143,8 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 			return recent.Notify(ctx, n)
 		})
 	}
-	popts := []portal.Option{portal.WithLogger(logger), portal.WithStore(st), portal.WithNotifier(deliver), portal.WithClaimLease(o.lease)}
+	popts := []portal.Option{portal.WithLogger(logger), portal.WithPartnersLink(func(id string) string { return public + webui.PartnersPath(id) }),
+		portal.WithStore(st), portal.WithNotifier(deliver), portal.WithClaimLease(o.lease)}
 	if o.rate > 0 {
 		popts = append(popts, portal.WithRateLimit(portal.RateLimit{PerSecond: o.rate, Burst: o.burst}))
 	}
@@ -150,15 +167,24 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 			return err
 		}
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/", api)
-	mux.Handle("GET /dev/token", devToken(p))
-	mux.Handle("GET /dev/notifications", recent)
-
-	ln, err := net.Listen("tcp", o.addr)
+	// The UI reaches the API as any client would, over this server's own socket.
+	uiTransport := http.DefaultTransport.(*http.Transport).Clone()
+	defer uiTransport.CloseIdleConnections()
+	ui, err := webui.New(
+		webui.WithAPI(self, uiTransport),
+		webui.WithDevSignIn(func(_ context.Context, email string) (string, error) { return p.Token(email), nil }),
+		webui.WithClientOptions(vssubs.WithRules(p.Rules())),
+		webui.WithLogger(logger),
+	)
 	if err != nil {
 		return err
 	}
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", api)
+	mux.Handle("GET /dev/token", devToken(p))
+	mux.Handle("GET /dev/notifications", recent)
+	mux.Handle("/", ui)
+
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	logger.Info("vssubs portal listening", slog.String("url", "http://"+ln.Addr().String()+"/"), slog.String("db", st.String()),
 		slog.String("faults", fmt.Sprintf("%+v", o.faults)), slog.Float64("rate", o.rate), slog.Int("burst", o.burst))

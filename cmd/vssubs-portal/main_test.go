@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -104,5 +106,63 @@ func TestBadFlagsAreRefused(t *testing.T) {
 				t.Errorf("run(%q) = %v, want a usage error", args, err)
 			}
 		})
+	}
+}
+
+// The browser UI is served at / and reaches the API over the server's own socket: a
+// partner signs in, is not recognized, registers with the form, and lands on the overview.
+func TestTheBrowserUIIsServedAtTheRoot(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-url", "https://portal.example.com"}, io.Discard, ready)
+	}()
+	base := "http://" + <-ready
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Transport: tr, Jar: jar}
+
+	page := func(resp *http.Response, err error) (string, string) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.Request.URL.Path, string(b)
+	}
+	if path, body := page(browser.Get(base + "/")); path != "/signin" || !strings.Contains(body, `action="/signin"`) {
+		t.Fatalf("/ shows %s:\n%s", path, body)
+	}
+	if path, _ := page(browser.PostForm(base+"/signin", url.Values{"email": {"pat@reseller.com"}, "next": {"/"}})); path != "/not-recognized" {
+		t.Fatalf("a new partner lands on %s, want /not-recognized", path)
+	}
+	var token struct{ Token string }
+	resp, err := browser.Get(base + "/dev/token?email=pat@reseller.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&token)
+	resp.Body.Close()
+	c, err := vssubs.NewClient(vssubs.WithBaseURL(base), vssubs.WithHTTPClient(&http.Client{Transport: tr}), vssubs.WithCredential(vssubs.StaticToken(token.Token)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := c.Orders.Place(ctx, vssubs.OrderRequest{CustomerEmail: "ann@contoso.com", CustomerName: "Contoso",
+		Lines: []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, body := page(browser.PostForm(base+"/register", url.Values{"authorization_number": {o.AuthorizationNumber},
+		"license_number": {o.LicenseNumber}, "customer_email": {"ann@contoso.com"}, "accept_terms": {"yes"}}))
+	if path != "/agreements/"+o.AgreementID || !strings.Contains(body, "Registration complete") {
+		t.Fatalf("after registering the partner is at %s:\n%s", path, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -50,6 +50,29 @@ func BenchmarkStores(b *testing.B) {
 	b.Run("SearchPage1M/memory", bench.SearchPage)
 }
 
+func BenchmarkPeersGet(b *testing.B) {
+	b.Run("vssubs", bench.ClientGet)
+	b.Run("ogen", bench.OgenGet)
+	b.Run("oapi-codegen", bench.OapiGet)
+}
+
+func BenchmarkPeersPage100(b *testing.B) {
+	b.Run("vssubs", bench.ClientPage)
+	b.Run("ogen", bench.OgenPage)
+	b.Run("oapi-codegen", bench.OapiPage)
+}
+
+func BenchmarkConcurrentGet64(b *testing.B) {
+	b.Run("default", bench.ConcurrentGetDefault)
+	b.Run("baseline=tuned", bench.ConcurrentGetTuned)
+}
+
+func BenchmarkUIPages100k(b *testing.B) {
+	s := bench.NewSuite()
+	defer s.Close()
+	b.Run("pages", s.UIPages)
+}
+
 func BenchmarkReadCSV100k(b *testing.B) {
 	b.Run("spreadsheet", bench.ReadCSV)
 	b.Run("baseline=rows-held", bench.HoldRows)

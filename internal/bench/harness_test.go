@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -64,5 +65,82 @@ func TestChildPortalServesItsSubscribers(t *testing.T) {
 	}
 	if got != n {
 		t.Errorf("listed %d subscribers, want %d", got, n)
+	}
+}
+
+// The peers make the same Get as vssubs, header for header (but Accept, which vssubs
+// sends and the generated clients do not), and decode the same subscriber.
+func TestPeersSendTheSameGetAndDecodeTheSameSubscriber(t *testing.T) {
+	srv, hc, seen := recordingGetServer(t)
+	c, err := vssubs.NewClient(vssubs.WithBaseURL(srv.URL), vssubs.WithHTTPClient(hc), vssubs.WithCredential(vssubs.StaticToken(getToken)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := c.Subscribers.Get(t.Context(), getAgreement, getSubscriber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	headers := slices.DeleteFunc(slices.Clone(seen.last()), func(h string) bool { return h == "Accept" })
+	o, err := ogenGet(t.Context(), newOgen(t, srv.URL, hc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ogenHeaders := seen.last()
+	a, err := oapiGet(t.Context(), newOapi(t, srv.URL, hc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oapiHeaders := seen.last()
+	for _, peer := range []struct {
+		name    string
+		headers []string
+		got     vssubs.Subscriber
+	}{
+		{"ogen", ogenHeaders, vssubs.Subscriber{ID: o.ID, AgreementID: o.AgreementID, SubscriberInput: vssubs.SubscriberInput{
+			FirstName: o.FirstName, LastName: o.LastName, Email: o.Email, Level: vssubs.Level(o.Level), Reference: o.Reference.Value,
+			Country: o.Country, Language: vssubs.Language(o.Language), Downloads: o.Downloads, NotificationEmail: o.NotificationEmail.Value,
+		}, Status: vssubs.SubscriberStatus(o.Status), AssignedAt: o.AssignedAt, UpdatedAt: o.UpdatedAt}},
+		{"oapi-codegen", oapiHeaders, vssubs.Subscriber{ID: a.Id, AgreementID: a.AgreementId, SubscriberInput: vssubs.SubscriberInput{
+			FirstName: a.FirstName, LastName: a.LastName, Email: string(a.Email), Level: vssubs.Level(a.Level), Reference: deref(a.Reference),
+			Country: a.Country, Language: vssubs.Language(a.Language), Downloads: a.Downloads, NotificationEmail: string(deref(a.NotificationEmail)),
+		}, Status: vssubs.SubscriberStatus(a.Status), AssignedAt: a.AssignedAt, UpdatedAt: a.UpdatedAt}},
+	} {
+		t.Run(peer.name, func(t *testing.T) {
+			if diff := cmp.Diff(headers, peer.headers); diff != "" {
+				t.Errorf("%s sends other headers than vssubs (-vssubs +%s):\n%s", peer.name, peer.name, diff)
+			}
+			if diff := cmp.Diff(*want, peer.got, cmpopts.IgnoreFields(vssubs.Subscriber{}, "ResponseMeta")); diff != "" {
+				t.Errorf("%s decodes another subscriber (-vssubs +%s):\n%s", peer.name, peer.name, diff)
+			}
+		})
+	}
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// Each client reads the whole page from the same server.
+func TestClientAndPeersReadTheSamePage(t *testing.T) {
+	srv, hc := pageServer(t)
+	c, err := vssubs.NewClient(vssubs.WithBaseURL(srv.URL), vssubs.WithHTTPClient(hc), vssubs.WithCredential(vssubs.StaticToken(getToken)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := clientPage(t.Context(), c)
+	if err != nil || n != PagePeerSize {
+		t.Errorf("vssubs listed %d, %v; want %d", n, err, PagePeerSize)
+	}
+	o, err := ogenPage(t.Context(), newOgen(t, srv.URL, hc))
+	if err != nil || len(o) != PagePeerSize || o[PagePeerSize-1].Email != subscriber(PagePeerSize-1).Email {
+		t.Errorf("ogen listed %d, %v; want %d ending with %s", len(o), err, PagePeerSize, subscriber(PagePeerSize-1).Email)
+	}
+	a, err := oapiPage(t.Context(), newOapi(t, srv.URL, hc))
+	if err != nil || len(a) != PagePeerSize || string(a[PagePeerSize-1].Email) != subscriber(PagePeerSize-1).Email {
+		t.Errorf("oapi-codegen listed %d, %v; want %d", len(a), err, PagePeerSize)
 	}
 }

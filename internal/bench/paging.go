@@ -122,6 +122,8 @@ func (cp *childPortal) close() error {
 type Suite struct {
 	mu     sync.Mutex
 	lister *childPortal
+	// uiBig and uiSmall are the browser UI over 100k subscribers and over ten.
+	uiBig, uiSmall *uiFixture
 }
 
 // NewSuite returns a suite with no fixture built yet.
@@ -131,12 +133,18 @@ func NewSuite() *Suite { return &Suite{} }
 func (s *Suite) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.lister == nil {
-		return nil
+	var errs []error
+	for _, f := range []*uiFixture{s.uiBig, s.uiSmall} {
+		if f != nil {
+			errs = append(errs, f.close(context.Background()))
+		}
 	}
-	err := s.lister.close()
-	s.lister = nil
-	return err
+	s.uiBig, s.uiSmall = nil, nil
+	if s.lister != nil {
+		errs = append(errs, s.lister.close())
+		s.lister = nil
+	}
+	return errors.Join(errs...)
 }
 
 func (s *Suite) listPortal(b *testing.B) *childPortal {

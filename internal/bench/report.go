@@ -16,6 +16,11 @@ const (
 	GoalBulkRatio     = 4.0
 	GoalPeakHeapMiB   = 16.0
 	GoalRateWallRatio = 1.05
+	// GoalPeerRatio is vssubs' time over the fastest generated client's.
+	GoalPeerRatio = 1.0
+	// GoalConcurrentThroughput is the default client's throughput at ConcurrentCallers
+	// over a hand-tuned transport's.
+	GoalConcurrentThroughput = 0.95
 	// GoalReadRatio bounds the peak heap of reading a full bulk file against the heap
 	// of its rows once read.
 	GoalReadRatio = 2.0
@@ -49,19 +54,37 @@ func run(name string, f func(*testing.B)) (testing.BenchmarkResult, error) {
 // the median run of each by time per op, so that a passing load on the machine weighs
 // on both sides alike rather than on whichever ran during it.
 func pair(name string, f, base func(*testing.B), rounds int) (fr, br testing.BenchmarkResult, err error) {
-	var fs, bs []testing.BenchmarkResult
-	for range rounds {
-		r, err := run(name, f)
-		if err != nil {
-			return fr, br, err
-		}
-		fs = append(fs, r)
-		if r, err = run(name+" baseline", base); err != nil {
-			return fr, br, err
-		}
-		bs = append(bs, r)
+	rs, err := interleave(rounds, named{name, f}, named{name + " baseline", base})
+	if err != nil {
+		return fr, br, err
 	}
-	return median(fs), median(bs), nil
+	return rs[0], rs[1], nil
+}
+
+// named is a benchmark and the name its failure is reported under.
+type named struct {
+	name string
+	f    func(*testing.B)
+}
+
+// interleave is pair for any number of benchmarks: each round runs every one in turn,
+// and each one's median run is returned, in the order given.
+func interleave(rounds int, bs ...named) ([]testing.BenchmarkResult, error) {
+	runs := make([][]testing.BenchmarkResult, len(bs))
+	for range rounds {
+		for i, b := range bs {
+			r, err := run(b.name, b.f)
+			if err != nil {
+				return nil, err
+			}
+			runs[i] = append(runs[i], r)
+		}
+	}
+	meds := make([]testing.BenchmarkResult, len(bs))
+	for i, rs := range runs {
+		meds[i] = median(rs)
+	}
+	return meds, nil
 }
 
 func median(rs []testing.BenchmarkResult) testing.BenchmarkResult {
@@ -73,14 +96,73 @@ func median(rs []testing.BenchmarkResult) testing.BenchmarkResult {
 // the README lists them.
 func Measure(s *Suite) ([]Figure, error) {
 	var figs []Figure
-	for _, m := range []func(*Suite) (Figure, error){measureGet, measureBulk, measurePaging, measureRate(RateLimited, RateBurst), measureRate(RateLimitedPaced, 1), measureRead} {
+	for _, m := range []func(*Suite) ([]Figure, error){
+		one(measureGet), measurePeers, measureConcurrent, one(measureBulk), one(measurePaging),
+		one(measureRate(RateLimited, RateBurst)), one(measureRate(RateLimitedPaced, 1)), one(measureRead),
+		one(measureUIPages),
+	} {
 		f, err := m(s)
 		if err != nil {
 			return figs, err
 		}
-		figs = append(figs, f)
+		figs = append(figs, f...)
 	}
 	return figs, nil
+}
+
+func one(m func(*Suite) (Figure, error)) func(*Suite) ([]Figure, error) {
+	return func(s *Suite) ([]Figure, error) {
+		f, err := m(s)
+		return []Figure{f}, err
+	}
+}
+
+// measurePeers compares vssubs with the clients ogen and oapi-codegen generate, on a Get
+// and on one list page, each call to the same server in the same rounds.
+func measurePeers(*Suite) ([]Figure, error) {
+	var figs []Figure
+	for _, op := range []struct {
+		name           string
+		vs, ogen, oapi func(*testing.B)
+	}{
+		{"Subscribers.Get", ClientGet, OgenGet, OapiGet},
+		{fmt.Sprintf("List, one page of %d", PagePeerSize), ClientPage, OgenPage, OapiPage},
+	} {
+		rs, err := interleave(5, named{op.name, op.vs}, named{op.name + " (ogen)", op.ogen}, named{op.name + " (oapi-codegen)", op.oapi})
+		if err != nil {
+			return figs, err
+		}
+		for i, peer := range []string{"ogen", "oapi-codegen"} {
+			p := rs[i+1]
+			ratio := float64(rs[0].NsPerOp()) / float64(p.NsPerOp())
+			figs = append(figs, Figure{CPURatio: cpuRatio(rs[0], p),
+				Name:     fmt.Sprintf("%s, vssubs ÷ %s", op.name, peer),
+				Measured: fmt.Sprintf("%s, %d allocs/op", time.Duration(rs[0].NsPerOp()).Round(time.Microsecond/10), rs[0].AllocsPerOp()),
+				Baseline: fmt.Sprintf("%s, %d allocs/op (%s's client)", time.Duration(p.NsPerOp()).Round(time.Microsecond/10), p.AllocsPerOp(), peer),
+				Ratio:    ratio, Goal: fmt.Sprintf("≤ %.2f×", GoalPeerRatio), Met: ratio <= GoalPeerRatio,
+			})
+		}
+	}
+	return figs, nil
+}
+
+// measureConcurrent compares the default client's throughput at ConcurrentCallers with
+// the same client over a hand-tuned transport; its ratios are throughputs, so higher is
+// better.
+func measureConcurrent(*Suite) ([]Figure, error) {
+	rs, err := interleave(5, named{"ConcurrentGet", ConcurrentGetDefault}, named{"ConcurrentGet baseline", ConcurrentGetTuned})
+	if err != nil {
+		return nil, err
+	}
+	d, t := rs[0], rs[1]
+	ratio := float64(t.NsPerOp()) / float64(d.NsPerOp())
+	return []Figure{{CPURatio: cpuRatio(t, d),
+		Name:     fmt.Sprintf("Subscribers.Get from %d goroutines, throughput", ConcurrentCallers),
+		Measured: fmt.Sprintf("%.0f calls/s (default transport)", 1e9/float64(d.NsPerOp())),
+		Baseline: fmt.Sprintf("%.0f calls/s (hand-tuned transport)", 1e9/float64(t.NsPerOp())),
+		Ratio:    ratio, Goal: fmt.Sprintf("≥ %.2f×", GoalConcurrentThroughput), Met: ratio >= GoalConcurrentThroughput,
+		Note: "ratios are throughputs",
+	}}, nil
 }
 
 func measureGet(*Suite) (Figure, error) {

@@ -1,0 +1,98 @@
+package webui
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+)
+
+const (
+	sessionCookie = "vssubs_session"
+	langCookie    = "vssubs_lang"
+	sessionTTL    = 8 * time.Hour
+)
+
+// session is what the sealed cookie holds: who is signed in and the token the API knows
+// them by. The browser can neither read nor alter it.
+type session struct {
+	Email   string `json:"e"`
+	Token   string `json:"t"`
+	Expires int64  `json:"x"`
+}
+
+// sealer encrypts and authenticates session cookies with AES-GCM, so the UI keeps no
+// session state of its own and a restart with the same key signs nobody out.
+type sealer struct{ aead cipher.AEAD }
+
+func newSealer(key []byte) (sealer, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return sealer{}, err
+	}
+	aead, err := cipher.NewGCM(block)
+	return sealer{aead}, err
+}
+
+func (s sealer) seal(v session) string {
+	plain, _ := json.Marshal(v)
+	nonce := make([]byte, s.aead.NonceSize())
+	rand.Read(nonce)
+	return base64.RawURLEncoding.EncodeToString(s.aead.Seal(nonce, nonce, plain, []byte(sessionCookie)))
+}
+
+func (s sealer) open(raw string, now time.Time) (session, error) {
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || len(b) < s.aead.NonceSize() {
+		return session{}, errors.New("webui: malformed session")
+	}
+	n := s.aead.NonceSize()
+	plain, err := s.aead.Open(nil, b[:n], b[n:], []byte(sessionCookie))
+	if err != nil {
+		return session{}, errors.New("webui: session not sealed by this UI")
+	}
+	var v session
+	if err := json.Unmarshal(plain, &v); err != nil || v.Token == "" {
+		return session{}, errors.New("webui: malformed session")
+	}
+	if now.Unix() >= v.Expires {
+		return session{}, errors.New("webui: session expired")
+	}
+	return v, nil
+}
+
+// cookie builds one of the UI's cookies with its safe defaults: HttpOnly, SameSite=Lax,
+// and Secure when the request came over TLS (or the UI was told it sits behind TLS).
+func (u *UI) cookie(r *http.Request, name, value string, maxAge time.Duration) *http.Cookie {
+	return &http.Cookie{
+		Name: name, Value: value, Path: "/",
+		MaxAge:   int(maxAge / time.Second),
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+		Secure:   r.TLS != nil || u.cfg.secure,
+	}
+}
+
+func (u *UI) currentSession(r *http.Request) (session, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return session{}, false
+	}
+	s, err := u.sessions.open(c.Value, u.cfg.now())
+	return s, err == nil
+}
+
+func (u *UI) startSession(w http.ResponseWriter, r *http.Request, email, token string) {
+	v := session{Email: email, Token: token, Expires: u.cfg.now().Add(sessionTTL).Unix()}
+	http.SetCookie(w, u.cookie(r, sessionCookie, u.sessions.seal(v), sessionTTL))
+}
+
+func (u *UI) endSession(w http.ResponseWriter, r *http.Request) {
+	c := u.cookie(r, sessionCookie, "", 0)
+	c.MaxAge = -1
+	http.SetCookie(w, c)
+}
