@@ -23,20 +23,20 @@ func ExampleWithIdempotencyKey() {
 	key := vssubs.WithIdempotencyKey("cart-1234")
 	first, _ := c.Orders.Place(ctx, req, key)
 	again, _ := c.Orders.Place(ctx, req, key)
-	fmt.Println("orders:", first.ID, again.ID)
+	fmt.Println("the same order:", first.ID == again.ID)
 
 	form := vssubs.OpenLicenseForm{AuthorizationNumber: first.AuthorizationNumber, LicenseNumber: first.LicenseNumber,
 		CustomerEmail: first.CustomerEmail, AcceptTerms: true}
 	regKey := vssubs.WithIdempotencyKey("register-1234")
 	a, _ := c.Partners.Register(ctx, form, regKey)
 	b, err := c.Partners.Register(ctx, form, regKey) // a replay, not ErrAlreadyRegistered
-	fmt.Println("registration:", a.ID, b.ID, err)
+	fmt.Println("the same registration:", a.ID == b.ID, err)
 
 	_ = p.Flush(ctx)
 	fmt.Println("notifications:", p.Recorder().Len())
 	// Output:
-	// orders: ord_000001 ord_000001
-	// registration: agr_000001 agr_000001 <nil>
+	// the same order: true
+	// the same registration: true <nil>
 	// notifications: 2
 }
 

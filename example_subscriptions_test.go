@@ -50,7 +50,7 @@ func ExampleSubscribersService_Add() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(sub.ID, sub.Email, sub.Level, sub.Status)
+	fmt.Println(strings.HasPrefix(sub.ID, "sub_"), sub.Email, sub.Level, sub.Status)
 
 	// The same email twice is refused.
 	_, err = partner.Subscribers.Add(ctx, agreementID, vssubs.SubscriberInput{
@@ -58,7 +58,7 @@ func ExampleSubscribersService_Add() {
 	})
 	fmt.Println(errors.Is(err, vssubs.ErrConflict))
 	// Output:
-	// sub_000001 ada@contoso.example enterprise assigned
+	// true ada@contoso.example enterprise assigned
 	// true
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"strings"
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
@@ -107,12 +108,12 @@ func ExampleAgreementsService_List() {
 			if err != nil {
 				log.Fatal(err)
 			}
-			fmt.Println(agr.ID, agr.CustomerName, agr.Role)
+			fmt.Println(agr.ID == order.AgreementID, agr.CustomerName, agr.Role)
 		}
 	}
 	// Output:
-	// agr_000001 Contoso Ltd super_admin
-	// agr_000001 Contoso Ltd partner
+	// true Contoso Ltd super_admin
+	// true Contoso Ltd partner
 }
 
 func ExampleAgreementsService_Get() {
@@ -143,7 +144,7 @@ func ExampleAccessService_ListPartners() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Println(pa.PartnerID, pa.Email, pa.Via)
+		fmt.Println(strings.HasPrefix(pa.PartnerID, "usr_"), pa.Email, pa.Via)
 	}
 
 	// Partners cannot see each other.
@@ -151,7 +152,7 @@ func ExampleAccessService_ListPartners() {
 		fmt.Println(errors.Is(err, vssubs.ErrForbidden))
 	}
 	// Output:
-	// usr_000001 alice@fabrikam-partners.com olp_registration
+	// true alice@fabrikam-partners.com olp_registration
 	// true
 }
 

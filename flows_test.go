@@ -34,7 +34,7 @@ type flowWorld struct {
 func newFlowWorld(t *testing.T, opts ...portal.Option) *flowWorld {
 	t.Helper()
 	clk := &clock{now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
-	p, err := portal.New(append([]portal.Option{portal.WithClock(clk.Now)}, opts...)...)
+	p, err := portal.New(append(append([]portal.Option{portal.WithClock(clk.Now)}, storeOptions(t)...), opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

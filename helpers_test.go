@@ -8,6 +8,7 @@ import (
 
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/portal"
+	"github.com/vssubs/vssubs-go/portal/store/storetest"
 )
 
 // Who is who in the tests.
@@ -49,7 +50,7 @@ func newWorld(t testing.TB, lines ...vssubs.OrderLine) *world {
 	t.Helper()
 	ctx := context.Background()
 	clk := &clock{now: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
-	p, err := portal.New(portal.WithClock(clk.Now))
+	p, err := portal.New(append(storeOptions(t), portal.WithClock(clk.Now))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,4 +91,13 @@ func person(n string, level vssubs.Level) vssubs.SubscriberInput {
 		FirstName: "Ada " + n, LastName: "Lovelace", Email: "ada." + n + "@contoso.example",
 		Level: level, Country: "FR", Downloads: true,
 	}
+}
+
+// storeOptions keeps the portal's state on the backend VSSUBS_TEST_STORE names (memory by
+// default), so these tests hold every backend to the same rules.
+func storeOptions(tb testing.TB) []portal.Option {
+	if s := storetest.FromEnv(tb); s != nil {
+		return []portal.Option{portal.WithStore(s)}
+	}
+	return nil
 }

@@ -1,34 +1,26 @@
 package portal
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/portal/store"
 )
-
-// adminInfo is what the portal remembers of an admin beyond the role itself, which lives
-// in agreement.roles with every other role.
-type adminInfo struct {
-	name    string
-	addedBy string
-	addedAt time.Time
-}
 
 // minSuperAdmins is how many super admins an agreement always keeps.
 const minSuperAdmins = 2
 
 // adminsOf lists the customer side's roles, oldest first. The customer, super admin from
 // the order, is described by the order itself.
-func adminsOf(a *agreement) []vssubs.Admin {
-	st := a.subscriptions()
-	out := make([]vssubs.Admin, 0, len(a.roles))
-	for email, role := range a.roles {
+func adminsOf(a store.Agreement) []vssubs.Admin {
+	out := make([]vssubs.Admin, 0, len(a.Roles))
+	for email, role := range a.Roles {
 		ad := vssubs.Admin{Email: email, Role: role, Name: a.CustomerName, AddedAt: a.CreatedAt}
-		if info := st.admins[email]; info != nil {
-			ad.Name, ad.AddedBy, ad.AddedAt = info.name, info.addedBy, info.addedAt
+		if info, ok := a.Admins[email]; ok {
+			ad.Name, ad.AddedBy, ad.AddedAt = info.Name, info.AddedBy, info.AddedAt
 		}
 		out = append(out, ad)
 	}
@@ -42,14 +34,17 @@ func adminsOf(a *agreement) []vssubs.Admin {
 }
 
 func (p *Portal) listAdmins(rq *request) (int, any, error) {
-	p.mu.Lock()
-	a, _, err := p.agreementFor(rq, anyRole()...)
+	var out []vssubs.Admin
+	_, _, err := p.view(rq, func(ctx context.Context, tx store.Tx) (int, any, error) {
+		a, _, err := p.agreementFor(ctx, tx, rq, anyRole()...)
+		if err == nil {
+			out = adminsOf(a)
+		}
+		return 0, nil, err
+	})
 	if err != nil {
-		p.mu.Unlock()
 		return 0, nil, err
 	}
-	out := adminsOf(a)
-	p.mu.Unlock()
 	page, err := paginate(out, rq.URL.Query().Get("cursor"), p.cfg.pageSize)
 	return http.StatusOK, page, err
 }
@@ -65,27 +60,32 @@ func (p *Portal) addAdmin(rq *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	a, _, err := p.agreementFor(rq, vssubs.RoleSuperAdmin)
-	if err != nil {
-		return 0, nil, err
-	}
-	if role, _ := a.roleOf(in.Email); role != "" {
-		return 0, nil, apiError(http.StatusConflict, vssubs.CodeConflict, vssubs.MaskEmail(in.Email)+" already has the role "+string(role)+" on this agreement")
-	}
-	now := p.cfg.now().UTC()
-	a.roles[in.Email] = in.Role
-	a.subscriptions().admins[in.Email] = &adminInfo{name: in.Name, addedBy: rq.caller, addedAt: now}
-	p.st.user(in.Email, in.Language)
-	p.notify(rq, vssubs.KindAdminInvitation, in.Email, a.ID, map[string]string{
-		"admin_name":     in.Name,
-		"invited_by":     rq.caller,
-		"role":           roleText(in.Role, in.Language),
-		"license_number": a.LicenseNumber,
-		"customer_name":  a.CustomerName,
+	return p.update(rq, agreementLock(rq), func(ctx context.Context, tx store.Tx) (int, any, error) {
+		a, _, err := p.agreementFor(ctx, tx, rq, vssubs.RoleSuperAdmin)
+		if err != nil {
+			return 0, nil, err
+		}
+		if role, _ := roleOf(a, in.Email); role != "" {
+			return 0, nil, apiError(http.StatusConflict, vssubs.CodeConflict, vssubs.MaskEmail(in.Email)+" already has the role "+string(role)+" on this agreement")
+		}
+		now := p.cfg.now().UTC()
+		a.Roles[in.Email] = in.Role
+		a.Admins[in.Email] = store.Admin{Name: in.Name, AddedBy: rq.caller, AddedAt: now}
+		if err := tx.PutAgreement(ctx, a); err != nil {
+			return 0, nil, err
+		}
+		if _, err := p.user(ctx, tx, in.Email, in.Language); err != nil {
+			return 0, nil, err
+		}
+		err = p.notify(ctx, tx, rq, vssubs.KindAdminInvitation, in.Email, a.ID, map[string]string{
+			"admin_name":     in.Name,
+			"invited_by":     rq.caller,
+			"role":           roleText(in.Role, in.Language),
+			"license_number": a.LicenseNumber,
+			"customer_name":  a.CustomerName,
+		})
+		return http.StatusCreated, vssubs.Admin{Email: in.Email, Name: in.Name, Role: in.Role, AddedBy: rq.caller, AddedAt: now}, err
 	})
-	return http.StatusCreated, vssubs.Admin{Email: in.Email, Name: in.Name, Role: in.Role, AddedBy: rq.caller, AddedAt: now}, nil
 }
 
 // roleText names a role inside the invitation's sentence, in its language.
@@ -104,29 +104,29 @@ func roleText(role vssubs.Role, lang vssubs.Language) string {
 // removeAdmin is a super admin taking a role away; the last two super admins stay.
 func (p *Portal) removeAdmin(rq *request) (int, any, error) {
 	email := vssubs.NormalizeEmail(rq.PathValue("email"))
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	a, _, err := p.agreementFor(rq, vssubs.RoleSuperAdmin)
-	if err != nil {
-		return 0, nil, err
-	}
-	role, ok := a.roles[email]
-	if !ok {
-		return 0, nil, apiError(http.StatusNotFound, vssubs.CodeNotFound, "no admin with this email on this agreement")
-	}
-	if role == vssubs.RoleSuperAdmin {
-		supers := 0
-		for _, r := range a.roles {
-			if r == vssubs.RoleSuperAdmin {
-				supers++
+	return p.update(rq, agreementLock(rq), func(ctx context.Context, tx store.Tx) (int, any, error) {
+		a, _, err := p.agreementFor(ctx, tx, rq, vssubs.RoleSuperAdmin)
+		if err != nil {
+			return 0, nil, err
+		}
+		role, ok := a.Roles[email]
+		if !ok {
+			return 0, nil, apiError(http.StatusNotFound, vssubs.CodeNotFound, "no admin with this email on this agreement")
+		}
+		if role == vssubs.RoleSuperAdmin {
+			supers := 0
+			for _, r := range a.Roles {
+				if r == vssubs.RoleSuperAdmin {
+					supers++
+				}
+			}
+			if supers <= minSuperAdmins {
+				return 0, nil, apiError(http.StatusConflict, vssubs.CodeLastSuperAdmin,
+					"an agreement keeps at least two super admins: add another super admin before removing this one")
 			}
 		}
-		if supers <= minSuperAdmins {
-			return 0, nil, apiError(http.StatusConflict, vssubs.CodeLastSuperAdmin,
-				"an agreement keeps at least two super admins: add another super admin before removing this one")
-		}
-	}
-	delete(a.roles, email)
-	delete(a.subscriptions().admins, email)
-	return http.StatusNoContent, nil, nil
+		delete(a.Roles, email)
+		delete(a.Admins, email)
+		return http.StatusNoContent, nil, tx.PutAgreement(ctx, a)
+	})
 }

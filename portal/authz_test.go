@@ -102,7 +102,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx := context.Background()
-	p := vssubstest.NewPortal(t)
+	p := vssubstest.NewPortal(t, vssubstest.WithPortalOptions(storeOptions(t)...))
 	w := &world{p: p, emails: map[principal]string{
 		unrecognized:   "nobody@unknown-corp.com",
 		partnerWithout: "carol@other-partners.com",

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/internal/wire"
+	"github.com/vssubs/vssubs-go/portal/store"
 )
 
 // A bulk add is one logical operation in three kinds of request, each idempotent on its
@@ -32,16 +34,6 @@ const bulkSessionTTL = 24 * time.Hour
 // maxChunkBody bounds one chunk's JSON: MaxBulkChunk rows of generous size.
 const maxChunkBody = 8 << 20
 
-type bulkSession struct {
-	vssubs.BulkSession
-	owner   string
-	key     string
-	created time.Time
-	chunks  [][]vssubs.BulkRow
-	hashes  [][sha256.Size]byte
-	result  *vssubs.BulkResult
-}
-
 func (p *Portal) startBulk(rq *request) (int, any, error) {
 	var req wire.BulkStartRequest
 	if err := decode(rq, &req, 0); err != nil {
@@ -60,56 +52,50 @@ func (p *Portal) startBulk(rq *request) (int, any, error) {
 	if len(fe) > 0 {
 		return 0, nil, &vssubs.ValidationError{Fields: fe}
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	a, st, err := p.subscriptionsFor(rq)
-	if err != nil {
-		return 0, nil, err
-	}
-	now := p.cfg.now().UTC()
-	st.expireBulks(now)
-	if b := st.bulkKeys[rq.caller+"\x00"+key]; b != nil {
-		if b.Total != req.Total || b.Chunks != req.Chunks {
-			return 0, nil, apiError(http.StatusUnprocessableEntity, vssubs.CodeIdempotencyKeyReused,
-				"this idempotency key already names a bulk add of a different size")
+	return p.update(rq, agreementLock(rq), func(ctx context.Context, tx store.Tx) (int, any, error) {
+		a, _, err := p.agreementFor(ctx, tx, rq, anyRole()...)
+		if err != nil {
+			return 0, nil, err
 		}
-		return http.StatusOK, b.BulkSession, nil
-	}
-	b := &bulkSession{
-		BulkSession: vssubs.BulkSession{ID: p.st.nextID("blk"), AgreementID: a.ID, Total: req.Total, Chunks: req.Chunks, Status: vssubs.BulkOpen},
-		owner:       rq.caller,
-		key:         key,
-		created:     now,
-		chunks:      make([][]vssubs.BulkRow, req.Chunks),
-		hashes:      make([][sha256.Size]byte, req.Chunks),
-	}
-	st.bulks[b.ID] = b
-	st.bulkKeys[rq.caller+"\x00"+key] = b
-	return http.StatusCreated, b.BulkSession, nil
+		now := p.cfg.now().UTC()
+		if err := tx.DeleteBulksBefore(ctx, a.ID, now.Add(-bulkSessionTTL)); err != nil {
+			return 0, nil, err
+		}
+		b, ok, err := tx.BulkByKey(ctx, a.ID, rq.caller, key)
+		if err != nil {
+			return 0, nil, err
+		}
+		if ok {
+			if b.Total != req.Total || b.Chunks != req.Chunks {
+				return 0, nil, apiError(http.StatusUnprocessableEntity, vssubs.CodeIdempotencyKeyReused,
+					"this idempotency key already names a bulk add of a different size")
+			}
+			return http.StatusOK, b.BulkSession, nil
+		}
+		b = store.Bulk{
+			BulkSession: vssubs.BulkSession{ID: p.ids.next("blk"), AgreementID: a.ID, Total: req.Total, Chunks: req.Chunks, Status: vssubs.BulkOpen},
+			Owner:       rq.caller,
+			Key:         key,
+			Created:     now,
+		}
+		return http.StatusCreated, b.BulkSession, tx.PutBulk(ctx, b)
+	})
 }
 
-// expireBulks forgets the sessions opened more than bulkSessionTTL ago.
-func (st *subscriptions) expireBulks(now time.Time) {
-	for id, b := range st.bulks {
-		if now.Sub(b.created) > bulkSessionTTL {
-			delete(st.bulks, id)
-			delete(st.bulkKeys, b.owner+"\x00"+b.key)
-		}
-	}
-}
-
-// bulkFor finds the caller's own session named in the path, with its agreement. It must
-// be called with the state lock held.
-func (p *Portal) bulkFor(rq *request) (*agreement, *subscriptions, *bulkSession, error) {
-	a, st, err := p.subscriptionsFor(rq)
+// bulkFor finds the caller's own session named in the path, with its agreement.
+func (p *Portal) bulkFor(ctx context.Context, tx store.Tx, rq *request) (store.Agreement, store.Bulk, error) {
+	a, _, err := p.agreementFor(ctx, tx, rq, anyRole()...)
 	if err != nil {
-		return nil, nil, nil, err
+		return a, store.Bulk{}, err
 	}
-	b := st.bulks[rq.PathValue("bulk")]
-	if b == nil || b.owner != rq.caller {
-		return nil, nil, nil, apiError(http.StatusNotFound, vssubs.CodeNotFound, "no such bulk add")
+	b, ok, err := tx.Bulk(ctx, a.ID, rq.PathValue("bulk"))
+	if err != nil {
+		return a, b, err
 	}
-	return a, st, b, nil
+	if !ok || b.Owner != rq.caller {
+		return a, b, apiError(http.StatusNotFound, vssubs.CodeNotFound, "no such bulk add")
+	}
+	return a, b, nil
 }
 
 func (p *Portal) putBulkChunk(rq *request) (int, any, error) {
@@ -126,131 +112,147 @@ func (p *Portal) putBulkChunk(rq *request) (int, any, error) {
 		return 0, nil, fieldError("rows", fmt.Sprintf("a chunk holds 1 to %d rows", vssubs.MaxBulkChunk))
 	}
 	sum := sha256.Sum256(raw)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	_, _, b, err := p.bulkFor(rq)
-	if err != nil {
-		return 0, nil, err
-	}
-	n, err := strconv.Atoi(rq.PathValue("chunk"))
-	if err != nil || n < 0 || n >= b.Chunks {
-		return 0, nil, fieldError("chunk", fmt.Sprintf("must be a chunk index from 0 to %d", b.Chunks-1))
-	}
-	if b.Status == vssubs.BulkCommitted {
-		if b.hashes[n] != sum {
-			return 0, nil, apiError(http.StatusUnprocessableEntity, vssubs.CodeIdempotencyKeyReused,
-				"this bulk add was committed with different rows")
+	return p.update(rq, agreementLock(rq), func(ctx context.Context, tx store.Tx) (int, any, error) {
+		a, b, err := p.bulkFor(ctx, tx, rq)
+		if err != nil {
+			return 0, nil, err
 		}
-		return http.StatusOK, b.BulkSession, nil
-	}
-	b.Received += len(chunk.Rows) - len(b.chunks[n])
-	b.chunks[n], b.hashes[n] = chunk.Rows, sum
-	return http.StatusOK, b.BulkSession, nil
+		n, err := strconv.Atoi(rq.PathValue("chunk"))
+		if err != nil || n < 0 || n >= b.Chunks {
+			return 0, nil, fieldError("chunk", fmt.Sprintf("must be a chunk index from 0 to %d", b.Chunks-1))
+		}
+		hash, old, _, err := tx.Chunk(ctx, a.ID, b.ID, n)
+		if err != nil {
+			return 0, nil, err
+		}
+		if b.Status == vssubs.BulkCommitted {
+			if hash != sum {
+				return 0, nil, apiError(http.StatusUnprocessableEntity, vssubs.CodeIdempotencyKeyReused,
+					"this bulk add was committed with different rows")
+			}
+			return http.StatusOK, b.BulkSession, nil
+		}
+		b.Received += len(chunk.Rows) - len(old)
+		if err := tx.PutChunk(ctx, a.ID, b.ID, n, sum, chunk.Rows); err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, b.BulkSession, tx.PutBulk(ctx, b)
+	})
 }
 
 func (p *Portal) getBulk(rq *request) (int, any, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	_, _, b, err := p.bulkFor(rq)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, b.BulkSession, nil
-}
-
-// commitBulk checks every row, then adds them all or none.
-func (p *Portal) commitBulk(rq *request) (int, any, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	a, st, b, err := p.bulkFor(rq)
-	if err != nil {
-		return 0, nil, err
-	}
-	if b.result != nil {
-		return http.StatusOK, *b.result, nil
-	}
-	var missing []string
-	rows := make([]vssubs.BulkRow, 0, b.Total)
-	for i, c := range b.chunks {
-		if c == nil {
-			missing = append(missing, strconv.Itoa(i))
-		}
-		rows = append(rows, c...)
-	}
-	if len(missing) > 0 || len(rows) != b.Total {
-		return 0, nil, fieldError("chunks", fmt.Sprintf("%d rows were announced and %d received; missing chunks: %v", b.Total, len(rows), missing))
-	}
-	now := p.cfg.now().UTC()
-	rows, bad := p.planBulk(st, rows, now)
-	if len(bad) > 0 {
-		slices.SortStableFunc(bad, func(x, y vssubs.RowError) int { return x.Row - y.Row })
-		return 0, nil, (&vssubs.BulkError{Rows: bad}).APIError()
-	}
-	res := &vssubs.BulkResult{BulkID: b.ID, Added: len(rows), SubscriberIDs: make([]string, len(rows))}
-	levels := map[vssubs.Level]bool{}
-	// One subscriber and one notification per row: grow once, not row by row.
-	st.ordered = slices.Grow(st.ordered, len(rows))
-	rq.outbox = slices.Grow(rq.outbox, len(rows))
-	for i, row := range rows {
-		ls := st.seats[row.Level]
-		s, err := ls.take(row.Email, now)
+	return p.view(rq, func(ctx context.Context, tx store.Tx) (int, any, error) {
+		_, b, err := p.bulkFor(ctx, tx, rq)
 		if err != nil {
-			// planBulk rehearsed these very takes on copies of the pools.
-			return 0, nil, fmt.Errorf("bulk %s row %d: rehearsed seat not available: %w", b.ID, row.Row, err)
+			return 0, nil, err
 		}
-		res.SubscriberIDs[i] = p.assign(rq, a, row.SubscriberInput, s, now).ID
-		levels[row.Level] = true
-	}
-	for l := range levels {
-		st.record(l, now)
-	}
-	b.Status, b.Received, b.chunks, b.result = vssubs.BulkCommitted, b.Total, nil, res
-	return http.StatusOK, *res, nil
+		return http.StatusOK, b.BulkSession, nil
+	})
 }
 
-// planBulk runs every check of a bulk add without changing anything: the row checks the
-// client also runs, then purchased levels, emails already on the agreement, and seats
-// for the whole batch, rehearsed on copies of the level pools.
-func (p *Portal) planBulk(st *subscriptions, rows []vssubs.BulkRow, now time.Time) ([]vssubs.BulkRow, []vssubs.RowError) {
+// commitBulk checks every row, then adds them all or none: the seats are taken for real
+// and the transaction is rolled back if any row fails, so the check and the add can
+// never disagree.
+func (p *Portal) commitBulk(rq *request) (int, any, error) {
+	return p.update(rq, agreementLock(rq), func(ctx context.Context, tx store.Tx) (int, any, error) {
+		a, b, err := p.bulkFor(ctx, tx, rq)
+		if err != nil {
+			return 0, nil, err
+		}
+		if b.Result != nil {
+			return http.StatusOK, *b.Result, nil
+		}
+		var missing []string
+		rows := make([]vssubs.BulkRow, 0, b.Total)
+		for i := range b.Chunks {
+			_, c, ok, err := tx.Chunk(ctx, a.ID, b.ID, i)
+			if err != nil {
+				return 0, nil, err
+			}
+			if !ok {
+				missing = append(missing, strconv.Itoa(i))
+			}
+			rows = append(rows, c...)
+		}
+		if len(missing) > 0 || len(rows) != b.Total {
+			return 0, nil, fieldError("chunks", fmt.Sprintf("%d rows were announced and %d received; missing chunks: %v", b.Total, len(rows), missing))
+		}
+		now := p.cfg.now().UTC()
+		rows, seats, bad, err := p.planBulk(ctx, tx, &a, rows, now)
+		if err != nil {
+			return 0, nil, err
+		}
+		if len(bad) > 0 {
+			slices.SortStableFunc(bad, func(x, y vssubs.RowError) int { return x.Row - y.Row })
+			return 0, nil, (&vssubs.BulkError{Rows: bad}).APIError()
+		}
+		res := &vssubs.BulkResult{BulkID: b.ID, Added: len(rows), SubscriberIDs: make([]string, len(rows))}
+		// One notification per row: grow once, not row by row.
+		rq.notes = slices.Grow(rq.notes, len(rows))
+		levels := map[vssubs.Level]bool{}
+		for i, row := range rows {
+			sub, err := p.assign(ctx, tx, rq, a, row.SubscriberInput, seats[i], now)
+			if err != nil {
+				return 0, nil, err
+			}
+			res.SubscriberIDs[i] = sub.ID
+			levels[row.Level] = true
+		}
+		for _, l := range a.Lines {
+			if levels[l.Level] {
+				if err := recordUsage(ctx, tx, a, l.Level, now); err != nil {
+					return 0, nil, err
+				}
+				delete(levels, l.Level)
+			}
+		}
+		b.Status, b.Received, b.Result = vssubs.BulkCommitted, b.Total, res
+		if err := tx.DropChunkRows(ctx, a.ID, b.ID); err != nil {
+			return 0, nil, err
+		}
+		if err := tx.PutBulk(ctx, b); err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, *res, tx.PutAgreement(ctx, a)
+	})
+}
+
+// planBulk runs every check of a bulk add: the row checks the client also runs, then
+// purchased levels, emails already on the agreement, and a seat for each row, taken in
+// this transaction. It returns the rows, the seat of each, and every bad row.
+func (p *Portal) planBulk(ctx context.Context, tx store.Tx, a *store.Agreement, rows []vssubs.BulkRow, now time.Time) ([]vssubs.BulkRow, []store.Seat, []vssubs.RowError, error) {
 	rows, bad := p.cfg.rules.CheckBulkRows(rows)
 	failed := make(map[int]bool, len(bad))
 	for _, e := range bad {
 		failed[e.Row] = true
 	}
-	pools := map[vssubs.Level]*levelSeats{}
-	for _, row := range rows {
+	seats := make([]store.Seat, len(rows))
+	for i, row := range rows {
 		if failed[row.Row] {
 			continue
 		}
 		fail := func(field, reason string) {
 			bad = append(bad, vssubs.RowError{Row: row.Row, Field: field, Reason: reason})
 		}
-		if st.byEmail[row.Email] != nil {
+		if _, dup, err := tx.SubscriberByEmail(ctx, a.ID, row.Email); err != nil {
+			return nil, nil, nil, err
+		} else if dup {
 			fail(vssubs.FieldEmail, "already has a subscription on this agreement")
 			continue
 		}
-		real := st.seats[row.Level]
-		if real == nil {
+		if err := purchased(*a, row.Level); err != nil {
 			fail(vssubs.FieldLevel, notPurchased(row.Level))
 			continue
 		}
-		pool := pools[row.Level]
-		if pool == nil {
-			pool = real.clone()
-			pools[row.Level] = pool
+		s, err := takeSeat(ctx, tx, a, row.Level, row.Email, now)
+		var ae *vssubs.APIError
+		switch {
+		case errors.As(err, &ae):
+			fail(vssubs.FieldLevel, ae.Message)
+		case err != nil:
+			return nil, nil, nil, err
 		}
-		if _, err := pool.take(row.Email, now); err != nil {
-			fail(vssubs.FieldLevel, reasonOf(err))
-		}
+		seats[i] = s
 	}
-	return rows, bad
-}
-
-// reasonOf is the message of a refusal, as a row's reason.
-func reasonOf(err error) string {
-	var ae *vssubs.APIError
-	if errors.As(err, &ae) {
-		return ae.Message
-	}
-	return err.Error()
+	return rows, seats, bad, nil
 }

@@ -37,14 +37,15 @@ func ExamplePortal_DeadLetters() {
 	}
 	_ = p.Flush(ctx)
 	for _, d := range p.DeadLetters() {
-		fmt.Printf("dead: %s %s after %d tries: %s\n", d.Notification.ID, d.Notification.Kind, d.Attempts, d.LastError)
+		fmt.Printf("dead: %s after %d tries: %s\n", d.Notification.Kind, d.Attempts, d.LastError)
 	}
 
-	up = true // safe: after Flush the worker is idle, and RetryDeadLetter wakes it under a lock
-	_ = p.RetryDeadLetter(p.DeadLetters()[0].Notification.ID)
+	up = true // safe: after Flush the worker is idle, and RetryDeadLetter wakes it through a channel
+	id := p.DeadLetters()[0].Notification.ID
+	_ = p.RetryDeadLetter(id)
 	_ = p.Flush(ctx)
-	fmt.Println("delivered:", rec.All()[0].ID, "dead letters left:", len(p.DeadLetters()))
+	fmt.Println("delivered with the same id:", rec.All()[0].ID == id, "dead letters left:", len(p.DeadLetters()))
 	// Output:
-	// dead: ntf_000001 order_invitation after 3 tries: 421 mail server down
-	// delivered: ntf_000001 dead letters left: 0
+	// dead: order_invitation after 3 tries: 421 mail server down
+	// delivered with the same id: true dead letters left: 0
 }

@@ -18,15 +18,20 @@ import (
 	"github.com/vssubs/vssubs-go/internal/errorbody"
 	"github.com/vssubs/vssubs-go/internal/redact"
 	"github.com/vssubs/vssubs-go/internal/wire"
+	"github.com/vssubs/vssubs-go/portal/store"
 )
 
-// request is what a handler works with: the HTTP request, the signed-in caller, and the
-// notifications to send once the handler has released the state lock.
+// request is what a handler works with: the HTTP request, the signed-in caller, the
+// notifications its transaction queues, and its hold on an idempotency key.
 type request struct {
 	*http.Request
 	caller string          // normalized email; "" when anonymous
 	lang   vssubs.Language // from Accept-Language, "" when absent or unsupported
-	outbox []vssubs.Notification
+	notes  []vssubs.Notification
+	// claim is the request's idempotency key, when it has one; claimSettled is set once
+	// a transaction recorded its answer.
+	claim        *store.Claim
+	claimSettled bool
 }
 
 // handler answers a request with a status and a JSON body, or an error; a nil body with
@@ -118,7 +123,6 @@ func (p *Portal) serve(ep Endpoint) http.Handler {
 		} else if err = p.admit(rq); err == nil {
 			status, body, err = p.idempotent(w, rq, ep.h)
 		}
-		p.deliver(ctx, rq.outbox)
 		if err != nil {
 			status = p.writeError(ctx, w, reqID, err)
 		} else {
@@ -239,19 +243,4 @@ func paginate[T any](items []T, cursor string, size int) (wire.Page[T], error) {
 		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(end)))
 	}
 	return page, nil
-}
-
-// notify queues a notification to email in that user's language. It must be called with
-// the state lock held. Rendering waits for the outbox's worker, so that neither the lock
-// nor the caller's request pays for templates.
-func (p *Portal) notify(rq *request, kind vssubs.NotificationKind, email, agreementID string, data map[string]string) {
-	rq.outbox = append(rq.outbox, vssubs.Notification{
-		ID:          p.st.nextID("ntf"),
-		Kind:        kind,
-		To:          email,
-		Language:    p.st.user(email, "").Language,
-		AgreementID: agreementID,
-		Data:        data,
-		CreatedAt:   p.cfg.now().UTC(),
-	})
 }

@@ -2,16 +2,18 @@ package portal
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/portal/store"
 )
 
 // IdempotencyTTL is how long the portal remembers a write's answer under its key.
@@ -25,32 +27,15 @@ const HeaderIdempotentReplayed = "Idempotent-Replayed"
 // smaller limit still applies when the handler decodes it.
 const maxIdempotentBody = 32 << 20
 
-// idempotencyStore remembers, per caller and key, the first answer to a write. It has its
-// own lock, never held while a handler runs, so replays wait only for their own key.
-type idempotencyStore struct {
-	mu        sync.Mutex
-	entries   map[idemKey]*idemEntry
-	lastSweep time.Time
-}
+// pendingWait bounds how long a repeat waits for the first request with its key before it
+// is told to retry.
+const pendingWait = 10 * time.Second
 
-type idemKey struct{ caller, key string }
-
-// idemEntry is one remembered write. done is closed when the first request has answered;
-// until then a request with the same key waits for that answer instead of applying the
-// write a second time.
-type idemEntry struct {
-	fingerprint [sha256.Size]byte
-	done        chan struct{}
-	stored      bool // false when the first answer was not kept (see keep)
-	expires     time.Time
-	status      int
-	body        json.RawMessage
-	err         *vssubs.APIError
-}
-
-// idempotent runs a keyed write at most once per caller and key: the first request runs
-// h; later ones with the same key and body get its answer replayed, and with a different
-// body 422 idempotency_key_reused.
+// idempotent runs a keyed write at most once per caller and key, on this instance or any
+// other sharing the store: the first request claims the key and its write's transaction
+// records the answer; later ones with the same key and body get that answer replayed,
+// and with a different body 422 idempotency_key_reused. A repeat racing the first waits
+// for it, or is told to retry.
 func (p *Portal) idempotent(w http.ResponseWriter, rq *request, h handler) (int, any, error) {
 	key := rq.Header.Get(vssubs.HeaderIdempotencyKey)
 	if key == "" || rq.caller == "" || !isWriteMethod(rq.Method) {
@@ -70,117 +55,104 @@ func (p *Portal) idempotent(w http.ResponseWriter, rq *request, h handler) (int,
 	}
 	rq.Body = io.NopCloser(bytes.NewReader(raw))
 	fp := sha256.Sum256([]byte(rq.Method + " " + rq.URL.Path + "\x00" + string(raw)))
-	k := idemKey{rq.caller, key}
 
+	ctx := rq.Context()
+	p.purgeExpired(ctx)
+	deadline := time.Now().Add(pendingWait)
 	for {
-		e, first := p.idem.begin(k, fp, p.cfg.now())
-		if first {
-			return p.runFirst(rq, h, k, e)
+		res, err := p.store.ClaimKey(ctx, rq.caller, key, fp, p.cfg.now(), p.cfg.claimLease)
+		if err != nil {
+			return 0, nil, err
+		}
+		switch res.State {
+		case store.Claimed:
+			res.Claim.Expires = p.cfg.now().Add(IdempotencyTTL)
+			return p.runFirst(rq, h, res.Claim)
+		case store.Answered:
+			if res.Fingerprint != fp {
+				return 0, nil, apiError(http.StatusUnprocessableEntity, vssubs.CodeIdempotencyKeyReused,
+					"this idempotency key was already used for a different request")
+			}
+			w.Header().Set(HeaderIdempotentReplayed, "true")
+			return replay(res.Answer)
+		}
+		// Pending: wait for the first request's answer, on the store's signal or by polling.
+		wait := res.Wait
+		if wait == nil {
+			wait = afterSignal(50 * time.Millisecond)
 		}
 		select {
-		case <-e.done:
-		case <-rq.Context().Done():
-			return 0, nil, apiError(http.StatusConflict, vssubs.CodeConflict, "a request with this idempotency key is still in progress")
+		case <-wait:
+		case <-ctx.Done():
+			return 0, nil, inProgress()
 		}
-		if !e.stored {
-			continue // the first request's answer was not kept: this one applies the write
+		if time.Now().After(deadline) {
+			return 0, nil, inProgress()
 		}
-		if e.fingerprint != fp {
-			return 0, nil, apiError(http.StatusUnprocessableEntity, vssubs.CodeIdempotencyKeyReused,
-				"this idempotency key was already used for a different request")
-		}
-		w.Header().Set(HeaderIdempotentReplayed, "true")
-		if e.err != nil {
-			return 0, nil, e.err
-		}
-		if e.body == nil {
-			return e.status, nil, nil
-		}
-		return e.status, e.body, nil
 	}
 }
 
-// runFirst applies the write and records its answer; a handler that panics leaves no
-// answer behind, so requests waiting on the key are not stuck.
-func (p *Portal) runFirst(rq *request, h handler, k idemKey, e *idemEntry) (status int, body any, err error) {
+func replay(a store.Answer) (int, any, error) {
+	if a.Error != nil {
+		var r recordedError
+		if err := json.Unmarshal(a.Error, &r); err != nil {
+			return 0, nil, err
+		}
+		return 0, nil, r.apiError()
+	}
+	if a.Body == nil {
+		return a.Status, nil, nil
+	}
+	return a.Status, json.RawMessage(a.Body), nil
+}
+
+// runFirst runs the write holding the claim. Its transaction records the answer; an
+// answer given without one (a refusal before anything was written) is recorded here,
+// and an answer not worth keeping, or a panic, releases the key for a repeat.
+func (p *Portal) runFirst(rq *request, h handler, c store.Claim) (status int, body any, err error) {
+	rq.claim = &c
 	finished := false
+	ctx := rq.Context()
 	defer func() {
 		if !finished {
-			p.idem.finish(k, e, 0, nil, errors.New("handler panicked"), p.cfg.now())
+			_ = p.store.ReleaseKey(ctx, c)
 		}
 	}()
 	status, body, err = h(rq)
 	finished = true
-	p.idem.finish(k, e, status, body, err, p.cfg.now())
+	if rq.claimSettled {
+		return status, body, err
+	}
+	ans, kept := answerOf(status, body, err)
+	if !kept {
+		_ = p.store.ReleaseKey(ctx, c)
+		return status, body, err
+	}
+	if ferr := p.store.FinishKey(ctx, c, ans); errors.Is(ferr, store.ErrClaimLost) {
+		return 0, nil, inProgress()
+	} else if ferr != nil {
+		return 0, nil, ferr
+	}
 	return status, body, err
 }
 
-// begin returns the entry for k, creating a pending one (first is true) if there is none
-// or the old one expired.
-func (s *idempotencyStore) begin(k idemKey, fp [sha256.Size]byte, now time.Time) (e *idemEntry, first bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.entries == nil {
-		s.entries = map[idemKey]*idemEntry{}
+// purgeExpired deletes the answers older than IdempotencyTTL, at most once a minute.
+func (p *Portal) purgeExpired(ctx context.Context) {
+	now := p.cfg.now()
+	p.purgeMu.Lock()
+	due := sweepDue(&p.lastPurge, now)
+	p.purgeMu.Unlock()
+	if !due {
+		return
 	}
-	s.sweep(now)
-	if e, ok := s.entries[k]; ok && (!e.stored || now.Before(e.expires)) {
-		return e, false
+	if _, err := p.store.PurgeKeys(ctx, now); err != nil {
+		p.cfg.logger.Warn("expired idempotency answers not purged", slog.String("error", err.Error()))
 	}
-	e = &idemEntry{fingerprint: fp, done: make(chan struct{})}
-	s.entries[k] = e
-	return e, true
-}
-
-// finish records the first answer and wakes the requests waiting for it. Answers that
-// depend on the moment rather than on the request are forgotten, so a later retry
-// applies the write afresh: server failures, rate limits and lockouts.
-func (s *idempotencyStore) finish(k idemKey, e *idemEntry, status int, body any, err error, now time.Time) {
-	var (
-		ae     *vssubs.APIError
-		ve     *vssubs.ValidationError
-		raw    json.RawMessage
-		stored bool
-	)
-	switch {
-	case err == nil:
-		stored = true
-		if body != nil {
-			var mErr error
-			raw, mErr = json.Marshal(body)
-			stored = mErr == nil
-		}
-	case errors.As(err, &ae):
-		stored = keep(ae.StatusCode)
-	case errors.As(err, &ve):
-		ae, stored = validationError(ve), true
-	}
-	s.mu.Lock()
-	e.status, e.body, e.err, e.stored = status, raw, ae, stored
-	e.expires = now.Add(IdempotencyTTL)
-	if !stored && s.entries[k] == e {
-		delete(s.entries, k)
-	}
-	s.mu.Unlock()
-	close(e.done)
 }
 
 // keep reports whether an error answer is the request's lasting answer.
 func keep(status int) bool {
 	return status < 500 && status != http.StatusTooManyRequests && status != http.StatusLocked && status != http.StatusRequestTimeout
-}
-
-// sweep forgets expired answers, at most once a minute so writes stay cheap. It must be
-// called with s.mu held.
-func (s *idempotencyStore) sweep(now time.Time) {
-	if !sweepDue(&s.lastSweep, now) {
-		return
-	}
-	for k, e := range s.entries {
-		if e.stored && !now.Before(e.expires) {
-			delete(s.entries, k)
-		}
-	}
 }
 
 func isWriteMethod(m string) bool {
@@ -199,4 +171,11 @@ func sweepDue(last *time.Time, now time.Time) bool {
 	}
 	*last = now
 	return true
+}
+
+// afterSignal is a channel closed after d.
+func afterSignal(d time.Duration) <-chan struct{} {
+	ch := make(chan struct{})
+	time.AfterFunc(d, func() { close(ch) })
+	return ch
 }

@@ -40,7 +40,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 func newPortal(t *testing.T, opts ...portal.Option) *portal.Portal {
 	t.Helper()
-	p, err := portal.New(opts...)
+	p, err := portal.New(append(storeOptions(t), opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/notifier"
+	"github.com/vssubs/vssubs-go/portal/store"
 )
 
 // DeliveryPolicy says how the portal's outbox hands notifications to its Notifier: how
@@ -90,12 +89,15 @@ var ErrNoDeadLetter = errors.New("portal: no dead-lettered notification with thi
 
 // DeadLetters lists the notifications the outbox gave up on, oldest first.
 func (p *Portal) DeadLetters() []DeadLetter {
-	o := p.outbox
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	out := make([]DeadLetter, 0, len(o.dead))
-	for _, e := range o.dead {
-		out = append(out, DeadLetter{Notification: e.n, Attempts: e.attempts, LastError: e.lastErr, DeadAt: e.deadAt})
+	envs, err := p.store.DeadLetters(context.Background())
+	if err != nil {
+		p.cfg.logger.Error("dead letters not read", slog.String("error", err.Error()))
+	}
+	out := make([]DeadLetter, 0, len(envs))
+	for _, e := range envs {
+		// Shown as delivered: rendered (an entry that cannot be rendered stays as it is).
+		_ = render(&e.Notification)
+		out = append(out, DeadLetter{Notification: e.Notification, Attempts: e.Attempts, LastError: e.LastError, DeadAt: e.DeadAt})
 	}
 	return out
 }
@@ -103,27 +105,24 @@ func (p *Portal) DeadLetters() []DeadLetter {
 // RetryDeadLetter puts the dead-lettered notification with id back in the outbox, with a
 // fresh count of attempts and the same id, so receivers still deduplicate it.
 func (p *Portal) RetryDeadLetter(id string) error {
-	o := p.outbox
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.closed {
+	if p.outbox.isClosed() {
 		return ErrClosed
 	}
-	i := slices.IndexFunc(o.dead, func(e *envelope) bool { return e.n.ID == id })
-	if i < 0 {
+	err := p.store.Revive(context.Background(), id, time.Now())
+	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%w: %q", ErrNoDeadLetter, id)
 	}
-	e := o.dead[i]
-	o.dead = slices.Delete(o.dead, i, i+1)
-	e.attempts, e.lastErr = 0, ""
-	o.push(e)
-	return nil
+	if err == nil {
+		p.outbox.committed(context.Background(), nil)
+	}
+	return err
 }
 
-// Close stops the outbox's workers and waits for them to exit. A notification not yet
-// delivered goes to dead-letter rather than being lost; call Flush first to deliver
-// everything. Operations after Close still succeed, and their notifications are
-// dead-lettered.
+// Close stops the outbox's workers and waits for them to exit, abandoning a try in flight.
+// With a durable store what is not yet delivered stays in it, for the next start (or
+// another instance) to deliver; with the memory store it goes to dead-letter rather than
+// being lost silently. Operations after Close still succeed; their notifications wait in
+// the store (or, in memory, are dead-lettered). A store opened by New is closed too.
 func (p *Portal) Close() error {
 	o := p.outbox
 	o.mu.Lock()
@@ -132,193 +131,236 @@ func (p *Portal) Close() error {
 		return nil
 	}
 	o.closed = true
-	for e, t := range o.timers {
-		if t.Stop() {
-			delete(o.timers, e)
-			o.kill(e, ErrClosed)
-			o.wg.Done()
-		}
-	}
-	for _, e := range o.ready {
-		o.kill(e, ErrClosed)
-	}
-	o.ready = nil
-	o.cond.Broadcast()
 	o.mu.Unlock()
 	o.cancel()
 	o.wg.Wait()
+	o.buryIfVolatile()
+	if p.ownStore {
+		return p.store.Close()
+	}
 	return nil
 }
 
-// deliver hands the notifications of one request to the outbox. It never blocks on the
-// Notifier: the portal's operations succeed whatever state the Notifier is in.
-func (p *Portal) deliver(ctx context.Context, notes []vssubs.Notification) {
-	p.outbox.enqueue(ctx, notes)
-}
-
-// envelope is one notification in the outbox, with its delivery history.
-type envelope struct {
-	n        vssubs.Notification
-	seq      uint64 // order of entry, so Flush knows what was queued before it
-	attempts int
-	lastErr  string
-	deadAt   time.Time
-	// origin carries the producing request's trace to the deliveries, with an Observer.
-	origin context.Context
-}
-
-// outbox delivers notifications at least once: each one is tried until the Notifier
-// accepts it or the policy's attempts are spent, and then it is dead-lettered, never
-// dropped. Every envelope is in exactly one place: ready, timers, in a worker's hands, or
-// dead (or delivered and forgotten).
+// outbox delivers the store's notifications at least once: each one is tried until the
+// Notifier accepts it or the policy's attempts are spent, and then it is dead-lettered,
+// never dropped. Workers claim entries from the store for a lease, so workers of several
+// portal processes sharing a database never hold the same one.
 type outbox struct {
+	store    store.Store
 	notifier vssubs.Notifier
 	policy   DeliveryPolicy
 	logger   *slog.Logger
-	obs      Observer // nil without one
 	now      func() time.Time
 	ctx      context.Context // cancelled by Close, to abandon tries in flight
 	cancel   context.CancelFunc
+	kick     chan struct{} // a worker looks for due entries now
+	obs      Observer      // nil means none
 
-	mu        sync.Mutex
-	cond      *sync.Cond // signalled when ready grows or the outbox closes
-	ready     []*envelope
-	timers    map[*envelope]*time.Timer // envelopes waiting out a backoff
-	dead      []*envelope
-	unsettled map[uint64]struct{} // seqs neither delivered nor dead-lettered
-	order     []uint64            // seqs in the order they were given, settled ones trimmed from the front
-	seq       uint64
-	settled   chan struct{} // closed and replaced each time an envelope settles
-	started   bool
-	closed    bool
-	wg        sync.WaitGroup // workers and pending backoff timers
+	mu      sync.Mutex
+	settled chan struct{} // closed and replaced each time an entry settles
+	// origins holds, with an Observer, the trace of the request that produced each
+	// notification this process enqueued and has not yet settled, so its deliveries
+	// continue that trace. Entries enqueued by another process are delivered untraced.
+	origins map[string]context.Context
+	started bool
+	closed  bool
+	wg      sync.WaitGroup
 }
 
-func newOutbox(cfg config) *outbox {
+// claimBatch is how many entries a worker claims at once; it tries them in order.
+const claimBatch = 16
+
+// pollInterval is how often an idle worker of a durable store looks for entries that
+// other processes enqueued.
+const pollInterval = 500 * time.Millisecond
+
+func newOutbox(cfg config, st store.Store) *outbox {
 	ctx, cancel := context.WithCancel(context.Background())
-	o := &outbox{
-		notifier: cfg.notifier, policy: cfg.delivery, logger: cfg.logger, obs: cfg.observer, now: cfg.now,
-		ctx: ctx, cancel: cancel,
-		timers: map[*envelope]*time.Timer{}, unsettled: map[uint64]struct{}{}, settled: make(chan struct{}),
+	return &outbox{
+		store: st, notifier: cfg.notifier, policy: cfg.delivery, logger: cfg.logger, now: cfg.now, obs: cfg.observer, origins: map[string]context.Context{},
+		ctx: ctx, cancel: cancel, kick: make(chan struct{}, 1), settled: make(chan struct{}),
 	}
-	o.cond = sync.NewCond(&o.mu)
-	return o
 }
 
-func (o *outbox) enqueue(ctx context.Context, notes []vssubs.Notification) {
-	if len(notes) == 0 {
-		return
-	}
+func (o *outbox) isClosed() bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for _, n := range notes {
-		e := &envelope{n: n}
-		if o.obs != nil {
-			e.origin = origin(ctx)
-		}
-		if o.closed {
-			o.seq++
-			e.seq = o.seq
-			o.kill(e, ErrClosed)
-			continue
-		}
-		o.push(e)
+	return o.closed
+}
+
+// start runs the workers, once; an idle memory portal runs no goroutines until its first
+// notification.
+func (o *outbox) start() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.started || o.closed {
+		return
+	}
+	o.started = true
+	o.wg.Add(o.policy.Workers)
+	for range o.policy.Workers {
+		go o.work()
 	}
 }
 
-// push queues e for a worker under a new seq, starting the workers on first use so an
-// idle portal runs no goroutines. The lock must be held.
-func (o *outbox) push(e *envelope) {
-	o.seq++
-	e.seq = o.seq
-	o.unsettled[e.seq] = struct{}{}
-	o.order = append(o.order, e.seq)
-	o.ready = append(o.ready, e)
-	if o.obs != nil {
-		o.obs.OutboxDepth(1)
-	}
-	if !o.started {
-		o.started = true
-		o.wg.Add(o.policy.Workers)
-		for range o.policy.Workers {
-			go o.work()
+// committed tells the outbox that a transaction made in ctx added notes (or revived a
+// dead letter, with notes nil).
+func (o *outbox) committed(ctx context.Context, notes []vssubs.Notification) {
+	if o.obs != nil && len(notes) > 0 {
+		o.mu.Lock()
+		for _, n := range notes {
+			o.origins[n.ID] = origin(ctx)
 		}
+		o.mu.Unlock()
+		o.obs.OutboxDepth(len(notes))
 	}
-	o.cond.Signal()
+	if o.isClosed() {
+		o.buryIfVolatile()
+		return
+	}
+	o.start()
+	o.poke()
 }
+
+func (o *outbox) poke() {
+	select {
+	case o.kick <- struct{}{}:
+	default:
+	}
+}
+
+// buryIfClosing dead-letters, for a memory store being closed, what was handed back.
+func (o *outbox) buryIfClosing() {
+	if o.ctx.Err() != nil {
+		o.buryIfVolatile()
+	}
+}
+
+// buryIfVolatile dead-letters what a closed memory store would otherwise lose.
+func (o *outbox) buryIfVolatile() {
+	if o.store.Durable() {
+		return
+	}
+	if err := o.store.BuryUnsettled(context.Background(), ErrClosed.Error(), o.now().UTC()); err != nil {
+		o.logger.Error("undelivered notifications not dead-lettered", slog.String("error", err.Error()))
+	}
+	o.settle()
+}
+
+func (o *outbox) lease() time.Duration { return o.policy.AttemptTimeout + 30*time.Second }
 
 func (o *outbox) work() {
 	defer o.wg.Done()
-	for {
-		o.mu.Lock()
-		for len(o.ready) == 0 && !o.closed {
-			o.cond.Wait()
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
 		}
-		if o.closed {
-			o.mu.Unlock()
-			return
+	}()
+	for o.ctx.Err() == nil {
+		envs, next, err := o.store.ClaimDue(o.ctx, time.Now(), o.lease(), claimBatch)
+		if err != nil && o.ctx.Err() == nil {
+			o.logger.Error("outbox not read", slog.String("error", err.Error()))
 		}
-		e := o.ready[0]
-		o.ready = o.ready[1:]
-		o.mu.Unlock()
-		o.attempt(e)
+		if len(envs) > 0 {
+			o.poke() // there may be more: let another worker look
+			for _, e := range envs {
+				if o.ctx.Err() != nil {
+					// Closing: the rest go back, their lease released.
+					_ = o.store.Retry(context.Background(), e.Notification.ID, e.Attempts, e.LastError, time.Now())
+					continue
+				}
+				o.attempt(e)
+			}
+			o.buryIfClosing()
+			continue
+		}
+		wait := time.Duration(-1)
+		if !next.IsZero() {
+			wait = max(time.Until(next), 0)
+		}
+		if o.store.Durable() && (wait < 0 || wait > pollInterval) {
+			wait = pollInterval
+		}
+		var tick <-chan time.Time
+		if wait >= 0 {
+			if timer == nil {
+				timer = time.NewTimer(wait)
+			} else {
+				timer.Reset(wait)
+			}
+			tick = timer.C
+		}
+		select {
+		case <-o.ctx.Done():
+		case <-o.kick:
+		case <-o.store.Wake():
+		case <-tick:
+		}
 	}
 }
 
 // attempt tries e once, then settles it or schedules the next try.
-func (o *outbox) attempt(e *envelope) {
-	if e.n.Subject == "" {
-		if err := render(&e.n); err != nil {
-			// The templates are fixed and tested for every kind, so this is a bug in the
-			// portal: the notification is kept in dead-letter, never dropped.
-			o.mu.Lock()
-			defer o.mu.Unlock()
-			e.attempts++
-			e.lastErr = err.Error()
-			o.logger.Error("notification not rendered", slog.String("id", e.n.ID), slog.String("kind", string(e.n.Kind)), slog.String("error", e.lastErr))
-			o.kill(e, err)
-			return
-		}
-	}
-	ctx := withOrigin(o.ctx, e.origin)
-	if o.obs != nil {
-		ctx = o.obs.StartDelivery(ctx, e.n.Kind, e.attempts+1)
-	}
-	err := o.call(ctx, e.n)
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	e.attempts++
-	if err == nil {
-		o.settle(e)
-		o.endDelivery(ctx, e, nil, false)
+func (o *outbox) attempt(e store.Envelope) {
+	defer o.settle()
+	n := e.Notification
+	ctx := withOrigin(context.Background(), o.originOf(n.ID))
+	if err := render(&n); err != nil {
+		// The templates are fixed and tested for every kind, so this is a bug in the
+		// portal: the notification is kept in dead-letter, never dropped.
+		o.logger.Error("notification not rendered", slog.String("id", n.ID), slog.String("kind", string(n.Kind)), slog.String("error", err.Error()))
+		o.bury(ctx, e, e.Attempts+1, err.Error())
 		return
 	}
-	e.lastErr = err.Error()
-	o.logger.LogAttrs(ctx, slog.LevelWarn, "notification not delivered", slog.String("id", e.n.ID), slog.String("kind", string(e.n.Kind)),
-		slog.Int("attempt", e.attempts), slog.String("error", e.lastErr))
-	dead := true
-	switch {
-	case o.closed:
-		o.kill(e, fmt.Errorf("%w; last try: %s", ErrClosed, e.lastErr))
-	case e.attempts >= o.policy.MaxAttempts:
-		o.kill(e, nil)
-	default:
-		dead = false
-		o.retryLater(e, o.policy.Backoff(e.attempts))
+	attempts := e.Attempts + 1
+	if o.obs != nil {
+		ctx = o.obs.StartDelivery(ctx, n.Kind, attempts)
 	}
-	o.endDelivery(ctx, e, err, dead)
+	err := o.call(ctx, n)
+	if err == nil {
+		o.endDelivery(ctx, n, attempts, nil, false)
+		if err := o.store.Delivered(ctx, n.ID); err != nil {
+			o.logger.ErrorContext(ctx, "delivered notification not settled: it may be sent again", slog.String("id", n.ID), slog.String("error", err.Error()))
+		}
+		o.forget(n.ID)
+		return
+	}
+	o.endDelivery(ctx, n, attempts, err, o.ctx.Err() == nil && attempts >= o.policy.MaxAttempts)
+	lastErr := err.Error()
+	o.logger.WarnContext(ctx, "notification not delivered", slog.String("id", n.ID), slog.String("kind", string(n.Kind)),
+		slog.Int("attempt", attempts), slog.String("error", lastErr))
+	switch {
+	case o.ctx.Err() != nil && !o.store.Durable():
+		o.bury(ctx, e, attempts, fmt.Sprintf("%s; last try: %s", ErrClosed, lastErr))
+	case o.ctx.Err() != nil:
+		// Closing: the next start tries again, the attempt counted.
+		_ = o.store.Retry(ctx, n.ID, attempts, lastErr, time.Now())
+	case attempts >= o.policy.MaxAttempts:
+		o.bury(ctx, e, attempts, lastErr)
+	default:
+		if err := o.store.Retry(ctx, n.ID, attempts, lastErr, time.Now().Add(o.policy.Backoff(attempts))); err != nil {
+			o.logger.Error("notification not rescheduled", slog.String("id", n.ID), slog.String("error", err.Error()))
+		}
+	}
 }
 
-func (o *outbox) endDelivery(ctx context.Context, e *envelope, err error, dead bool) {
+func (o *outbox) bury(ctx context.Context, e store.Envelope, attempts int, lastErr string) {
 	if o.obs != nil {
-		o.obs.EndDelivery(ctx, e.n.Kind, e.attempts, err, dead)
+		o.obs.DeadLetter(ctx, e.Notification.Kind)
+	}
+	defer o.forget(e.Notification.ID)
+	o.logger.ErrorContext(ctx, "notification dead-lettered", slog.String("id", e.Notification.ID), slog.String("kind", string(e.Notification.Kind)),
+		slog.Int("attempts", attempts), slog.String("error", lastErr))
+	if err := o.store.Bury(ctx, e.Notification.ID, attempts, lastErr, o.now().UTC()); err != nil {
+		o.logger.Error("notification not dead-lettered", slog.String("id", e.Notification.ID), slog.String("error", err.Error()))
 	}
 }
 
 // call hands n to the Notifier within the policy's timeout; a panicking Notifier counts
 // as a failed try rather than taking the portal down.
-func (o *outbox) call(ctx context.Context, n vssubs.Notification) (err error) {
-	ctx, cancel := context.WithTimeout(ctx, o.policy.AttemptTimeout)
+func (o *outbox) call(traced context.Context, n vssubs.Notification) (err error) {
+	// The try ends with Close (o.ctx) but carries the delivery's trace.
+	ctx, cancel := context.WithTimeout(withOrigin(o.ctx, traced), o.policy.AttemptTimeout)
 	defer cancel()
 	defer func() {
 		if r := recover(); r != nil {
@@ -328,84 +370,68 @@ func (o *outbox) call(ctx context.Context, n vssubs.Notification) (err error) {
 	return o.notifier.Notify(ctx, n)
 }
 
-// retryLater puts e back in ready after d. The lock must be held.
-func (o *outbox) retryLater(e *envelope, d time.Duration) {
-	if d <= 0 {
-		o.ready = append(o.ready, e)
-		o.cond.Signal()
+// originOf returns the trace of the request that produced the notification id, if this
+// process enqueued it.
+func (o *outbox) originOf(id string) context.Context {
+	if o.obs == nil {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.origins[id]
+}
+
+// forget drops a settled notification's origin and counts it out of the outbox depth.
+func (o *outbox) forget(id string) {
+	if o.obs == nil {
 		return
 	}
-	o.wg.Add(1)
-	o.timers[e] = time.AfterFunc(d, func() {
-		defer o.wg.Done()
-		o.mu.Lock()
-		defer o.mu.Unlock()
-		delete(o.timers, e)
-		if o.closed {
-			o.kill(e, ErrClosed)
-			return
-		}
-		o.ready = append(o.ready, e)
-		o.cond.Signal()
-	})
-}
-
-// kill moves e to dead-letter, recording cause when it is not nil. The lock must be held.
-func (o *outbox) kill(e *envelope, cause error) {
-	if cause != nil {
-		e.lastErr = cause.Error()
-	}
-	e.deadAt = o.now().UTC()
-	o.dead = append(o.dead, e)
-	ctx := withOrigin(o.ctx, e.origin)
-	o.logger.LogAttrs(ctx, slog.LevelError, "notification dead-lettered", slog.String("id", e.n.ID), slog.String("kind", string(e.n.Kind)),
-		slog.Int("attempts", e.attempts), slog.String("error", e.lastErr))
-	if o.obs != nil {
-		o.obs.DeadLetter(ctx, e.n.Kind)
-	}
-	o.settle(e)
-}
-
-// settle records that e reached an end (delivered or dead) and wakes Flush. The lock must
-// be held.
-func (o *outbox) settle(e *envelope) {
-	if _, queued := o.unsettled[e.seq]; queued && o.obs != nil {
+	o.mu.Lock()
+	_, mine := o.origins[id]
+	delete(o.origins, id)
+	o.mu.Unlock()
+	if mine {
 		o.obs.OutboxDepth(-1)
 	}
-	delete(o.unsettled, e.seq)
+}
+
+func (o *outbox) endDelivery(ctx context.Context, n vssubs.Notification, attempts int, err error, dead bool) {
+	if o.obs != nil {
+		o.obs.EndDelivery(ctx, n.Kind, attempts, err, dead)
+	}
+}
+
+// settle wakes Flush.
+func (o *outbox) settle() {
+	o.mu.Lock()
 	close(o.settled)
 	o.settled = make(chan struct{})
+	o.mu.Unlock()
 }
 
-// oldestUnsettled returns the smallest seq not yet settled, or the maximum uint64 when all
-// are. Trimming settled seqs from the front keeps it amortised O(1). The lock must be held.
-func (o *outbox) oldestUnsettled() uint64 {
-	for len(o.order) > 0 {
-		if _, ok := o.unsettled[o.order[0]]; ok {
-			return o.order[0]
-		}
-		o.order = o.order[1:]
-	}
-	return math.MaxUint64
-}
-
-// flush waits until every envelope queued before the call has settled, or ctx ends.
+// flush waits until every entry enqueued before the call has settled, or ctx ends.
 func (o *outbox) flush(ctx context.Context) error {
-	o.mu.Lock()
-	target := o.seq
+	target, err := o.store.LastSeq(ctx)
+	if err != nil {
+		return err
+	}
 	for {
-		if o.oldestUnsettled() > target {
-			o.mu.Unlock()
-			return nil
-		}
+		o.mu.Lock()
 		ch := o.settled
 		o.mu.Unlock()
+		oldest, ok, err := o.store.OldestUnsettled(ctx)
+		if err != nil {
+			return err
+		}
+		if !ok || oldest > target {
+			return nil
+		}
 		select {
 		case <-ch:
+		case <-time.After(pollInterval): // settled by another process
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		o.mu.Lock()
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +33,7 @@ func fastDelivery(maxAttempts, workers int) portal.DeliveryPolicy {
 // goroutine it started is left behind.
 func newOutboxPortal(t *testing.T, opts ...portal.Option) *portal.Portal {
 	t.Helper()
+	opts = append(storeOptions(t), opts...) // a store's connections outlive the portal
 	before := goleak.IgnoreCurrent()
 	p, err := portal.New(opts...)
 	if err != nil {
@@ -298,7 +300,9 @@ func TestOperationsNeitherWaitNorFailWhileTheNotifierHangs(t *testing.T) {
 	}
 }
 
-func TestCloseDeadLettersWhatItCouldNotDeliver(t *testing.T) {
+// TestCloseKeepsWhatItCouldNotDeliver: a durable store keeps it for the next start; the
+// memory store, which ends with the process, dead-letters it rather than lose it silently.
+func TestCloseKeepsWhatItCouldNotDeliver(t *testing.T) {
 	calls := make(chan struct{}, 10)
 	failing := vssubs.NotifierFunc(func(context.Context, vssubs.Notification) error {
 		calls <- struct{}{}
@@ -315,6 +319,24 @@ func TestCloseDeadLettersWhatItCouldNotDeliver(t *testing.T) {
 	}
 	placeOrder(t, p, "b@contoso.com")
 
+	if p.Store().Durable() {
+		if dl := p.DeadLetters(); len(dl) != 0 {
+			t.Errorf("a durable store dead-letters nothing at Close, got %+v", dl)
+		}
+		waiting, _, err := p.Store().ClaimDue(context.Background(), time.Now().Add(2*time.Hour), time.Minute, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range waiting {
+			got = append(got, fmt.Sprintf("%s attempts=%d", e.Notification.To, e.Attempts))
+		}
+		slices.Sort(got)
+		if diff := cmp.Diff([]string{"a@contoso.com attempts=1", "b@contoso.com attempts=0"}, got); diff != "" {
+			t.Errorf("what waits in the store for the next start (-want +got):\n%s", diff)
+		}
+		return
+	}
 	var got []string
 	for _, d := range p.DeadLetters() {
 		got = append(got, fmt.Sprintf("%s closed=%t", d.Notification.To, strings.HasPrefix(d.LastError, portal.ErrClosed.Error())))
@@ -343,6 +365,14 @@ func TestCloseAbandonsATryInFlight(t *testing.T) {
 	<-started
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if p.Store().Durable() {
+		// The try counts, and the notification waits for the next start.
+		waiting, _, err := p.Store().ClaimDue(context.Background(), time.Now(), time.Minute, 10)
+		if err != nil || len(waiting) != 1 || waiting[0].Attempts != 1 || len(p.DeadLetters()) != 0 {
+			t.Fatalf("want the notification in flight kept in the store after one attempt, got %+v, %v", waiting, err)
+		}
+		return
 	}
 	if dl := p.DeadLetters(); len(dl) != 1 || dl[0].Attempts != 1 {
 		t.Fatalf("want the notification in flight dead-lettered after one attempt, got %+v", dl)

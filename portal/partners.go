@@ -1,12 +1,15 @@
 package portal
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/portal/store"
 )
 
 const notRecognizedMessage = "you are not a recognized user of the Visual Studio Subscriptions administration portal: " +
@@ -14,49 +17,38 @@ const notRecognizedMessage = "you are not a recognized user of the Visual Studio
 
 // me returns the caller and every agreement it has a role on.
 func (p *Portal) me(rq *request) (int, any, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	u := p.st.user(rq.caller, rq.lang)
-	roles := p.rolesOf(rq.caller)
-	if len(roles) == 0 {
-		return 0, nil, apiError(http.StatusForbidden, vssubs.CodeNotRecognized, notRecognizedMessage)
-	}
-	return http.StatusOK, vssubs.Me{ID: u.ID, Email: u.Email, Language: u.Language, Agreements: roles}, nil
-}
-
-// rolesOf lists the agreements email has a live role on, oldest first. It must be called
-// with the state lock held.
-func (p *Portal) rolesOf(email string) []vssubs.AgreementRole {
-	var out []vssubs.AgreementRole
-	for _, a := range p.sortedAgreements() {
-		if role, _ := a.roleOf(email); role != "" {
-			out = append(out, vssubs.AgreementRole{AgreementID: a.ID, LicenseNumber: a.LicenseNumber, CustomerName: a.CustomerName, Role: role})
+	return p.update(rq, nil, func(ctx context.Context, tx store.Tx) (int, any, error) {
+		u, err := p.user(ctx, tx, rq.caller, rq.lang)
+		if err != nil {
+			return 0, nil, err
 		}
-	}
-	return out
+		roles, err := p.rolesOf(ctx, tx, rq.caller)
+		if err != nil {
+			return 0, nil, err
+		}
+		if len(roles) == 0 {
+			return 0, nil, apiError(http.StatusForbidden, vssubs.CodeNotRecognized, notRecognizedMessage)
+		}
+		return http.StatusOK, vssubs.Me{ID: u.ID, Email: u.Email, Language: u.Language, Agreements: roles}, nil
+	})
 }
 
-func (p *Portal) sortedAgreements() []*agreement {
-	all := make([]*agreement, 0, len(p.st.agreements))
-	for _, a := range p.st.agreements {
-		all = append(all, a)
-	}
-	slices.SortFunc(all, func(a, b *agreement) int { return compareIDs(a.ID, b.ID) })
-	return all
+// rolesOf lists the agreements email has a live role on, oldest first.
+func (p *Portal) rolesOf(ctx context.Context, tx store.Tx, email string) ([]vssubs.AgreementRole, error) {
+	var out []vssubs.AgreementRole
+	err := p.eachAgreementOf(ctx, tx, email, func(a store.Agreement, role vssubs.Role) {
+		out = append(out, vssubs.AgreementRole{AgreementID: a.ID, LicenseNumber: a.LicenseNumber, CustomerName: a.CustomerName, Role: role})
+	})
+	return out, err
 }
 
-// compareIDs orders minted ids by creation: same-prefix ids are zero-padded counters.
+// compareIDs orders minted ids by creation: ids of one kind have one length and sort as
+// text (see idGenerator).
 func compareIDs(a, b string) int {
-	if len(a) != len(b) {
-		return len(a) - len(b)
+	if c := cmp.Compare(len(a), len(b)); c != 0 {
+		return c
 	}
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return strings.Compare(a, b)
 }
 
 // register is the OLP Partners registration, open to any signed-in caller.
@@ -69,80 +61,128 @@ func (p *Portal) addAgreement(rq *request) (int, any, error) {
 	return p.submitForm(rq, vssubs.GrantAddAgreement)
 }
 
+// licenseLocks are the locks of a registration: the caller's, for its lockout count, and
+// the agreement's the license number names, if any, for its grants.
+func (p *Portal) licenseLocks(rq *request, licenseNumber string) ([]string, error) {
+	locks := []string{store.CallerLock(rq.caller)}
+	if licenseNumber == "" {
+		return locks, nil
+	}
+	err := p.store.View(rq.Context(), func(tx store.Tx) error {
+		a, ok, err := tx.AgreementByLicense(rq.Context(), licenseNumber)
+		if ok {
+			locks = append(locks, store.AgreementLock(a.ID))
+		}
+		return err
+	})
+	return locks, err
+}
+
 func (p *Portal) submitForm(rq *request, via vssubs.GrantPath) (int, any, error) {
-	var form vssubs.OpenLicenseForm
-	if err := decode(rq, &form, 0); err != nil {
+	var raw vssubs.OpenLicenseForm
+	if err := decode(rq, &raw, 0); err != nil {
 		return 0, nil, err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.st.user(rq.caller, rq.lang)
-	now := p.cfg.now()
-	if err := p.checkLockout(rq.caller, now); err != nil {
-		return 0, nil, err
-	}
-	form, err := p.cfg.rules.NormalizeForm(form)
+	form, formErr := p.cfg.rules.NormalizeForm(raw)
+	locks, err := p.licenseLocks(rq, form.LicenseNumber)
 	if err != nil {
 		return 0, nil, err
 	}
-	if via == vssubs.GrantAddAgreement && len(p.rolesOf(rq.caller)) == 0 {
-		return 0, nil, apiError(http.StatusForbidden, vssubs.CodeNotRecognized, notRecognizedMessage)
-	}
-	a := p.st.byLicense[form.LicenseNumber]
-	if a == nil || a.AuthorizationNumber != form.AuthorizationNumber || a.CustomerEmail != form.CustomerEmail {
-		return 0, nil, p.wrongNumbers(rq.caller, now)
-	}
-	delete(p.st.failures, rq.caller)
-	return p.grant(rq, a, via)
+	return p.update(rq, locks, func(ctx context.Context, tx store.Tx) (int, any, error) {
+		if _, err := p.user(ctx, tx, rq.caller, rq.lang); err != nil {
+			return 0, nil, err
+		}
+		now := p.cfg.now()
+		if err := p.checkLockout(ctx, tx, rq.caller, now); err != nil {
+			return 0, nil, err
+		}
+		if formErr != nil {
+			return 0, nil, formErr
+		}
+		if via == vssubs.GrantAddAgreement {
+			roles, err := p.rolesOf(ctx, tx, rq.caller)
+			if err != nil {
+				return 0, nil, err
+			}
+			if len(roles) == 0 {
+				return 0, nil, apiError(http.StatusForbidden, vssubs.CodeNotRecognized, notRecognizedMessage)
+			}
+		}
+		a, ok, err := tx.AgreementByLicense(ctx, form.LicenseNumber)
+		if err != nil {
+			return 0, nil, err
+		}
+		if !ok || a.AuthorizationNumber != form.AuthorizationNumber || a.CustomerEmail != form.CustomerEmail ||
+			!slices.Contains(locks, store.AgreementLock(a.ID)) {
+			return 0, nil, p.wrongNumbers(ctx, tx, rq.caller, now)
+		}
+		if err := tx.PutLockout(ctx, rq.caller, store.Lockout{}); err != nil {
+			return 0, nil, err
+		}
+		return p.grant(ctx, tx, rq, a, via)
+	})
 }
 
 // wrongNumbers records a wrong combination and answers it; the same answer whichever
-// field was wrong, so the form cannot be used to probe orders.
-func (p *Portal) wrongNumbers(caller string, now time.Time) error {
+// field was wrong, so the form cannot be used to probe orders. The count is kept though
+// the request is refused.
+func (p *Portal) wrongNumbers(ctx context.Context, tx store.Tx, caller string, now time.Time) error {
 	pol := p.cfg.lockout
-	recent := slices.DeleteFunc(p.st.failures[caller], func(t time.Time) bool { return now.Sub(t) >= pol.Window })
-	recent = append(recent, now)
-	p.st.failures[caller] = recent
-	if len(recent) >= pol.MaxFailures {
-		p.st.lockedUntil[caller] = now.Add(pol.Duration)
-		delete(p.st.failures, caller)
+	l, err := tx.Lockout(ctx, caller)
+	if err != nil {
+		return err
+	}
+	l.Failures = slices.DeleteFunc(l.Failures, func(t time.Time) bool { return now.Sub(t) >= pol.Window })
+	l.Failures = append(l.Failures, now)
+	if len(l.Failures) >= pol.MaxFailures {
+		l.LockedUntil = now.Add(pol.Duration)
+		l.Failures = nil
 		if p.cfg.observer != nil {
-			p.cfg.observer.Lockout(context.Background())
+			p.cfg.observer.Lockout(ctx)
 		}
 	}
-	return apiError(http.StatusUnprocessableEntity, vssubs.CodeNoMatchingLicense,
-		"no Open License matches this authorization number, license number and customer email")
+	if err := tx.PutLockout(ctx, caller, l); err != nil {
+		return err
+	}
+	return refusalAfterWrite{apiError(http.StatusUnprocessableEntity, vssubs.CodeNoMatchingLicense,
+		"no Open License matches this authorization number, license number and customer email")}
 }
 
 // checkLockout refuses a locked caller, telling it how long to wait.
-func (p *Portal) checkLockout(caller string, now time.Time) error {
-	until, ok := p.st.lockedUntil[caller]
-	if !ok {
-		return nil
+func (p *Portal) checkLockout(ctx context.Context, tx store.Tx, caller string, now time.Time) error {
+	l, err := tx.Lockout(ctx, caller)
+	if err != nil || l.LockedUntil.IsZero() {
+		return err
 	}
-	if !now.Before(until) {
-		delete(p.st.lockedUntil, caller)
-		return nil
+	if !now.Before(l.LockedUntil) {
+		l.LockedUntil = time.Time{}
+		return tx.PutLockout(ctx, caller, l)
 	}
-	wait := until.Sub(now).Round(time.Second)
+	wait := l.LockedUntil.Sub(now).Round(time.Second)
 	e := apiError(http.StatusLocked, vssubs.CodeLockedOut,
 		"too many wrong authorization and license numbers: registration is locked for "+wait.String())
 	e.RetryAfter = max(wait, time.Second)
 	return e
 }
 
-// grant gives a partner access to an agreement and tells the customer. It must be called
-// with the state lock held.
-func (p *Portal) grant(rq *request, a *agreement, via vssubs.GrantPath) (int, any, error) {
-	role, removed := a.roleOf(rq.caller)
+// grant gives a partner access to an agreement and tells the customer. The transaction
+// must hold the agreement's lock.
+func (p *Portal) grant(ctx context.Context, tx store.Tx, rq *request, a store.Agreement, via vssubs.GrantPath) (int, any, error) {
+	role, removed := roleOf(a, rq.caller)
 	switch {
 	case removed:
 		return 0, nil, accessRemoved()
 	case role != "":
 		return 0, nil, apiError(http.StatusConflict, vssubs.CodeAlreadyRegistered, "you already have access to this agreement")
 	}
-	partner := p.st.user(rq.caller, "")
-	a.grants[rq.caller] = &grant{PartnerID: partner.ID, Email: rq.caller, Via: via, GrantedAt: p.cfg.now().UTC()}
+	partner, err := p.user(ctx, tx, rq.caller, "")
+	if err != nil {
+		return 0, nil, err
+	}
+	a.Grants[rq.caller] = store.Grant{PartnerID: partner.ID, Email: rq.caller, Via: via, GrantedAt: p.cfg.now().UTC()}
+	if err := tx.PutAgreement(ctx, a); err != nil {
+		return 0, nil, err
+	}
 	data := map[string]string{
 		"customer_name":  a.CustomerName,
 		"partner_email":  rq.caller,
@@ -154,8 +194,8 @@ func (p *Portal) grant(rq *request, a *agreement, via vssubs.GrantPath) (int, an
 	if p.cfg.partnersLink != nil {
 		data["partners_url"] = p.cfg.partnersLink(a.ID)
 	}
-	p.notify(rq, vssubs.KindPartnerAdded, a.CustomerEmail, a.ID, data)
-	return http.StatusCreated, a.view(vssubs.RolePartner), nil
+	err = p.notify(ctx, tx, rq, vssubs.KindPartnerAdded, a.CustomerEmail, a.ID, data)
+	return http.StatusCreated, agreementView(a, vssubs.RolePartner), err
 }
 
 func accessRemoved() error {

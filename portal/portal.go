@@ -20,22 +20,27 @@ import (
 
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/notifier"
+	"github.com/vssubs/vssubs-go/portal/store"
+	"github.com/vssubs/vssubs-go/portal/store/memory"
 )
 
-// Portal is an in-memory administration portal. It is safe for concurrent use; every
-// notification it sends goes through its Notifier.
+// Portal is an administration portal: the workflow's rules over a store (in memory
+// unless WithStore says otherwise). It is safe for concurrent use; every notification it
+// sends goes through its Notifier.
 type Portal struct {
 	cfg      config
 	mux      *http.ServeMux
 	recorder *notifier.Recorder
 	outbox   *outbox
+	store    store.Store
+	ownStore bool // opened by New, so closed by Close
+	ids      idGenerator
 
-	mu sync.Mutex
-	st state
-
-	// idem and limits have their own locks (idempotency.go, ratelimit.go).
-	idem   idempotencyStore
+	// limits has its own lock (ratelimit.go).
 	limits callerLimits
+
+	purgeMu   sync.Mutex
+	lastPurge time.Time // when expired idempotency answers were last purged
 }
 
 type config struct {
@@ -53,6 +58,11 @@ type config struct {
 	rateStore RateStore
 	// observer sees requests, deliveries and lockouts (observe.go); nil means none.
 	observer Observer
+	store     store.Store
+	// claimLease is how long an idempotency key stays claimed by a request that has not
+	// answered; after it, a repeat may take the key over (the first one's write is then
+	// rolled back, never applied twice).
+	claimLease time.Duration
 	// partnersLink builds the partners page's URL that partner_added links to; nil: none.
 	partnersLink func(agreementID string) string
 }
@@ -153,6 +163,18 @@ func WithPageSize(n int) Option {
 	}
 }
 
+// WithStore keeps the portal's state in s (see package store and its backends) instead
+// of a fresh memory store. The caller closes s after the portal.
+func WithStore(s store.Store) Option {
+	return func(c *config) error {
+		if s == nil {
+			return errors.New("portal: WithStore: nil store")
+		}
+		c.store = s
+		return nil
+	}
+}
+
 // WithPartnersLink puts a link into every partner_added notification: link(agreementID)
 // is the URL of the page where the customer sees the agreement's partners and removes
 // one, such as the browser UI's (webui.PartnersPath).
@@ -166,15 +188,28 @@ func WithPartnersLink(link func(agreementID string) string) Option {
 	}
 }
 
-// New builds a portal with empty state.
+// WithClaimLease sets how long a request holds its idempotency key before a repeat may
+// take it over (default 2 minutes). A holder that outlives it has its write rolled back.
+func WithClaimLease(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 10*time.Millisecond {
+			return fmt.Errorf("portal: WithClaimLease: %v is shorter than 10ms", d)
+		}
+		c.claimLease = d
+		return nil
+	}
+}
+
+// New builds a portal. Without WithStore its state is a new, empty memory store.
 func New(opts ...Option) (*Portal, error) {
 	cfg := config{
-		now:      time.Now,
-		rules:    vssubs.DefaultRules(),
-		logger:   slog.New(slog.DiscardHandler),
-		lockout:  DefaultLockoutPolicy(),
-		pageSize: 100,
-		delivery: DefaultDeliveryPolicy(),
+		now:        time.Now,
+		rules:      vssubs.DefaultRules(),
+		logger:     slog.New(slog.DiscardHandler),
+		lockout:    DefaultLockoutPolicy(),
+		pageSize:   100,
+		delivery:   DefaultDeliveryPolicy(),
+		claimLease: 2 * time.Minute,
 	}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -188,15 +223,25 @@ func New(opts ...Option) (*Portal, error) {
 	if cfg.observer != nil {
 		cfg.logger = slog.New(observedLogger{Handler: cfg.logger.Handler(), obs: cfg.observer})
 	}
-	p := &Portal{cfg: cfg, st: newState()}
+	p := &Portal{cfg: cfg, store: cfg.store}
+	if p.store == nil {
+		p.store, p.ownStore = memory.New(), true
+	}
 	if cfg.notifier == nil {
 		p.recorder = &notifier.Recorder{}
 		p.cfg.notifier = p.recorder
 	}
-	p.outbox = newOutbox(p.cfg)
+	p.outbox = newOutbox(p.cfg, p.store)
+	if p.store.Durable() {
+		// What an earlier process left undelivered goes out now.
+		p.outbox.start()
+	}
 	p.mux = p.routes()
 	return p, nil
 }
+
+// Store returns the store the portal keeps its state in.
+func (p *Portal) Store() store.Store { return p.store }
 
 // Recorder returns the built-in notification recorder, or nil when WithNotifier was used.
 func (p *Portal) Recorder() *notifier.Recorder { return p.recorder }

@@ -1,150 +1,96 @@
 package portal
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/internal/english"
+	"github.com/vssubs/vssubs-go/portal/store"
 )
 
-// subscriptions is the subscription side of one agreement. Every access holds Portal.mu.
-type subscriptions struct {
-	byID    map[string]*subscriber
-	byEmail map[string]*subscriber
-	// ordered holds the subscribers by id, that is by creation, so lists page by keyset.
-	ordered []*subscriber
-	seats   map[vssubs.Level]*levelSeats
-	// usage is each level's assigned count after every change, for the 12-month peak.
-	usage    map[vssubs.Level][]usagePoint
-	admins   map[string]*adminInfo
-	bulks    map[string]*bulkSession
-	bulkKeys map[string]*bulkSession // by caller and idempotency key
-}
+// Seats are the subscriptions an agreement purchased, per level. A seat remembers its last
+// assignment, because it may go to a different email only ReassignAfter that. Seats never
+// used are only counted (SeatCount.Touched); the store indexes the freed ones, so taking a
+// seat costs the same after any number of removals.
 
-// subscriptions returns the agreement's subscription state, creating it on first use
-// with one seat pool per purchased level.
-func (a *agreement) subscriptions() *subscriptions {
-	if a.subs == nil {
-		s := &subscriptions{
-			byID:     map[string]*subscriber{},
-			byEmail:  map[string]*subscriber{},
-			seats:    map[vssubs.Level]*levelSeats{},
-			usage:    map[vssubs.Level][]usagePoint{},
-			admins:   map[string]*adminInfo{},
-			bulks:    map[string]*bulkSession{},
-			bulkKeys: map[string]*bulkSession{},
-		}
-		for _, l := range a.Lines {
-			s.seats[l.Level] = &levelSeats{level: l.Level, purchased: l.Quantity}
-		}
-		a.subs = s
+func reassignableAt(s store.Seat) time.Time { return s.LastAssigned.Add(vssubs.ReassignAfter) }
+
+// takeSeat gives a seat of level to email: the seat it held before if it is free, else a
+// seat never used, else the freed seat whose last assignment is the oldest, if that is
+// old enough. A full level is capacity_exceeded; free seats that all went to someone else
+// too recently are reassign_too_soon, with the date the first becomes possible. It counts
+// the seat in a.Seats; the caller stores a.
+func takeSeat(ctx context.Context, tx store.Tx, a *store.Agreement, level vssubs.Level, email string, now time.Time) (store.Seat, error) {
+	c := a.Seats[level]
+	if c.Assigned >= c.Purchased {
+		return store.Seat{}, capacityError(level, c)
 	}
-	return a.subs
-}
-
-type subscriber struct {
-	vssubs.Subscriber
-	seat *seat
-	// search is the lower-cased text the list filter matches: name, email, reference.
-	search string
-}
-
-func (s *subscriber) index() {
-	s.search = strings.ToLower(s.FirstName + " " + s.LastName + "\x00" + s.Email + "\x00" + s.Reference)
-}
-
-// seat is one purchased subscription of a level. It remembers its last assignment,
-// because it may go to a different email only ReassignAfter that.
-type seat struct {
-	lastEmail    string
-	lastAssigned time.Time
-}
-
-func (s *seat) reassignableAt() time.Time { return s.lastAssigned.Add(vssubs.ReassignAfter) }
-
-// levelSeats is the seat pool of one level: seats never used yet are only counted, and
-// seats freed by removals are kept with their history.
-type levelSeats struct {
-	level     vssubs.Level
-	purchased int
-	assigned  int
-	touched   int // seats ever assigned, held or freed
-	released  []*seat
-}
-
-// clone copies the pool deeply, so a bulk add can rehearse its assignments.
-func (ls *levelSeats) clone() *levelSeats {
-	c := *ls
-	c.released = make([]*seat, len(ls.released))
-	for i, s := range ls.released {
-		cp := *s
-		c.released[i] = &cp
-	}
-	return &c
-}
-
-// take gives a seat of the level to email: the seat it held before if it is free, else a
-// seat never used, else a freed seat whose last assignment is old enough. A full level is
-// capacity_exceeded; free seats that all went to someone else too recently are
-// reassign_too_soon, with the earliest date one becomes possible.
-func (ls *levelSeats) take(email string, now time.Time) (*seat, error) {
-	if ls.assigned >= ls.purchased {
-		return nil, ls.capacityError()
-	}
-	pick := -1
-	for i, s := range ls.released {
-		if s.lastEmail == email {
-			pick = i
-			break
+	var (
+		s   store.Seat
+		ok  bool
+		err error
+	)
+	// Seats touched and not assigned are the free ones; with none, there is nothing to look up.
+	if c.Touched > c.Assigned {
+		if s, ok, err = tx.FreeSeatFor(ctx, a.ID, level, email); err != nil {
+			return s, err
 		}
 	}
-	if pick < 0 && ls.touched < ls.purchased {
-		ls.touched++
-		ls.assigned++
-		return &seat{lastEmail: email, lastAssigned: now}, nil
-	}
-	if pick < 0 {
-		for i, s := range ls.released {
-			if !now.Before(s.reassignableAt()) && (pick < 0 || s.lastAssigned.Before(ls.released[pick].lastAssigned)) {
-				pick = i
-			}
+	switch {
+	case ok:
+		// The same person takes back their own seat, whenever they left it.
+	case c.Touched < c.Purchased:
+		c.Touched++
+		s = store.Seat{Level: level, No: c.Touched, LastEmail: email, LastAssigned: now}
+	default:
+		s, ok, err = tx.OldestFreeSeat(ctx, a.ID, level)
+		if err != nil {
+			return s, err
 		}
-	}
-	if pick < 0 {
-		earliest := ls.released[0].reassignableAt()
-		for _, s := range ls.released[1:] {
-			if at := s.reassignableAt(); at.Before(earliest) {
-				earliest = at
-			}
+		if !ok {
+			return s, fmt.Errorf("agreement %s level %s: %d of %d seats assigned and none free", a.ID, level, c.Assigned, c.Purchased)
 		}
-		return nil, reassignError(ls.level, earliest)
+		if now.Before(reassignableAt(s)) {
+			return store.Seat{}, reassignError(level, reassignableAt(s))
+		}
+		s.LastEmail, s.LastAssigned = email, now
 	}
-	s := ls.released[pick]
-	ls.released = append(ls.released[:pick], ls.released[pick+1:]...)
-	ls.assigned++
-	if s.lastEmail != email {
-		s.lastEmail, s.lastAssigned = email, now
+	s.Held = true
+	if err := tx.PutSeat(ctx, a.ID, s); err != nil {
+		return s, err
 	}
+	c.Assigned++
+	a.Seats[level] = c
 	return s, nil
 }
 
-// release frees a seat, keeping its history.
-func (ls *levelSeats) release(s *seat) {
-	ls.assigned--
-	ls.released = append(ls.released, s)
+// releaseSeat frees a subscriber's seat, keeping its history.
+func releaseSeat(ctx context.Context, tx store.Tx, a *store.Agreement, level vssubs.Level, no int) error {
+	s, ok, err := tx.Seat(ctx, a.ID, level, no)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("agreement %s level %s: seat %d is not stored", a.ID, level, no)
+	}
+	s.Held = false
+	c := a.Seats[level]
+	c.Assigned--
+	a.Seats[level] = c
+	return tx.PutSeat(ctx, a.ID, s)
 }
 
-func (ls *levelSeats) capacityError() *vssubs.APIError {
+func capacityError(level vssubs.Level, c store.SeatCount) *vssubs.APIError {
 	e := apiError(http.StatusConflict, vssubs.CodeCapacityExceeded,
-		fmt.Sprintf("every %s subscription is assigned: %d purchased, %d assigned", ls.level, ls.purchased, ls.assigned))
+		fmt.Sprintf("every %s subscription is assigned: %d purchased, %d assigned", level, c.Purchased, c.Assigned))
 	e.Details = map[string]string{
-		"level":     string(ls.level),
-		"purchased": strconv.Itoa(ls.purchased),
-		"assigned":  strconv.Itoa(ls.assigned),
+		"level":     string(level),
+		"purchased": strconv.Itoa(c.Purchased),
+		"assigned":  strconv.Itoa(c.Assigned),
 	}
 	return e
 }
@@ -157,52 +103,50 @@ func reassignError(level vssubs.Level, at time.Time) *vssubs.APIError {
 	return e
 }
 
-// reassign gives a held seat to a different email, if its last assignment is old enough.
-func reassign(level vssubs.Level, s *seat, email string, now time.Time) error {
-	if now.Before(s.reassignableAt()) {
-		return reassignError(level, s.reassignableAt())
+// reassignSeat gives a held seat to a different email, if its last assignment is old enough.
+func reassignSeat(ctx context.Context, tx store.Tx, a store.Agreement, level vssubs.Level, no int, email string, now time.Time) (store.Seat, error) {
+	s, ok, err := tx.Seat(ctx, a.ID, level, no)
+	if err != nil {
+		return s, err
 	}
-	s.lastEmail, s.lastAssigned = email, now
-	return nil
+	if !ok {
+		return s, fmt.Errorf("agreement %s level %s: seat %d is not stored", a.ID, level, no)
+	}
+	if now.Before(reassignableAt(s)) {
+		return s, reassignError(level, reassignableAt(s))
+	}
+	s.LastEmail, s.LastAssigned = email, now
+	return s, tx.PutSeat(ctx, a.ID, s)
 }
 
-type usagePoint struct {
-	at       time.Time
-	assigned int
-}
-
-// record notes a level's assigned count after a change.
-func (st *subscriptions) record(level vssubs.Level, now time.Time) {
-	st.usage[level] = append(st.usage[level], usagePoint{at: now, assigned: st.seats[level].assigned})
+// recordUsage notes a level's assigned count after a change, for the 12-month peak.
+func recordUsage(ctx context.Context, tx store.Tx, a store.Agreement, level vssubs.Level, now time.Time) error {
+	return tx.AddUsage(ctx, a.ID, level, store.UsagePoint{At: now, Assigned: a.Seats[level].Assigned})
 }
 
 // peak is the most seats of level assigned at any moment of the 12 months before now:
 // the points inside the window, and the count in force when the window opened.
-func (st *subscriptions) peak(level vssubs.Level, now time.Time) int {
-	start := now.AddDate(-1, 0, 0)
-	peak := st.seats[level].assigned
-	for _, u := range st.usage[level] {
-		if !u.at.Before(start) {
-			peak = max(peak, u.assigned)
-		}
+func peak(ctx context.Context, tx store.Tx, a store.Agreement, level vssubs.Level, now time.Time) (int, error) {
+	pts, before, err := tx.Usage(ctx, a.ID, level, now.AddDate(-1, 0, 0))
+	if err != nil {
+		return 0, err
 	}
-	// The last change before the window is what was assigned when it opened.
-	for i := len(st.usage[level]) - 1; i >= 0; i-- {
-		if u := st.usage[level][i]; u.at.Before(start) {
-			peak = max(peak, u.assigned)
-			break
-		}
+	top := a.Seats[level].Assigned
+	for _, u := range pts {
+		top = max(top, u.Assigned)
 	}
-	return peak
+	if before != nil {
+		top = max(top, before.Assigned)
+	}
+	return top, nil
 }
 
 // purchased refuses a level the agreement did not buy.
-func (st *subscriptions) purchased(level vssubs.Level) (*levelSeats, error) {
-	ls := st.seats[level]
-	if ls == nil {
-		return nil, &vssubs.ValidationError{Fields: []vssubs.FieldError{{Field: vssubs.FieldLevel, Reason: notPurchased(level)}}}
+func purchased(a store.Agreement, level vssubs.Level) error {
+	if _, ok := a.Seats[level]; !ok {
+		return &vssubs.ValidationError{Fields: []vssubs.FieldError{{Field: vssubs.FieldLevel, Reason: notPurchased(level)}}}
 	}
-	return ls, nil
+	return nil
 }
 
 func notPurchased(level vssubs.Level) string {

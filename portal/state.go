@@ -1,112 +1,147 @@
 package portal
 
 import (
-	"fmt"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/portal/store"
 )
 
-// state is everything the portal knows; every access holds Portal.mu.
-type state struct {
-	seq map[string]int // per id prefix
+// rule is the body of a handler that runs inside a store transaction: it reads, checks
+// the rules and writes through tx, and answers like a handler.
+type rule func(ctx context.Context, tx store.Tx) (int, any, error)
 
-	users      map[string]*user      // by normalized email
-	orders     map[string]*order     // by id
-	agreements map[string]*agreement // by id
-	byLicense  map[string]*agreement // by normalized license number
-	// authByCustomer keeps one authorization number per customer, reused on reorders.
-	authByCustomer map[string]string
-	// issuedNumbers keeps every minted number so none is ever issued twice.
-	issuedNumbers map[string]bool
-	// vlsc is each principal's licensing-centre Relationship Summary, by license number.
-	vlsc map[string]map[string]*relationship
-	// failures are the times of each caller's wrong form submissions, oldest first.
-	failures    map[string][]time.Time
-	lockedUntil map[string]time.Time
-}
+// refusalAfterWrite is an answer that refuses the request and still keeps what the rule
+// wrote: a wrong registration is refused, and the failure it counts toward the lockout
+// is committed.
+type refusalAfterWrite struct{ error }
 
-func newState() state {
-	return state{
-		seq:            map[string]int{},
-		users:          map[string]*user{},
-		orders:         map[string]*order{},
-		agreements:     map[string]*agreement{},
-		byLicense:      map[string]*agreement{},
-		authByCustomer: map[string]string{},
-		issuedNumbers:  map[string]bool{},
-		vlsc:           map[string]map[string]*relationship{},
-		failures:       map[string][]time.Time{},
-		lockedUntil:    map[string]time.Time{},
+func (r refusalAfterWrite) Unwrap() error { return r.error }
+
+// update runs fn in a read-write transaction holding locks. The notifications fn queues on
+// rq and the answer to rq's idempotency key commit with its writes, or none of them do.
+func (p *Portal) update(rq *request, locks []string, fn rule) (int, any, error) {
+	ctx := rq.Context()
+	var (
+		status  int
+		body    any
+		refusal error
+	)
+	err := p.store.Update(ctx, locks, func(tx store.Tx) error {
+		rq.notes = rq.notes[:0]
+		s, b, err := fn(ctx, tx)
+		var after refusalAfterWrite
+		if errors.As(err, &after) {
+			s, b, refusal = 0, nil, after.error
+		} else if err != nil {
+			return err
+		}
+		if len(rq.notes) > 0 {
+			if err := tx.Enqueue(ctx, rq.notes...); err != nil {
+				return err
+			}
+		}
+		if rq.claim != nil {
+			ans, kept := answerOf(s, b, refusal)
+			if kept {
+				if err := tx.FinishKey(ctx, *rq.claim, ans); err != nil {
+					return err
+				}
+				rq.claimSettled = true
+				if ans.Body != nil {
+					b = ans.Body // encoded once, for the record and the answer
+				}
+			}
+		}
+		status, body = s, b
+		return nil
+	})
+	if errors.Is(err, store.ErrClaimLost) {
+		return 0, nil, inProgress()
 	}
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(rq.notes) > 0 {
+		p.outbox.committed(ctx, rq.notes)
+	}
+	if refusal != nil {
+		return 0, nil, refusal
+	}
+	return status, body, nil
 }
 
-// nextID mints a readable id with a per-kind counter: ord_000001, agr_000001.
-func (s *state) nextID(prefix string) string {
-	s.seq[prefix]++
-	return fmt.Sprintf("%s_%06d", prefix, s.seq[prefix])
+// view runs fn in a read-only transaction.
+func (p *Portal) view(rq *request, fn rule) (int, any, error) {
+	var (
+		status int
+		body   any
+	)
+	err := p.store.View(rq.Context(), func(tx store.Tx) error {
+		var err error
+		status, body, err = fn(rq.Context(), tx)
+		return err
+	})
+	return status, body, err
 }
 
-type user struct {
-	ID       string
-	Email    string
-	Language vssubs.Language
+func inProgress() *vssubs.APIError {
+	e := apiError(http.StatusConflict, vssubs.CodeConflict, "a request with this idempotency key is still in progress: repeat it shortly")
+	e.RetryAfter = time.Second
+	return e
 }
 
 // user returns the principal for email, creating it on first sight; lang, when set,
 // becomes its notification language.
-func (s *state) user(email string, lang vssubs.Language) *user {
-	u, ok := s.users[email]
-	if !ok {
-		u = &user{ID: s.nextID("usr"), Email: email, Language: vssubs.LangEnglish}
-		s.users[email] = u
+func (p *Portal) user(ctx context.Context, tx store.Tx, email string, lang vssubs.Language) (store.User, error) {
+	u, err := tx.EnsureUser(ctx, store.User{ID: p.ids.next("usr"), Email: email, Language: vssubs.LangEnglish})
+	if err != nil {
+		return u, err
 	}
-	if lang.Valid() {
+	if lang.Valid() && u.Language != lang {
 		u.Language = lang
+		return u, tx.PutUser(ctx, u)
 	}
-	return u
+	return u, nil
 }
 
-type order struct {
-	vssubs.Order
+// notify queues a notification to email in that user's language; it is delivered once the
+// transaction commits. Rendering waits for the outbox's worker, so that the caller's
+// request never pays for templates.
+func (p *Portal) notify(ctx context.Context, tx store.Tx, rq *request, kind vssubs.NotificationKind, email, agreementID string, data map[string]string) error {
+	u, err := p.user(ctx, tx, email, "")
+	if err != nil {
+		return err
+	}
+	p.notifyUser(rq, u, kind, agreementID, data)
+	return nil
 }
 
-type agreement struct {
-	ID                  string
-	AuthorizationNumber string
-	LicenseNumber       string
-	CustomerEmail       string
-	CustomerName        string
-	PrimaryContactEmail string
-	Lines               []vssubs.OrderLine
-	CreatedAt           time.Time
-	// roles are the customer's side: super admins and admins, by email.
-	roles map[string]vssubs.Role
-	// grants are partners' access, by partner email, kept after removal so that
-	// removal is permanent.
-	grants map[string]*grant
-	// subs holds the agreement's subscribers, seats, usage history, admin details and
-	// bulk sessions; see subscriptions().
-	subs *subscriptions
+// notifyUser queues a notification to a user already loaded.
+func (p *Portal) notifyUser(rq *request, u store.User, kind vssubs.NotificationKind, agreementID string, data map[string]string) {
+	email := u.Email
+	rq.notes = append(rq.notes, vssubs.Notification{
+		ID:          p.ids.next("ntf"),
+		Kind:        kind,
+		To:          email,
+		Language:    u.Language,
+		AgreementID: agreementID,
+		Data:        data,
+		CreatedAt:   p.cfg.now().UTC(),
+	})
 }
-
-type grant struct {
-	PartnerID string
-	Email     string
-	Via       vssubs.GrantPath
-	GrantedAt time.Time
-	RemovedAt time.Time
-}
-
-func (g *grant) active() bool { return g.RemovedAt.IsZero() }
 
 // roleOf returns email's role on the agreement, and whether a partner grant was removed.
-func (a *agreement) roleOf(email string) (role vssubs.Role, removed bool) {
-	if r, ok := a.roles[email]; ok {
+func roleOf(a store.Agreement, email string) (role vssubs.Role, removed bool) {
+	if r, ok := a.Roles[email]; ok {
 		return r, false
 	}
-	if g, ok := a.grants[email]; ok {
-		if g.active() {
+	if g, ok := a.Grants[email]; ok {
+		if g.Active() {
 			return vssubs.RolePartner, false
 		}
 		return "", true
@@ -114,7 +149,7 @@ func (a *agreement) roleOf(email string) (role vssubs.Role, removed bool) {
 	return "", false
 }
 
-func (a *agreement) view(role vssubs.Role) vssubs.Agreement {
+func agreementView(a store.Agreement, role vssubs.Role) vssubs.Agreement {
 	return vssubs.Agreement{
 		ID:                  a.ID,
 		AuthorizationNumber: a.AuthorizationNumber,
@@ -127,6 +162,52 @@ func (a *agreement) view(role vssubs.Role) vssubs.Agreement {
 	}
 }
 
-type relationship struct {
-	vssubs.Relationship
+// answerOf is what an idempotency key remembers of an answer, and whether it is kept at
+// all: answers that depend on the moment rather than on the request (server failures,
+// rate limits, lockouts) are not, so a later repeat runs afresh.
+func answerOf(status int, body any, err error) (store.Answer, bool) {
+	if err == nil {
+		a := store.Answer{Status: status}
+		if body != nil {
+			raw, mErr := json.Marshal(body)
+			if mErr != nil {
+				return a, false
+			}
+			a.Body = raw
+		}
+		return a, true
+	}
+	var (
+		ae *vssubs.APIError
+		ve *vssubs.ValidationError
+	)
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &ve):
+		ae = validationError(ve)
+	default:
+		return store.Answer{}, false
+	}
+	if !keep(ae.StatusCode) {
+		return store.Answer{}, false
+	}
+	raw, mErr := json.Marshal(recordedError{Status: ae.StatusCode, Code: ae.Code, Message: ae.Message, Fields: ae.Fields, Details: ae.Details, RetryAfter: ae.RetryAfter})
+	if mErr != nil {
+		return store.Answer{}, false
+	}
+	return store.Answer{Status: ae.StatusCode, Error: raw}, true
+}
+
+// recordedError is an error answer as an idempotency key keeps it.
+type recordedError struct {
+	Status     int                 `json:"status"`
+	Code       vssubs.ErrorCode    `json:"code"`
+	Message    string              `json:"message"`
+	Fields     []vssubs.FieldError `json:"fields,omitempty"`
+	Details    map[string]string   `json:"details,omitempty"`
+	RetryAfter time.Duration       `json:"retry_after,omitempty"`
+}
+
+func (r recordedError) apiError() *vssubs.APIError {
+	return &vssubs.APIError{StatusCode: r.Status, Code: r.Code, Message: r.Message, Fields: r.Fields, Details: r.Details, RetryAfter: r.RetryAfter}
 }

@@ -1,63 +1,73 @@
 package portal
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/portal/store"
 )
 
 // addOpenLicense adds an Open License to the caller's licensing-centre profile. Wrong
 // numbers count toward the same lockout as the registration form.
 func (p *Portal) addOpenLicense(rq *request) (int, any, error) {
-	var req vssubs.AddOpenRequest
-	if err := decode(rq, &req, 0); err != nil {
+	var raw vssubs.AddOpenRequest
+	if err := decode(rq, &raw, 0); err != nil {
 		return 0, nil, err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.st.user(rq.caller, rq.lang)
-	now := p.cfg.now()
-	if err := p.checkLockout(rq.caller, now); err != nil {
-		return 0, nil, err
-	}
-	req, err := p.cfg.rules.NormalizeAddOpen(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	a := p.st.byLicense[req.LicenseNumber]
-	if a == nil || a.AuthorizationNumber != req.AuthorizationNumber {
-		return 0, nil, p.wrongNumbers(rq.caller, now)
-	}
-	delete(p.st.failures, rq.caller)
-	profile := p.st.vlsc[rq.caller]
-	if profile == nil {
-		profile = map[string]*relationship{}
-		p.st.vlsc[rq.caller] = profile
-	}
-	if rel, ok := profile[a.LicenseNumber]; ok {
-		return http.StatusOK, rel.Relationship, nil
-	}
-	rel := &relationship{vssubs.Relationship{
-		AuthorizationNumber: a.AuthorizationNumber,
-		LicenseNumber:       a.LicenseNumber,
-		CustomerName:        a.CustomerName,
-		AddedAt:             now.UTC(),
-	}}
-	profile[a.LicenseNumber] = rel
-	return http.StatusCreated, rel.Relationship, nil
+	req, reqErr := p.cfg.rules.NormalizeAddOpen(raw)
+	return p.update(rq, []string{store.CallerLock(rq.caller)}, func(ctx context.Context, tx store.Tx) (int, any, error) {
+		if _, err := p.user(ctx, tx, rq.caller, rq.lang); err != nil {
+			return 0, nil, err
+		}
+		now := p.cfg.now()
+		if err := p.checkLockout(ctx, tx, rq.caller, now); err != nil {
+			return 0, nil, err
+		}
+		if reqErr != nil {
+			return 0, nil, reqErr
+		}
+		a, ok, err := tx.AgreementByLicense(ctx, req.LicenseNumber)
+		if err != nil {
+			return 0, nil, err
+		}
+		if !ok || a.AuthorizationNumber != req.AuthorizationNumber {
+			return 0, nil, p.wrongNumbers(ctx, tx, rq.caller, now)
+		}
+		if err := tx.PutLockout(ctx, rq.caller, store.Lockout{}); err != nil {
+			return 0, nil, err
+		}
+		rels, err := tx.Relationships(ctx, rq.caller)
+		if err != nil {
+			return 0, nil, err
+		}
+		if i := slices.IndexFunc(rels, func(r vssubs.Relationship) bool { return r.LicenseNumber == a.LicenseNumber }); i >= 0 {
+			return http.StatusOK, rels[i], nil
+		}
+		rel := vssubs.Relationship{
+			AuthorizationNumber: a.AuthorizationNumber,
+			LicenseNumber:       a.LicenseNumber,
+			CustomerName:        a.CustomerName,
+			AddedAt:             now.UTC(),
+		}
+		return http.StatusCreated, rel, tx.PutRelationship(ctx, rq.caller, rel)
+	})
 }
 
 // listRelationships is the caller's Relationship Summary, oldest first.
 func (p *Portal) listRelationships(rq *request) (int, any, error) {
-	p.mu.Lock()
-	rels := make([]vssubs.Relationship, 0, len(p.st.vlsc[rq.caller]))
-	for _, r := range p.st.vlsc[rq.caller] {
-		rels = append(rels, r.Relationship)
+	var rels []vssubs.Relationship
+	_, _, err := p.view(rq, func(ctx context.Context, tx store.Tx) (int, any, error) {
+		var err error
+		rels, err = tx.Relationships(ctx, rq.caller)
+		return 0, nil, err
+	})
+	if err != nil {
+		return 0, nil, err
 	}
-	p.mu.Unlock()
 	slices.SortFunc(rels, func(a, b vssubs.Relationship) int {
 		if c := a.AddedAt.Compare(b.AddedAt); c != 0 {
 			return c
@@ -72,10 +82,16 @@ func (p *Portal) listRelationships(rq *request) (int, any, error) {
 // license in the caller's Relationship Summary.
 func (p *Portal) manageLink(rq *request) (int, any, error) {
 	lic := vssubs.NormalizeNumber(rq.PathValue("license"))
-	p.mu.Lock()
-	_, ok := p.st.vlsc[rq.caller][lic]
-	p.mu.Unlock()
-	if !ok {
+	found := false
+	_, _, err := p.view(rq, func(ctx context.Context, tx store.Tx) (int, any, error) {
+		rels, err := tx.Relationships(ctx, rq.caller)
+		found = slices.ContainsFunc(rels, func(r vssubs.Relationship) bool { return r.LicenseNumber == lic })
+		return 0, nil, err
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	if !found {
 		return 0, nil, apiError(http.StatusNotFound, vssubs.CodeNotFound, "this license is not in your Relationship Summary: add it with its authorization and license numbers first")
 	}
 	scheme := "https"
@@ -101,19 +117,28 @@ func (p *Portal) claim(rq *request) (int, any, error) {
 		e.Fields = []vssubs.FieldError{{Field: "token", Reason: "is not a link this licensing centre issued"}}
 		return 0, nil, e
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.st.user(rq.caller, rq.lang)
-	a := p.st.byLicense[lic]
-	if a == nil {
-		return 0, nil, apiError(http.StatusNotFound, vssubs.CodeNotFound, "no such license")
+	locks, err := p.licenseLocks(rq, lic)
+	if err != nil {
+		return 0, nil, err
 	}
-	if rq.caller != a.PrimaryContactEmail {
-		masked := vssubs.MaskEmail(a.PrimaryContactEmail)
-		e := apiError(http.StatusForbidden, vssubs.CodeNotPrimaryContact, "sign in with "+masked+", the email listed as this license's Primary Contact")
-		// The masked address on its own, so a screen can say it in the reader's language.
-		e.Details = map[string]string{"primary_contact": masked}
-		return 0, nil, e
-	}
-	return p.grant(rq, a, vssubs.GrantVLSC)
+	return p.update(rq, locks[1:], func(ctx context.Context, tx store.Tx) (int, any, error) {
+		if _, err := p.user(ctx, tx, rq.caller, rq.lang); err != nil {
+			return 0, nil, err
+		}
+		a, ok, err := tx.AgreementByLicense(ctx, lic)
+		if err != nil {
+			return 0, nil, err
+		}
+		if !ok || !slices.Contains(locks, store.AgreementLock(a.ID)) {
+			return 0, nil, apiError(http.StatusNotFound, vssubs.CodeNotFound, "no such license")
+		}
+		if rq.caller != a.PrimaryContactEmail {
+			masked := vssubs.MaskEmail(a.PrimaryContactEmail)
+			e := apiError(http.StatusForbidden, vssubs.CodeNotPrimaryContact, "sign in with "+masked+", the email listed as this license's Primary Contact")
+			// The masked address on its own, so a screen can say it in the reader's language.
+			e.Details = map[string]string{"primary_contact": masked}
+			return 0, nil, e
+		}
+		return p.grant(ctx, tx, rq, a, vssubs.GrantVLSC)
+	})
 }

@@ -1,13 +1,19 @@
 // Command vssubs-portal serves the embedded reference portal over HTTP, so clients in any
-// language, and curl, can run the partner workflow against it. It is an emulator: its
-// state lives in memory, and /dev/token hands out a token for any email.
+// language, and curl, can run the partner workflow against it. It is an emulator:
+// /dev/token hands out a token for any email. Its state is kept in a SQLite file, so a
+// restart loses nothing; PostgreSQL lets several processes serve one state.
 //
 // The API is under /v1/; the browser UI (package webui) is at /, a client of that API.
 //
-//	go run ./cmd/vssubs-portal                       # open http://127.0.0.1:8080/
+//	go run ./cmd/vssubs-portal                       # open http://127.0.0.1:8080/, state in ./vssubs-portal.db
+//	go run ./cmd/vssubs-portal -db :memory:          # an empty throwaway portal
+//	go run ./cmd/vssubs-portal -db postgres://user@host/db
+//	go run ./cmd/vssubs-portal -reset -seed seed.json
+//	go run ./cmd/vssubs-portal snapshot copy.db      # a consistent copy of the SQLite state
 //	go run ./cmd/vssubs-portal -addr :9000 -faults 503=0.1,429=0.05,retry-after=1s,reset=0.05,latency=20ms
 //
-// It shuts down gracefully on SIGINT and SIGTERM: requests in flight are answered first.
+// It shuts down gracefully on SIGINT and SIGTERM: requests in flight are answered first,
+// and every answer it gave was committed before it was sent.
 //
 // With OTEL_EXPORTER_OTLP_ENDPOINT (or its _TRACES_ or _METRICS_ variant) set, it
 // exports traces and metrics over OTLP/HTTP, continuing each client's W3C trace; without
@@ -33,6 +39,7 @@ import (
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/internal/cmdline"
 	"github.com/vssubs/vssubs-go/internal/wire"
+	"github.com/vssubs/vssubs-go/notifier"
 	"github.com/vssubs/vssubs-go/portal"
 	"github.com/vssubs/vssubs-go/portal/faults"
 	"github.com/vssubs/vssubs-go/portal/webui"
@@ -57,6 +64,12 @@ type options struct {
 	secret   string
 	drain    time.Duration
 	logLevel slog.Level
+	db       string
+	reset    bool
+	seed     string
+	lease    time.Duration
+	webhook  string
+	hookKey  string
 }
 
 func parseFlags(args []string, errOut io.Writer) (options, error) {
@@ -71,6 +84,12 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.StringVar(&o.secret, "secret", os.Getenv("VSSUBS_PORTAL_SECRET"), "token-signing secret of at least 32 bytes, so tokens survive restarts (default $VSSUBS_PORTAL_SECRET, else random)")
 	fs.DurationVar(&o.drain, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for requests in flight")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.db, "db", "vssubs-portal.db", "where the state is kept: a SQLite file, :memory: for a throwaway portal, or postgres://… to share one state between processes")
+	fs.BoolVar(&o.reset, "reset", false, "start from an empty state, deleting what -db holds")
+	fs.StringVar(&o.seed, "seed", "", "a JSON file of orders, partners and subscribers to load into an empty state (see README)")
+	fs.StringVar(&o.webhook, "webhook", "", "also deliver every notification to this URL, signed (see package webhook)")
+	fs.StringVar(&o.hookKey, "webhook-secret", os.Getenv("VSSUBS_WEBHOOK_SECRET"), "the webhook signing secret (default $VSSUBS_WEBHOOK_SECRET)")
+	fs.DurationVar(&o.lease, "claim-lease", 2*time.Minute, "how long a request holds its idempotency key before a repeat may take it over")
 	if err := cmdline.Parse(fs, args, os.Stdout); err != nil {
 		return o, err
 	}
@@ -90,6 +109,9 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 // run serves until ctx ends, then shuts down gracefully. ready, when not nil, receives the
 // address the server listens on.
 func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- string) error {
+	if len(args) > 0 && args[0] == "snapshot" {
+		return snapshot(ctx, args[1:], logOut)
+	}
 	o, err := parseFlags(args, logOut)
 	if err != nil {
 		return err
@@ -105,7 +127,28 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	if public == "" {
 		public = strings.TrimSuffix(self, "/")
 	}
-	popts := []portal.Option{portal.WithLogger(logger), portal.WithPartnersLink(func(id string) string { return public + webui.PartnersPath(id) })}
+	st, err := openStore(ctx, o.db, o.reset)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	// The server logs and keeps only the latest notifications: no recorder that grows forever.
+	recent := newRing(recentNotifications, logger)
+	var deliver vssubs.Notifier = recent
+	if o.webhook != "" {
+		hook, err := notifier.NewWebhook(o.webhook, []byte(o.hookKey))
+		if err != nil {
+			return fmt.Errorf("-webhook: %w", err)
+		}
+		deliver = vssubs.NotifierFunc(func(ctx context.Context, n vssubs.Notification) error {
+			if err := hook.Notify(ctx, n); err != nil {
+				return err
+			}
+			return recent.Notify(ctx, n)
+		})
+	}
+	popts := []portal.Option{portal.WithLogger(logger), portal.WithPartnersLink(func(id string) string { return public + webui.PartnersPath(id) }),
+		portal.WithStore(st), portal.WithNotifier(deliver), portal.WithClaimLease(o.lease)}
 	otelOpt, otelDown, err := telemetry(ctx)
 	if err != nil {
 		return err
@@ -130,6 +173,12 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	if err != nil {
 		return err
 	}
+	defer p.Close()
+	if o.seed != "" {
+		if err := seed(ctx, p, st, o.seed, logger); err != nil {
+			return err
+		}
+	}
 	var api http.Handler = p
 	if o.faults.Rate() > 0 || o.faults.Latency > 0 {
 		if api, err = faults.New(p, o.faults); err != nil {
@@ -151,10 +200,11 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", api)
 	mux.Handle("GET /dev/token", devToken(p))
+	mux.Handle("GET /dev/notifications", recent)
 	mux.Handle("/", ui)
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	logger.Info("vssubs portal listening", slog.String("url", "http://"+ln.Addr().String()+"/"),
+	logger.Info("vssubs portal listening", slog.String("url", "http://"+ln.Addr().String()+"/"), slog.String("db", st.String()),
 		slog.String("faults", fmt.Sprintf("%+v", o.faults)), slog.Float64("rate", o.rate), slog.Int("burst", o.burst))
 	if ready != nil {
 		ready <- ln.Addr().String()
@@ -175,10 +225,7 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	// Hand over the notifications the last requests produced, then stop the workers.
-	if err := p.Flush(sctx); err != nil {
-		logger.Warn("notifications left undelivered at shutdown", slog.String("error", err.Error()))
-	}
+	// What is not yet delivered waits in the store for the next start: stop the workers.
 	return p.Close()
 }
 

@@ -4,19 +4,46 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"testing"
 
 	"go.uber.org/goleak"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/portal/store/storetest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain runs the tests, with a throwaway PostgreSQL cluster when the binaries are
+// installed, and checks that no goroutine outlives them. Run with VSSUBS_PORTAL_CHILD set,
+// the binary is a portal server instead, for the tests that kill one.
+func TestMain(m *testing.M) {
+	if args, ok := os.LookupEnv(childEnv); ok {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := run(ctx, strings.Split(args, "\x1f"), os.Stderr, nil)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "vssubs-portal:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	code := storetest.MainWithPostgres(m)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 func TestServeThenShutDownGracefully(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -24,7 +51,7 @@ func TestServeThenShutDownGracefully(t *testing.T) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-faults", "503=0.2,seed=1"}, io.Discard, ready)
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-db", ":memory:", "-faults", "503=0.2,seed=1"}, io.Discard, ready)
 	}()
 	addr := <-ready
 	tr := &http.Transport{}
@@ -74,7 +101,7 @@ func TestBadFlagsAreRefused(t *testing.T) {
 		{"extra"},
 	} {
 		t.Run(args[0], func(t *testing.T) {
-			err := run(context.Background(), append([]string{"-addr", "127.0.0.1:0"}, args...), io.Discard, nil)
+			err := run(context.Background(), append([]string{"-addr", "127.0.0.1:0", "-db", ":memory:"}, args...), io.Discard, nil)
 			if err == nil || errors.Is(err, context.Canceled) {
 				t.Errorf("run(%q) = %v, want a usage error", args, err)
 			}

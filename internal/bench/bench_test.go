@@ -36,6 +36,21 @@ func BenchmarkRateLimited2000(b *testing.B) {
 	b.Run("paced", bench.RateLimitedPaced)
 }
 
+func BenchmarkStores(b *testing.B) {
+	for _, be := range bench.Backends(os.Getenv("VSSUBS_TEST_POSTGRES_URL")) {
+		b.Run("BulkAdd10k/"+be.Name, bench.BulkAddOn(be))
+		b.Run("Get/"+be.Name, bench.GetOn(be))
+		b.Run("Add/"+be.Name, bench.AddOn(be))
+	}
+	b.Run("ParallelAdd64/memory", bench.ParallelAdd)
+	b.Run("ParallelAdd64/baseline=trivial-json", bench.TrivialJSONAdd)
+	b.Run("ReadStall100k/memory", bench.ReadStall)
+	b.Run("BulkAfter40kRemovals/memory", bench.BulkAfterRemovals(true))
+	b.Run("BulkAfter40kRemovals/baseline=fresh", bench.BulkAfterRemovals(false))
+	b.Run("BytesPerSubscriber/memory", bench.BytesPerSubscriber)
+	b.Run("SearchPage1M/memory", bench.SearchPage)
+}
+
 func BenchmarkPeersGet(b *testing.B) {
 	b.Run("vssubs", bench.ClientGet)
 	b.Run("ogen", bench.OgenGet)

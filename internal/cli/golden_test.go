@@ -34,11 +34,19 @@ func (g golden) String() string {
 }
 
 // normalizer replaces what changes from run to run: the portal's address, request ids,
-// the version's commit and temporary paths.
+// the ids the portal mints (random, so numbered by first appearance, same width), the
+// version's commit and temporary paths.
 type normalizer struct{ pairs []string }
 
 func (n normalizer) apply(s string) string {
 	s = strings.NewReplacer(n.pairs...).Replace(s)
+	seen := map[string]string{}
+	s = regexp.MustCompile(`\b(ord|agr|usr|sub|ntf|blk)_[0-9A-HJKMNP-TV-Z]{26}\b`).ReplaceAllStringFunc(s, func(id string) string {
+		if _, ok := seen[id]; !ok {
+			seen[id] = fmt.Sprintf("%s_%026d", id[:3], len(seen)+1)
+		}
+		return seen[id]
+	})
 	s = regexp.MustCompile(`req_[0-9a-f]+`).ReplaceAllString(s, "req_X")
 	s = regexp.MustCompile(`\(devel\)( [0-9a-f]{12})?`).ReplaceAllString(s, "(devel)")
 	s = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z`).ReplaceAllString(s, "TIME")

@@ -1,0 +1,569 @@
+package memory
+
+import (
+	"container/heap"
+	"context"
+	"crypto/sha256"
+	"slices"
+	"strings"
+	"time"
+
+	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/portal/store"
+)
+
+// agreement is one agreement's document and the subscriptions it holds. Its fields past
+// doc change only under the agreement's lock.
+type agreement struct {
+	doc     store.Agreement
+	byEmail map[string]*sub
+	// ordered holds the subscribers by id: an id, and the start of a page, are found by
+	// binary search. Removed ones stay as tombstones until they are half of it.
+	ordered []*sub
+	dead    int
+	pools   map[vssubs.Level]*pool
+	usage   map[vssubs.Level][]store.UsagePoint
+	bulks   map[string]*bulk
+}
+
+func newAgreement(doc store.Agreement) *agreement {
+	return &agreement{
+		doc:     doc,
+		byEmail: map[string]*sub{},
+		pools:   map[vssubs.Level]*pool{},
+		usage:   map[vssubs.Level][]store.UsagePoint{},
+		bulks:   map[string]*bulk{},
+	}
+}
+
+// sub is a subscriber, kept compact: one is stored per person, and there may be millions.
+type sub struct {
+	id, email, first, last, ref, notify, country string
+	// search is name and reference in lower case, what a search matches beside the email.
+	search     string
+	level      vssubs.Level
+	lang       vssubs.Language
+	status     vssubs.SubscriberStatus
+	downloads  bool
+	dead       bool
+	seatNo     int32
+	assignedAt int64 // Unix nanoseconds
+	updatedAt  int64
+}
+
+func packSub(s store.Subscriber) *sub {
+	return &sub{
+		id: s.ID, email: s.Email, first: s.FirstName, last: s.LastName, ref: s.Reference,
+		notify: s.NotificationEmail, country: intern(s.Country), search: strings.ToLower(s.FirstName + " " + s.LastName + "\x1f" + s.Reference),
+		level: vssubs.Level(intern(string(s.Level))), lang: vssubs.Language(intern(string(s.Language))), status: vssubs.SubscriberStatus(intern(string(s.Status))),
+		downloads: s.Downloads, seatNo: int32(s.SeatNo),
+		assignedAt: s.AssignedAt.UnixNano(), updatedAt: s.UpdatedAt.UnixNano(),
+	}
+}
+
+func (s *sub) unpack(agreementID string) store.Subscriber {
+	return store.Subscriber{SeatNo: int(s.seatNo), Subscriber: vssubs.Subscriber{
+		ID: s.id, AgreementID: agreementID, Status: s.status,
+		AssignedAt: time.Unix(0, s.assignedAt).UTC(), UpdatedAt: time.Unix(0, s.updatedAt).UTC(),
+		SubscriberInput: vssubs.SubscriberInput{
+			FirstName: s.first, LastName: s.last, Email: s.email, Level: s.level, Reference: s.ref,
+			Country: s.country, Language: s.lang, Downloads: s.downloads, NotificationEmail: s.notify,
+		},
+	}}
+}
+
+func (s *sub) matches(f store.SubscriberFilter, q string) bool {
+	if f.Level != "" && s.level != f.Level {
+		return false
+	}
+	return q == "" || strings.Contains(s.search, q) || strings.Contains(s.email, q)
+}
+
+// intern returns the one copy of the short codes every subscriber repeats (levels,
+// languages, countries, statuses), so a million subscribers do not hold a million copies.
+func intern(s string) string {
+	if len(s) > 16 {
+		return s
+	}
+	if c, ok := interned[s]; ok {
+		return c
+	}
+	return s
+}
+
+// interned are the codes intern knows; it is filled once and only read.
+var interned = func() map[string]string {
+	m := map[string]string{}
+	for _, l := range vssubs.Levels() {
+		m[string(l)] = string(l)
+	}
+	for _, c := range []string{"", string(vssubs.LangEnglish), string(vssubs.LangFrench), string(vssubs.StatusAssigned)} {
+		m[c] = c
+	}
+	for a := 'A'; a <= 'Z'; a++ {
+		for b := 'A'; b <= 'Z'; b++ {
+			c := string([]rune{a, b})
+			m[c] = c
+		}
+	}
+	return m
+}()
+
+// byID finds a live subscriber by id.
+func (a *agreement) byID(id string) *sub {
+	i, ok := slices.BinarySearchFunc(a.ordered, id, func(x *sub, id string) int { return compareIDs(x.id, id) })
+	if !ok {
+		return nil
+	}
+	// Tombstones of an id removed and put again sit beside the live one.
+	for j := i; j < len(a.ordered) && a.ordered[j].id == id; j++ {
+		if !a.ordered[j].dead {
+			return a.ordered[j]
+		}
+	}
+	return nil
+}
+
+func (t *tx) Subscriber(_ context.Context, agreementID, id string) (store.Subscriber, bool, error) {
+	a, release := t.agreementData(agreementID)
+	defer release()
+	if a == nil {
+		return store.Subscriber{}, false, nil
+	}
+	s := a.byID(id)
+	if s == nil {
+		return store.Subscriber{}, false, nil
+	}
+	return s.unpack(agreementID), true, nil
+}
+
+func (t *tx) SubscriberByEmail(_ context.Context, agreementID, email string) (store.Subscriber, bool, error) {
+	a, release := t.agreementData(agreementID)
+	defer release()
+	if a == nil || a.byEmail[email] == nil {
+		return store.Subscriber{}, false, nil
+	}
+	return a.byEmail[email].unpack(agreementID), true, nil
+}
+
+func (t *tx) PutSubscriber(_ context.Context, s store.Subscriber) error {
+	a, err := t.mutable(s.AgreementID)
+	if err != nil {
+		return err
+	}
+	old := a.byID(s.ID)
+	n := packSub(s)
+	if old != nil {
+		// Replace in place, so the ordered list keeps its pointer.
+		before := *old
+		delete(a.byEmail, old.email)
+		*old = *n
+		a.byEmail[old.email] = old
+		t.undo = append(t.undo, func() {
+			delete(a.byEmail, old.email)
+			*old = before
+			a.byEmail[old.email] = old
+		})
+		return nil
+	}
+	a.byEmail[n.email] = n
+	if last := len(a.ordered) - 1; last < 0 || compareIDs(a.ordered[last].id, n.id) < 0 {
+		a.ordered = append(a.ordered, n)
+	} else {
+		i, _ := slices.BinarySearchFunc(a.ordered, n.id, func(x *sub, id string) int { return compareIDs(x.id, id) })
+		a.ordered = slices.Insert(a.ordered, i, n)
+	}
+	t.undo = append(t.undo, func() {
+		delete(a.byEmail, n.email)
+		n.dead = true
+		a.dead++
+	})
+	return nil
+}
+
+func (t *tx) DeleteSubscriber(_ context.Context, agreementID, id string) error {
+	a, err := t.mutable(agreementID)
+	if err != nil {
+		return err
+	}
+	s := a.byID(id)
+	if s == nil {
+		return store.ErrNotFound
+	}
+	delete(a.byEmail, s.email)
+	s.dead = true
+	a.dead++
+	t.undo = append(t.undo, func() {
+		s.dead = false
+		a.dead--
+		a.byEmail[s.email] = s
+	})
+	// Compaction only drops tombstones, which no undo refers to once this runs last.
+	if a.dead > 64 && a.dead > len(a.ordered)/2 {
+		t.compactLater(a)
+	}
+	return nil
+}
+
+// compactLater drops an agreement's tombstones when the transaction commits.
+func (t *tx) compactLater(a *agreement) {
+	t.after = append(t.after, func() {
+		a.ordered = slices.DeleteFunc(a.ordered, func(s *sub) bool { return s.dead })
+		a.dead = 0
+	})
+}
+
+func (t *tx) Subscribers(_ context.Context, agreementID string, f store.SubscriberFilter) ([]store.Subscriber, bool, error) {
+	a, release := t.agreementData(agreementID)
+	defer release()
+	if a == nil {
+		return nil, false, nil
+	}
+	all := a.ordered
+	i := 0
+	if f.After != "" {
+		i, _ = slices.BinarySearchFunc(all, f.After, func(x *sub, id string) int { return compareIDs(x.id, id) })
+		if i < len(all) && all[i].id == f.After {
+			i++
+		}
+	}
+	q := strings.ToLower(f.Query)
+	page := make([]store.Subscriber, 0, min(f.Limit, 128))
+	for ; i < len(all); i++ {
+		s := all[i]
+		if s.dead || !s.matches(f, q) {
+			continue
+		}
+		if len(page) == f.Limit {
+			return page, true, nil
+		}
+		page = append(page, s.unpack(agreementID))
+	}
+	return page, false, nil
+}
+
+// pool is one level's touched seats, indexed for allocation: the free seat last held by an
+// email, and the free seat with the oldest assignment, each found without a scan.
+type pool struct {
+	level  vssubs.Level
+	seats  []seat // seat No is index+1
+	free   map[string]int32
+	oldest seatHeap
+	nfree  int
+}
+
+func (a *agreement) pool(level vssubs.Level) *pool {
+	p := a.pools[level]
+	if p == nil {
+		p = &pool{level: level, free: map[string]int32{}}
+		a.pools[level] = p
+	}
+	return p
+}
+
+// seat is a stored seat, compact: its level and number are its pool and index.
+type seat struct {
+	lastEmail string
+	at        int64 // last assignment, Unix nanoseconds
+	held      bool
+}
+
+func (p *pool) get(no int) store.Seat {
+	s := p.seats[no-1]
+	return store.Seat{Level: p.level, No: no, LastEmail: s.lastEmail, LastAssigned: time.Unix(0, s.at).UTC(), Held: s.held}
+}
+
+// set stores seat s, keeping the indexes current.
+func (p *pool) set(s store.Seat) {
+	i := s.No - 1
+	if i == len(p.seats) {
+		p.seats = append(p.seats, seat{held: true})
+	}
+	old := p.seats[i]
+	if !old.held {
+		p.nfree--
+		if p.free[old.lastEmail] == int32(s.No) {
+			delete(p.free, old.lastEmail)
+		}
+	}
+	p.seats[i] = seat{lastEmail: s.LastEmail, at: s.LastAssigned.UnixNano(), held: s.Held}
+	if !s.Held {
+		p.nfree++
+		p.free[s.LastEmail] = int32(s.No)
+		heap.Push(&p.oldest, heapEntry{no: int32(s.No), at: s.LastAssigned.UnixNano()})
+		// Entries of seats since taken are dropped lazily; rebuild when they dominate.
+		if len(p.oldest) > 2*p.nfree+64 {
+			p.rebuild()
+		}
+	}
+}
+
+// truncate forgets seat no, the last one, when its creation is undone.
+func (p *pool) truncate(no int) {
+	if s := p.seats[no-1]; !s.held {
+		p.nfree--
+		delete(p.free, s.lastEmail)
+	}
+	p.seats = p.seats[:no-1]
+}
+
+func (p *pool) rebuild() {
+	p.oldest = p.oldest[:0]
+	for i, s := range p.seats {
+		if !s.held {
+			p.oldest = append(p.oldest, heapEntry{no: int32(i + 1), at: s.at})
+		}
+	}
+	heap.Init(&p.oldest)
+}
+
+func (p *pool) valid(e heapEntry) bool {
+	if int(e.no) > len(p.seats) {
+		return false
+	}
+	s := p.seats[e.no-1]
+	return !s.held && s.at == e.at
+}
+
+type heapEntry struct {
+	no int32
+	at int64
+}
+
+type seatHeap []heapEntry
+
+func (h seatHeap) Len() int { return len(h) }
+func (h seatHeap) Less(i, j int) bool {
+	if h[i].at != h[j].at {
+		return h[i].at < h[j].at
+	}
+	return h[i].no < h[j].no
+}
+func (h seatHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *seatHeap) Push(x any)   { *h = append(*h, x.(heapEntry)) }
+func (h *seatHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
+
+func (t *tx) FreeSeatFor(_ context.Context, agreementID string, level vssubs.Level, email string) (store.Seat, bool, error) {
+	a, release := t.agreementData(agreementID)
+	defer release()
+	if a == nil || a.pools[level] == nil {
+		return store.Seat{}, false, nil
+	}
+	p := a.pools[level]
+	no, ok := p.free[email]
+	if !ok {
+		return store.Seat{}, false, nil
+	}
+	return p.get(int(no)), true, nil
+}
+
+func (t *tx) OldestFreeSeat(_ context.Context, agreementID string, level vssubs.Level) (store.Seat, bool, error) {
+	a, err := t.mutable(agreementID)
+	if err != nil {
+		return store.Seat{}, false, err
+	}
+	p := a.pools[level]
+	if p == nil {
+		return store.Seat{}, false, nil
+	}
+	for len(p.oldest) > 0 {
+		if e := p.oldest[0]; p.valid(e) {
+			return p.get(int(e.no)), true, nil
+		}
+		heap.Pop(&p.oldest)
+	}
+	return store.Seat{}, false, nil
+}
+
+func (t *tx) Seat(_ context.Context, agreementID string, level vssubs.Level, no int) (store.Seat, bool, error) {
+	a, release := t.agreementData(agreementID)
+	defer release()
+	if a == nil || a.pools[level] == nil || no < 1 || no > len(a.pools[level].seats) {
+		return store.Seat{}, false, nil
+	}
+	return a.pools[level].get(no), true, nil
+}
+
+func (t *tx) PutSeat(_ context.Context, agreementID string, s store.Seat) error {
+	a, err := t.mutable(agreementID)
+	if err != nil {
+		return err
+	}
+	p := a.pool(s.Level)
+	switch {
+	case s.No == len(p.seats)+1:
+		p.set(s)
+		t.undo = append(t.undo, func() { p.truncate(s.No) })
+	case s.No >= 1 && s.No <= len(p.seats):
+		old := p.get(s.No)
+		p.set(s)
+		t.undo = append(t.undo, func() { p.set(old) })
+	default:
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// usageKept is how far back usage points are kept: the overview's 12-month peak needs
+// the points of the last year and the one in force when it opened.
+const usageKept = 13 * 30 * 24 * time.Hour
+
+func (t *tx) Usage(_ context.Context, agreementID string, level vssubs.Level, since time.Time) ([]store.UsagePoint, *store.UsagePoint, error) {
+	a, release := t.agreementData(agreementID)
+	defer release()
+	if a == nil {
+		return nil, nil, nil
+	}
+	pts := a.usage[level]
+	i, _ := slices.BinarySearchFunc(pts, since, func(p store.UsagePoint, t time.Time) int { return p.At.Compare(t) })
+	var before *store.UsagePoint
+	if i > 0 {
+		b := pts[i-1]
+		before = &b
+	}
+	return slices.Clone(pts[i:]), before, nil
+}
+
+func (t *tx) AddUsage(_ context.Context, agreementID string, level vssubs.Level, pt store.UsagePoint) error {
+	a, err := t.mutable(agreementID)
+	if err != nil {
+		return err
+	}
+	old := a.usage[level]
+	pts := append(old, pt)
+	// Drop what no window can need any more, keeping the last point before the cut.
+	cut, _ := slices.BinarySearchFunc(pts, pt.At.Add(-usageKept), func(p store.UsagePoint, t time.Time) int { return p.At.Compare(t) })
+	if cut > 1 {
+		pts = slices.Clone(pts[cut-1:])
+	}
+	a.usage[level] = pts
+	t.undo = append(t.undo, func() { a.usage[level] = old[:len(old):len(old)] })
+	return nil
+}
+
+// bulk is a bulk session with its chunks.
+type bulk struct {
+	store.Bulk
+	hashes map[int][sha256.Size]byte
+	rows   map[int][]vssubs.BulkRow
+}
+
+func (t *tx) Bulk(_ context.Context, agreementID, id string) (store.Bulk, bool, error) {
+	a, release := t.agreementData(agreementID)
+	defer release()
+	if a == nil || a.bulks[id] == nil {
+		return store.Bulk{}, false, nil
+	}
+	return a.bulks[id].Bulk, true, nil
+}
+
+func (t *tx) BulkByKey(_ context.Context, agreementID, owner, key string) (store.Bulk, bool, error) {
+	a, release := t.agreementData(agreementID)
+	defer release()
+	if a == nil {
+		return store.Bulk{}, false, nil
+	}
+	for _, b := range a.bulks {
+		if b.Owner == owner && b.Key == key {
+			return b.Bulk, true, nil
+		}
+	}
+	return store.Bulk{}, false, nil
+}
+
+func (t *tx) PutBulk(_ context.Context, b store.Bulk) error {
+	a, err := t.mutable(b.AgreementID)
+	if err != nil {
+		return err
+	}
+	old := a.bulks[b.ID]
+	if old == nil {
+		a.bulks[b.ID] = &bulk{Bulk: b, hashes: map[int][sha256.Size]byte{}, rows: map[int][]vssubs.BulkRow{}}
+		t.undo = append(t.undo, func() { delete(a.bulks, b.ID) })
+		return nil
+	}
+	prev := old.Bulk
+	old.Bulk = b
+	t.undo = append(t.undo, func() { old.Bulk = prev })
+	return nil
+}
+
+func (t *tx) DeleteBulksBefore(_ context.Context, agreementID string, before time.Time) error {
+	a, err := t.mutable(agreementID)
+	if err != nil {
+		return err
+	}
+	for id, b := range a.bulks {
+		if b.Created.Before(before) {
+			delete(a.bulks, id)
+			t.undo = append(t.undo, func() { a.bulks[id] = b })
+		}
+	}
+	return nil
+}
+
+func (t *tx) bulkOf(agreementID, id string) (*bulk, func(), error) {
+	a, release := t.agreementData(agreementID)
+	if a == nil || a.bulks[id] == nil {
+		release()
+		return nil, nil, store.ErrNotFound
+	}
+	return a.bulks[id], release, nil
+}
+
+func (t *tx) Chunk(_ context.Context, agreementID, bulkID string, index int) ([sha256.Size]byte, []vssubs.BulkRow, bool, error) {
+	b, release, err := t.bulkOf(agreementID, bulkID)
+	if err != nil {
+		return [sha256.Size]byte{}, nil, false, nil
+	}
+	defer release()
+	h, ok := b.hashes[index]
+	return h, b.rows[index], ok, nil
+}
+
+func (t *tx) PutChunk(_ context.Context, agreementID, bulkID string, index int, hash [sha256.Size]byte, rows []vssubs.BulkRow) error {
+	if _, err := t.mutable(agreementID); err != nil {
+		return err
+	}
+	b, release, err := t.bulkOf(agreementID, bulkID)
+	if err != nil {
+		return err
+	}
+	release()
+	oldHash, hadHash := b.hashes[index]
+	oldRows, hadRows := b.rows[index]
+	b.hashes[index], b.rows[index] = hash, rows
+	t.undo = append(t.undo, func() {
+		if hadHash {
+			b.hashes[index] = oldHash
+		} else {
+			delete(b.hashes, index)
+		}
+		if hadRows {
+			b.rows[index] = oldRows
+		} else {
+			delete(b.rows, index)
+		}
+	})
+	return nil
+}
+
+func (t *tx) DropChunkRows(_ context.Context, agreementID, bulkID string) error {
+	if _, err := t.mutable(agreementID); err != nil {
+		return err
+	}
+	b, release, err := t.bulkOf(agreementID, bulkID)
+	if err != nil {
+		return err
+	}
+	release()
+	old := b.rows
+	b.rows = map[int][]vssubs.BulkRow{}
+	t.undo = append(t.undo, func() { b.rows = old })
+	return nil
+}

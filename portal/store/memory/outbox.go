@@ -1,0 +1,367 @@
+package memory
+
+import (
+	"container/heap"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"sync"
+	"time"
+
+	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/portal/store"
+)
+
+// outbox keeps the entries not yet delivered; a delivered entry is deleted at once, so its
+// memory does not grow with history.
+type outbox struct {
+	mu      sync.Mutex
+	entries map[string]*entry // every live or dead entry, by notification id
+	due     dueHeap           // entries waiting to be claimed
+	claimed map[string]*entry
+	dead    []*entry
+	live    map[int64]struct{} // seqs neither delivered nor dead
+	order   []int64            // live seqs in order; settled ones are trimmed from the front
+	seq     int64
+	wake    chan struct{}
+}
+
+type entry struct {
+	store.Envelope
+	claimUntil time.Time
+	index      int // in due, -1 when not there
+}
+
+func (o *outbox) init() {
+	o.entries = map[string]*entry{}
+	o.claimed = map[string]*entry{}
+	o.live = map[int64]struct{}{}
+	o.wake = make(chan struct{}, 1)
+}
+
+func (o *outbox) enqueue(notes []vssubs.Notification) {
+	o.mu.Lock()
+	for _, n := range notes {
+		o.seq++
+		e := &entry{Envelope: store.Envelope{Notification: n, Seq: o.seq, Due: n.CreatedAt}}
+		o.entries[n.ID] = e
+		heap.Push(&o.due, e)
+		o.live[e.Seq] = struct{}{}
+		o.order = append(o.order, e.Seq)
+	}
+	o.mu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Wake receives after notifications were enqueued.
+func (s *Store) Wake() <-chan struct{} { return s.out.wake }
+
+// ClaimDue claims the due entries, oldest first, and re-offers claims whose lease ran out.
+func (s *Store) ClaimDue(_ context.Context, now time.Time, lease time.Duration, max int) ([]store.Envelope, time.Time, error) {
+	o := &s.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for id, e := range o.claimed {
+		if !now.Before(e.claimUntil) {
+			delete(o.claimed, id)
+			heap.Push(&o.due, e)
+		}
+	}
+	var out []store.Envelope
+	for len(out) < max && len(o.due) > 0 && !o.due[0].Due.After(now) {
+		e := heap.Pop(&o.due).(*entry)
+		e.claimUntil = now.Add(lease)
+		o.claimed[e.Notification.ID] = e
+		out = append(out, e.Envelope)
+	}
+	var next time.Time
+	if len(o.due) > 0 {
+		next = o.due[0].Due
+	}
+	for _, e := range o.claimed {
+		if next.IsZero() || e.claimUntil.Before(next) {
+			next = e.claimUntil
+		}
+	}
+	return out, next, nil
+}
+
+// take removes a claimed or due entry from the queues, for it to be settled or rescheduled.
+func (o *outbox) take(id string) *entry {
+	e := o.entries[id]
+	if e == nil {
+		return nil
+	}
+	delete(o.claimed, id)
+	if e.index >= 0 && e.index < len(o.due) && o.due[e.index] == e {
+		heap.Remove(&o.due, e.index)
+	}
+	return e
+}
+
+// Delivered deletes the entry.
+func (s *Store) Delivered(_ context.Context, id string) error {
+	o := &s.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if e := o.take(id); e != nil {
+		delete(o.entries, id)
+		delete(o.live, e.Seq)
+	}
+	return nil
+}
+
+// Retry reschedules the entry.
+func (s *Store) Retry(_ context.Context, id string, attempts int, lastErr string, due time.Time) error {
+	o := &s.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	e := o.take(id)
+	if e == nil {
+		return store.ErrNotFound
+	}
+	e.Attempts, e.LastError, e.Due = attempts, lastErr, due
+	heap.Push(&o.due, e)
+	return nil
+}
+
+// Bury dead-letters the entry.
+func (s *Store) Bury(_ context.Context, id string, attempts int, lastErr string, at time.Time) error {
+	o := &s.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	e := o.take(id)
+	if e == nil {
+		return store.ErrNotFound
+	}
+	e.Attempts, e.LastError, e.DeadAt = attempts, lastErr, at
+	o.bury(e)
+	return nil
+}
+
+func (o *outbox) bury(e *entry) {
+	o.dead = append(o.dead, e)
+	delete(o.live, e.Seq)
+}
+
+// BuryUnsettled dead-letters everything not yet delivered.
+func (s *Store) BuryUnsettled(_ context.Context, lastErr string, at time.Time) error {
+	o := &s.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var all []*entry
+	for _, e := range o.entries {
+		if e.DeadAt.IsZero() {
+			all = append(all, e)
+		}
+	}
+	slices.SortFunc(all, func(a, b *entry) int { return int(a.Seq - b.Seq) })
+	for _, e := range all {
+		o.take(e.Notification.ID)
+		e.LastError, e.DeadAt = lastErr, at
+		o.bury(e)
+	}
+	return nil
+}
+
+// DeadLetters lists the dead-lettered entries in the order they died.
+func (s *Store) DeadLetters(context.Context) ([]store.Envelope, error) {
+	o := &s.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]store.Envelope, len(o.dead))
+	for i, e := range o.dead {
+		out[i] = e.Envelope
+	}
+	return out, nil
+}
+
+// Revive puts a dead letter back in the queue.
+func (s *Store) Revive(_ context.Context, id string, now time.Time) error {
+	o := &s.out
+	o.mu.Lock()
+	i := slices.IndexFunc(o.dead, func(e *entry) bool { return e.Notification.ID == id })
+	if i < 0 {
+		o.mu.Unlock()
+		return store.ErrNotFound
+	}
+	e := o.dead[i]
+	o.dead = slices.Delete(o.dead, i, i+1)
+	o.seq++
+	e.Seq, e.Attempts, e.LastError, e.DeadAt, e.Due = o.seq, 0, "", time.Time{}, now
+	o.live[e.Seq] = struct{}{}
+	o.order = append(o.order, e.Seq)
+	heap.Push(&o.due, e)
+	o.mu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// LastSeq is the newest entry's sequence number.
+func (s *Store) LastSeq(context.Context) (int64, error) {
+	s.out.mu.Lock()
+	defer s.out.mu.Unlock()
+	return s.out.seq, nil
+}
+
+// OldestUnsettled trims settled seqs from the front of the order, amortised O(1).
+func (s *Store) OldestUnsettled(context.Context) (int64, bool, error) {
+	o := &s.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for len(o.order) > 0 {
+		if _, ok := o.live[o.order[0]]; ok {
+			return o.order[0], true, nil
+		}
+		o.order = o.order[1:]
+	}
+	// Start a fresh array so the trimmed one can be collected.
+	o.order = nil
+	return 0, false, nil
+}
+
+// dueHeap orders entries by due time, then by seq.
+type dueHeap []*entry
+
+func (h dueHeap) Len() int { return len(h) }
+func (h dueHeap) Less(i, j int) bool {
+	if !h[i].Due.Equal(h[j].Due) {
+		return h[i].Due.Before(h[j].Due)
+	}
+	return h[i].Seq < h[j].Seq
+}
+func (h dueHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *dueHeap) Push(x any) {
+	e := x.(*entry)
+	e.index = len(*h)
+	*h = append(*h, e)
+}
+func (h *dueHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	e.index = -1
+	*h = old[:len(old)-1]
+	return e
+}
+
+// idempotency holds the keyed answers.
+type idempotency struct {
+	mu        sync.Mutex
+	entries   map[idemKey]*idemEntry
+	lastSweep time.Time
+}
+
+type idemKey struct{ caller, key string }
+
+type idemEntry struct {
+	fp         [sha256.Size]byte
+	token      string
+	answered   bool
+	answer     store.Answer
+	leaseUntil time.Time
+	expires    time.Time
+	done       chan struct{}
+}
+
+type finishedKey struct {
+	c store.Claim
+	a store.Answer
+}
+
+// ClaimKey claims the key, or reports its answer or that it is in progress.
+func (s *Store) ClaimKey(_ context.Context, caller, key string, fp [sha256.Size]byte, now time.Time, lease time.Duration) (store.ClaimResult, error) {
+	d := &s.idem
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if now.Sub(d.lastSweep) >= time.Minute || now.Before(d.lastSweep) {
+		d.lastSweep = now
+		d.purge(now)
+	}
+	k := idemKey{caller, key}
+	if e := d.entries[k]; e != nil {
+		switch {
+		case e.answered && now.Before(e.expires):
+			return store.ClaimResult{State: store.Answered, Fingerprint: e.fp, Answer: e.answer}, nil
+		case !e.answered && now.Before(e.leaseUntil):
+			return store.ClaimResult{State: store.Pending, Fingerprint: e.fp, Wait: e.done}, nil
+		case !e.answered:
+			close(e.done) // its holder lost the claim: waiters look again
+		}
+	}
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	c := store.Claim{Caller: caller, Key: key, Token: hex.EncodeToString(b), Fingerprint: fp}
+	d.entries[k] = &idemEntry{fp: fp, token: c.Token, leaseUntil: now.Add(lease), done: make(chan struct{})}
+	return store.ClaimResult{State: store.Claimed, Claim: c}, nil
+}
+
+func (d *idempotency) holds(c store.Claim) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := d.entries[idemKey{c.Caller, c.Key}]
+	return e != nil && e.token == c.Token && !e.answered
+}
+
+// commit records an answer for a claim still held.
+func (d *idempotency) commit(f finishedKey) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := d.entries[idemKey{f.c.Caller, f.c.Key}]
+	if e == nil || e.token != f.c.Token || e.answered {
+		return false
+	}
+	e.answered, e.answer, e.expires = true, f.a, f.c.Expires
+	close(e.done)
+	return true
+}
+
+// FinishKey records an answer outside a write.
+func (s *Store) FinishKey(_ context.Context, c store.Claim, a store.Answer) error {
+	if !s.idem.commit(finishedKey{c, a}) {
+		return store.ErrClaimLost
+	}
+	return nil
+}
+
+// ReleaseKey forgets a claim.
+func (s *Store) ReleaseKey(_ context.Context, c store.Claim) error {
+	d := &s.idem
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k := idemKey{c.Caller, c.Key}
+	if e := d.entries[k]; e != nil && e.token == c.Token && !e.answered {
+		delete(d.entries, k)
+		close(e.done)
+	}
+	return nil
+}
+
+// PurgeKeys deletes expired answers.
+func (s *Store) PurgeKeys(_ context.Context, now time.Time) (int, error) {
+	s.idem.mu.Lock()
+	defer s.idem.mu.Unlock()
+	return s.idem.purge(now), nil
+}
+
+func (d *idempotency) purge(now time.Time) int {
+	n := 0
+	for k, e := range d.entries {
+		if e.answered && !now.Before(e.expires) {
+			delete(d.entries, k)
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,389 @@
+package storetest
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/portal/store"
+)
+
+// Run holds a backend to the store's contract: what the portal's rules rely on beneath
+// the behaviour its own tests check. open returns a new, empty store.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	t.Run("a failed update keeps nothing it wrote", func(t *testing.T) { testRollback(t, open(t)) })
+	t.Run("updates holding one lock take turns", func(t *testing.T) { testLockSerializes(t, open(t)) })
+	t.Run("seats are found by email and by age", func(t *testing.T) { testSeatIndexes(t, open(t)) })
+	t.Run("subscribers page in id order with filters", func(t *testing.T) { testSubscriberPages(t, open(t)) })
+	t.Run("no outbox entry is claimed twice at once", func(t *testing.T) { testClaimsAreExclusive(t, open(t)) })
+	t.Run("outbox entries retry, die and revive", func(t *testing.T) { testOutboxLifecycle(t, open(t)) })
+	t.Run("an idempotency key has one holder and one answer", func(t *testing.T) { testIdempotencyClaims(t, open(t)) })
+	t.Run("numbers are issued once", func(t *testing.T) { testNumbersOnce(t, open(t)) })
+}
+
+func agreementDoc(id string, qty int) store.Agreement {
+	return store.Agreement{
+		ID: id, AuthorizationNumber: "V" + id, LicenseNumber: "L" + id, CustomerEmail: "it@" + id + ".example",
+		Lines:  []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: qty}},
+		Roles:  map[string]vssubs.Role{"it@" + id + ".example": vssubs.RoleSuperAdmin},
+		Admins: map[string]store.Admin{}, Grants: map[string]store.Grant{},
+		Seats: map[vssubs.Level]store.SeatCount{vssubs.LevelEnterprise: {Purchased: qty}},
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testRollback(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, agreementDoc("agr_a", 1)) }))
+	boom := errors.New("a rule refused")
+	err := s.Update(ctx, []string{store.AgreementLock("agr_a")}, func(tx store.Tx) error {
+		a, _, _ := tx.Agreement(ctx, "agr_a")
+		a.Roles["new@x.example"] = vssubs.RoleAdmin
+		must(t, tx.PutAgreement(ctx, a))
+		must(t, tx.PutUser(ctx, store.User{ID: "usr_1", Email: "new@x.example", Language: "en"}))
+		must(t, tx.PutSubscriber(ctx, store.Subscriber{SeatNo: 1, Subscriber: vssubs.Subscriber{ID: "sub_1", AgreementID: "agr_a", SubscriberInput: vssubs.SubscriberInput{Email: "s@x.example", Level: vssubs.LevelEnterprise}}}))
+		must(t, tx.PutSeat(ctx, "agr_a", store.Seat{Level: vssubs.LevelEnterprise, No: 1, LastEmail: "s@x.example", LastAssigned: time.Now(), Held: true}))
+		must(t, tx.Enqueue(ctx, vssubs.Notification{ID: "ntf_1", Kind: vssubs.KindPartnerAdded}))
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update returns fn's error, got %v", err)
+	}
+	must(t, s.View(ctx, func(tx store.Tx) error {
+		a, _, _ := tx.Agreement(ctx, "agr_a")
+		_, userKept, _ := tx.User(ctx, "new@x.example")
+		_, subKept, _ := tx.Subscriber(ctx, "agr_a", "sub_1")
+		_, seatKept, _ := tx.Seat(ctx, "agr_a", vssubs.LevelEnterprise, 1)
+		ids, _ := tx.AgreementsOf(ctx, "new@x.example")
+		got := fmt.Sprintf("role=%q user=%t subscriber=%t seat=%t member of %v", a.Roles["new@x.example"], userKept, subKept, seatKept, ids)
+		if got != `role="" user=false subscriber=false seat=false member of []` {
+			t.Errorf("after a failed update: %s", got)
+		}
+		return nil
+	}))
+	if _, ok, _ := s.OldestUnsettled(ctx); ok {
+		t.Error("a notification of a failed update was kept")
+	}
+}
+
+// testLockSerializes runs read-modify-write updates of one counter from many goroutines:
+// only if they take turns does every increment count.
+func testLockSerializes(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, agreementDoc("agr_c", 1000)) }))
+	const writers, each = 8, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				errs <- s.Update(ctx, []string{store.AgreementLock("agr_c")}, func(tx store.Tx) error {
+					a, _, err := tx.Agreement(ctx, "agr_c")
+					if err != nil {
+						return err
+					}
+					c := a.Seats[vssubs.LevelEnterprise]
+					c.Assigned++
+					a.Seats[vssubs.LevelEnterprise] = c
+					return tx.PutAgreement(ctx, a)
+				})
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, err)
+	}
+	must(t, s.View(ctx, func(tx store.Tx) error {
+		a, _, _ := tx.Agreement(ctx, "agr_c")
+		if got := a.Seats[vssubs.LevelEnterprise].Assigned; got != writers*each {
+			t.Errorf("counter after %d serialized increments: %d", writers*each, got)
+		}
+		return nil
+	}))
+}
+
+func testSeatIndexes(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	lock := []string{store.AgreementLock("agr_s")}
+	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, agreementDoc("agr_s", 5)) }))
+	must(t, s.Update(ctx, lock, func(tx store.Tx) error {
+		for i, e := range []string{"c@x", "a@x", "b@x"} {
+			// Seat 1 is the newest, seat 2 the oldest; seat 3 stays held.
+			at := base.Add(time.Duration(2-i) * time.Hour)
+			must(t, tx.PutSeat(ctx, "agr_s", store.Seat{Level: vssubs.LevelEnterprise, No: i + 1, LastEmail: e, LastAssigned: at, Held: i == 2}))
+		}
+		return nil
+	}))
+	must(t, s.Update(ctx, lock, func(tx store.Tx) error {
+		byEmail, ok, err := tx.FreeSeatFor(ctx, "agr_s", vssubs.LevelEnterprise, "c@x")
+		if err != nil || !ok || byEmail.No != 1 {
+			t.Errorf("FreeSeatFor(c@x) = %+v %t %v, want seat 1", byEmail, ok, err)
+		}
+		if _, ok, _ := tx.FreeSeatFor(ctx, "agr_s", vssubs.LevelEnterprise, "b@x"); ok {
+			t.Error("FreeSeatFor found a held seat")
+		}
+		oldest, ok, err := tx.OldestFreeSeat(ctx, "agr_s", vssubs.LevelEnterprise)
+		if err != nil || !ok || oldest.No != 2 || !oldest.LastAssigned.Equal(base.Add(time.Hour)) {
+			t.Errorf("OldestFreeSeat = %+v %t %v, want seat 2", oldest, ok, err)
+		}
+		oldest.Held = true
+		must(t, tx.PutSeat(ctx, "agr_s", oldest))
+		next, ok, _ := tx.OldestFreeSeat(ctx, "agr_s", vssubs.LevelEnterprise)
+		if !ok || next.No != 1 {
+			t.Errorf("once seat 2 is taken the oldest free seat is 1, got %+v %t", next, ok)
+		}
+		return nil
+	}))
+}
+
+func testSubscriberPages(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, agreementDoc("agr_p", 10)) }))
+	people := []struct{ id, first, email string }{
+		{"sub_01", "Ada", "ada@contoso.example"}, {"sub_02", "Grace", "grace@navy.example"},
+		{"sub_03", "Alan", "alan@contoso.example"}, {"sub_04", "Kat", "kj@nasa.example"},
+	}
+	must(t, s.Update(ctx, []string{store.AgreementLock("agr_p")}, func(tx store.Tx) error {
+		for _, p := range people {
+			level := vssubs.LevelEnterprise
+			if p.first == "Grace" {
+				level = vssubs.LevelProfessional
+			}
+			must(t, tx.PutSubscriber(ctx, store.Subscriber{Subscriber: vssubs.Subscriber{ID: p.id, AgreementID: "agr_p",
+				SubscriberInput: vssubs.SubscriberInput{FirstName: p.first, Email: p.email, Level: level}}}))
+		}
+		return tx.DeleteSubscriber(ctx, "agr_p", "sub_04")
+	}))
+	page := func(f store.SubscriberFilter) string {
+		var out string
+		must(t, s.View(ctx, func(tx store.Tx) error {
+			subs, more, err := tx.Subscribers(ctx, "agr_p", f)
+			for _, s := range subs {
+				out += s.ID + " "
+			}
+			out += fmt.Sprintf("more=%t", more)
+			return err
+		}))
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		f    store.SubscriberFilter
+		want string
+	}{
+		{"everyone but the removed, in id order", store.SubscriberFilter{Limit: 10}, "sub_01 sub_02 sub_03 more=false"},
+		{"a page and whether more follow", store.SubscriberFilter{Limit: 2}, "sub_01 sub_02 more=true"},
+		{"after a cursor", store.SubscriberFilter{After: "sub_02", Limit: 2}, "sub_03 more=false"},
+		{"by email text", store.SubscriberFilter{Query: "contoso", Limit: 10}, "sub_01 sub_03 more=false"},
+		{"by name, ignoring case", store.SubscriberFilter{Query: "GRACE", Limit: 10}, "sub_02 more=false"},
+		{"by level", store.SubscriberFilter{Level: vssubs.LevelProfessional, Limit: 10}, "sub_02 more=false"},
+		{"wildcards are literal", store.SubscriberFilter{Query: "%", Limit: 10}, "more=false"},
+	} {
+		if got := page(tc.f); got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func enqueue(t *testing.T, s store.Store, ids ...string) {
+	t.Helper()
+	ctx := context.Background()
+	must(t, s.Update(ctx, nil, func(tx store.Tx) error {
+		for _, id := range ids {
+			if err := tx.Enqueue(ctx, vssubs.Notification{ID: id, Kind: vssubs.KindPartnerAdded, To: "it@contoso.example"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+func testClaimsAreExclusive(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var ids []string
+	for i := range 200 {
+		ids = append(ids, fmt.Sprintf("ntf_%03d", i))
+	}
+	enqueue(t, s, ids...)
+	var (
+		mu    sync.Mutex
+		seen  = map[string]int{}
+		total int
+		wg    sync.WaitGroup
+	)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				got, _, err := s.ClaimDue(ctx, time.Now(), time.Minute, 7)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				for _, e := range got {
+					seen[e.Notification.ID]++
+				}
+				total += len(got)
+				enough := total >= 2*len(ids) // a store that hands entries out again never runs dry
+				mu.Unlock()
+				if len(got) == 0 || enough {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if seen[id] != 1 {
+			t.Errorf("%s claimed %d times within its lease", id, seen[id])
+		}
+	}
+	// A lease that runs out offers the entry again.
+	again, _, err := s.ClaimDue(ctx, time.Now().Add(2*time.Minute), time.Minute, 1000)
+	if err != nil || len(again) != len(ids) {
+		t.Errorf("after the leases ran out: %d entries re-offered, want %d (%v)", len(again), len(ids), err)
+	}
+}
+
+func testOutboxLifecycle(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	enqueue(t, s, "ntf_a", "ntf_b")
+	now := time.Now()
+	got, _, err := s.ClaimDue(ctx, now, time.Minute, 10)
+	must(t, err)
+	if len(got) != 2 || got[0].Notification.ID != "ntf_a" {
+		t.Fatalf("claimed %+v, want ntf_a then ntf_b", got)
+	}
+	last, err := s.LastSeq(ctx)
+	must(t, err)
+	must(t, s.Delivered(ctx, "ntf_a"))
+	must(t, s.Retry(ctx, "ntf_b", 1, "421", now.Add(time.Hour)))
+	if got, next, _ := s.ClaimDue(ctx, now, time.Minute, 10); len(got) != 0 || !next.Round(time.Millisecond).Equal(now.Add(time.Hour).Round(time.Millisecond)) {
+		t.Errorf("before its retry falls due: claimed %d, next %v", len(got), next)
+	}
+	if oldest, ok, _ := s.OldestUnsettled(ctx); !ok || oldest > last {
+		t.Errorf("ntf_b is unsettled: oldest %d ok=%t", oldest, ok)
+	}
+	got, _, _ = s.ClaimDue(ctx, now.Add(time.Hour), time.Minute, 10)
+	if len(got) != 1 || got[0].Attempts != 1 || got[0].LastError != "421" {
+		t.Fatalf("the retry keeps its history: %+v", got)
+	}
+	must(t, s.Bury(ctx, "ntf_b", 2, "550", now))
+	if _, ok, _ := s.OldestUnsettled(ctx); ok {
+		t.Error("a dead letter counts as settled")
+	}
+	dead, err := s.DeadLetters(ctx)
+	must(t, err)
+	if len(dead) != 1 || dead[0].Notification.ID != "ntf_b" || dead[0].Attempts != 2 || dead[0].LastError != "550" {
+		t.Errorf("dead letters: %+v", dead)
+	}
+	if err := s.Revive(ctx, "ntf_nope", now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("reviving an unknown id: %v", err)
+	}
+	must(t, s.Revive(ctx, "ntf_b", now))
+	got, _, _ = s.ClaimDue(ctx, now, time.Minute, 10)
+	if diff := cmp.Diff([]string{"ntf_b"}, ids(got)); diff != "" || got[0].Attempts != 0 {
+		t.Errorf("revived with a fresh count (-want +got):\n%s %+v", diff, got)
+	}
+}
+
+func ids(envs []store.Envelope) []string {
+	var out []string
+	for _, e := range envs {
+		out = append(out, e.Notification.ID)
+	}
+	return out
+}
+
+func testIdempotencyClaims(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	fp := sha256.Sum256([]byte("POST /v1/orders {}"))
+	first, err := s.ClaimKey(ctx, "pat@x", "k1", fp, now, time.Minute)
+	must(t, err)
+	if first.State != store.Claimed {
+		t.Fatalf("a new key is claimed, got %v", first.State)
+	}
+	if r, _ := s.ClaimKey(ctx, "pat@x", "k1", fp, now, time.Minute); r.State != store.Pending {
+		t.Errorf("a held key is pending, got %v", r.State)
+	}
+	if r, _ := s.ClaimKey(ctx, "ann@x", "k1", fp, now, time.Minute); r.State != store.Claimed {
+		t.Errorf("keys belong to their caller: another caller's k1 is free, got %v", r.State)
+	}
+	// The lease runs out: a repeat takes the key over, and the first holder's write fails.
+	second, _ := s.ClaimKey(ctx, "pat@x", "k1", fp, now.Add(2*time.Minute), time.Minute)
+	if second.State != store.Claimed {
+		t.Fatalf("after the lease a repeat takes the key over, got %v", second.State)
+	}
+	first.Claim.Expires = now.Add(24 * time.Hour)
+	err = s.Update(ctx, nil, func(tx store.Tx) error {
+		if err := tx.PutUser(ctx, store.User{ID: "usr_lost", Email: "lost@x", Language: "en"}); err != nil {
+			return err
+		}
+		return tx.FinishKey(ctx, first.Claim, store.Answer{Status: 201})
+	})
+	if !errors.Is(err, store.ErrClaimLost) {
+		t.Errorf("finishing a lost claim: want ErrClaimLost, got %v", err)
+	}
+	must(t, s.View(ctx, func(tx store.Tx) error {
+		if _, ok, _ := tx.User(ctx, "lost@x"); ok {
+			t.Error("the write of a lost claim was kept")
+		}
+		return nil
+	}))
+	second.Claim.Expires = now.Add(24 * time.Hour)
+	must(t, s.Update(ctx, nil, func(tx store.Tx) error {
+		return tx.FinishKey(ctx, second.Claim, store.Answer{Status: 201, Body: []byte(`{"id":"ord_1"}`)})
+	}))
+	r, _ := s.ClaimKey(ctx, "pat@x", "k1", fp, now.Add(3*time.Minute), time.Minute)
+	if r.State != store.Answered || r.Fingerprint != fp || r.Answer.Status != 201 || string(r.Answer.Body) != `{"id":"ord_1"}` {
+		t.Errorf("the answer is replayed: %+v", r)
+	}
+	if n, err := s.PurgeKeys(ctx, now.Add(25*time.Hour)); err != nil || n != 1 {
+		t.Errorf("PurgeKeys after 24h: %d, %v; want the one answer", n, err)
+	}
+	if r, _ := s.ClaimKey(ctx, "pat@x", "k1", fp, now.Add(25*time.Hour), time.Minute); r.State != store.Claimed {
+		t.Errorf("a purged key is free again, got %v", r.State)
+	}
+	// A released claim frees the key at once.
+	c, _ := s.ClaimKey(ctx, "pat@x", "k2", fp, now, time.Minute)
+	must(t, s.ReleaseKey(ctx, c.Claim))
+	if r, _ := s.ClaimKey(ctx, "pat@x", "k2", fp, now, time.Minute); r.State != store.Claimed {
+		t.Errorf("a released key is free, got %v", r.State)
+	}
+}
+
+func testNumbersOnce(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var firsts []bool
+	for range 2 {
+		must(t, s.Update(ctx, nil, func(tx store.Tx) error {
+			ok, err := tx.IssueNumber(ctx, "L12345678")
+			firsts = append(firsts, ok)
+			return err
+		}))
+	}
+	if diff := cmp.Diff([]bool{true, false}, firsts); diff != "" {
+		t.Errorf("issuing one number twice (-want +got):\n%s", diff)
+	}
+}
