@@ -117,7 +117,7 @@ func TestTheBrowserUIIsServedAtTheRoot(t *testing.T) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-url", "https://portal.example.com"}, io.Discard, ready)
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-db", ":memory:", "-url", "https://portal.example.com"}, io.Discard, ready)
 	}()
 	base := "http://" + <-ready
 	tr := &http.Transport{}
