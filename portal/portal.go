@@ -58,7 +58,7 @@ type config struct {
 	rateStore RateStore
 	// observer sees requests, deliveries and lockouts (observe.go); nil means none.
 	observer Observer
-	store     store.Store
+	store    store.Store
 	// claimLease is how long an idempotency key stays claimed by a request that has not
 	// answered; after it, a repeat may take the key over (the first one's write is then
 	// rolled back, never applied twice).
