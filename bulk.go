@@ -99,13 +99,6 @@ func bulkErrorFrom(err error) error {
 	return be
 }
 
-// Bounds of a bulk add: at most MaxBulkRows rows in all, uploaded at most MaxBulkChunk
-// rows a request.
-const (
-	MaxBulkRows  = 100_000
-	MaxBulkChunk = 1000
-)
-
 // CheckBulkRows normalizes every row and reports every problem that needs no portal
 // state: required fields, commas, spaces, emails, known levels, cell values, and the same
 // email twice in the batch. The client runs it before uploading and the portal again

@@ -298,10 +298,14 @@ func call[T any](ctx context.Context, c *Client, method, path string, in any, cc
 // do sends one request through the pipeline (pipeline.go) with the call's options: it
 // encodes in as JSON, sends it with retries, and decodes a 2xx answer into out, or turns
 // any other answer into an *APIError.
-func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any, cc callConfig) error {
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any, cc callConfig) (err error) {
 	st, err := c.newCallState(method, path, cc)
 	if err != nil {
 		return err
+	}
+	if c.pipeline.observer != nil {
+		ctx = c.startCall(ctx, st)
+		defer func() { c.endCall(ctx, st, err) }()
 	}
 	var body []byte
 	if in != nil {
@@ -337,6 +341,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	defer resp.Body.Close()
 	meta := ResponseMeta{StatusCode: resp.StatusCode, RequestID: resp.Header.Get(HeaderRequestID), Attempts: int(st.attempts.Load())}
+	if st.obs != nil {
+		st.obs.call.StatusCode, st.obs.call.RequestID = meta.StatusCode, meta.RequestID
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return st.stoppedErr(decodeError(resp, meta))
 	}

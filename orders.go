@@ -19,9 +19,6 @@ const (
 	FieldLines               = "lines"
 )
 
-// MaxOrderQuantity bounds one order line, to catch typos before they become invoices.
-const MaxOrderQuantity = 100_000
-
 // OrderLine is a quantity of subscriptions of one level.
 type OrderLine struct {
 	Level    Level `json:"level"`

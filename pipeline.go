@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+
+	"github.com/vssubs/vssubs-go/observe"
 )
 
 // The request pipeline, outermost first:
@@ -27,6 +29,7 @@ type pipelineConfig struct {
 	requestHooks  []RequestHook
 	responseHooks []ResponseHook
 	logQuery      map[string]bool
+	observer      observe.Observer // nil: nothing is observed (observe_seam.go)
 }
 
 func defaultPipelineConfig() pipelineConfig {
@@ -77,6 +80,9 @@ type callState struct {
 	// stopped is set by the retry stage when it gives up early (a wait over the cap, an
 	// empty budget); do wraps the final failure in it.
 	stopped atomic.Pointer[RetryError]
+	// obs is the observed call, nil without an Observer, so an unobserved call carries
+	// one pointer for it (observe_seam.go).
+	obs *observedCall
 }
 
 type callStateKey struct{}
@@ -101,7 +107,7 @@ func (c *Client) buildPipeline() http.RoundTripper {
 		bottom = defaultTransport()
 	}
 	var rt http.RoundTripper = &logStage{logger: c.logger, allow: c.pipeline.logQuery, next: bottom}
-	rt = &headerStage{cred: c.cred, reqHooks: c.pipeline.requestHooks, respHooks: c.pipeline.responseHooks, next: rt}
+	rt = &headerStage{cred: c.cred, reqHooks: c.pipeline.requestHooks, respHooks: c.pipeline.responseHooks, obs: c.pipeline.observer, next: rt}
 	// Each attempt goes through a copy of the user's client, so its Timeout bounds one
 	// attempt and its Jar and CheckRedirect still apply.
 	attemptClient := &http.Client{Transport: rt, Timeout: c.http.Timeout, Jar: c.http.Jar, CheckRedirect: markRedirect(c.http.CheckRedirect)}
@@ -134,6 +140,7 @@ type headerStage struct {
 	cred      Credential
 	reqHooks  []RequestHook
 	respHooks []ResponseHook
+	obs       observe.Observer
 	next      http.RoundTripper
 }
 
@@ -166,7 +173,13 @@ func (s *headerStage) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
-	resp, err := s.next.RoundTrip(r)
+	var resp *http.Response
+	var err error
+	if st.obs != nil {
+		resp, err = observeAttempt(s.obs, st, r, attempt, s.next)
+	} else {
+		resp, err = s.next.RoundTrip(r)
+	}
 	for _, h := range s.respHooks {
 		h(resp, err, attempt)
 	}

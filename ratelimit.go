@@ -52,7 +52,7 @@ type limitStage struct {
 }
 
 func (s limitStage) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := s.lim.Wait(req.Context()); err != nil {
+	if err := waitObserved(req.Context(), s.lim, stateOf(req)); err != nil {
 		closeBody(req)
 		return nil, &limiterError{err: err}
 	}

@@ -257,7 +257,7 @@ func (s *retryStage) waitForLimiter(req *http.Request) error {
 	if s.limiter == nil {
 		return nil
 	}
-	if err := s.limiter.Wait(req.Context()); err != nil {
+	if err := waitObserved(req.Context(), s.limiter, stateOf(req)); err != nil {
 		return &limiterError{err: err}
 	}
 	return nil
@@ -289,6 +289,9 @@ func (r *retryRun) checkRetry(ctx context.Context, resp *http.Response, err erro
 		s.logger.LogAttrs(ctx, slog.LevelWarn, "vssubs giving up: retry budget exhausted",
 			slog.String("method", st.method), slog.String("path", redactPath(st.path)))
 		return false, nil
+	}
+	if st.obs != nil {
+		st.obs.retryReason = retryReason(resp)
 	}
 	return true, nil
 }

@@ -180,13 +180,6 @@ type SubscriberFilter struct {
 	PageSize int
 }
 
-// Bounds of the portal's requests: MaxPageSize is the largest page it serves, and
-// MaxRemoveBatch how many ids one removal carries (Remove splits larger sets).
-const (
-	MaxPageSize    = 1000
-	MaxRemoveBatch = 500
-)
-
 func (f SubscriberFilter) query() (url.Values, error) {
 	var fe fieldErrors
 	q := url.Values{}

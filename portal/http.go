@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -127,6 +128,11 @@ func (p *Portal) serve(ep Endpoint) http.Handler {
 		// The limit wraps the body before anything reads it: no layer, idempotency
 		// included, ever buffers more than the route accepts.
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		ctx := r.Context()
+		if obs := p.cfg.observer; obs != nil {
+			ctx = obs.StartRequest(ctx, ep.Pattern, r.Header)
+			r = r.WithContext(ctx)
+		}
 		rq := &request{Request: r, lang: acceptLanguage(r.Header.Get("Accept-Language")), id: reqID, ep: &ep}
 		status, err := 0, checkHeaders(r)
 		if err == nil {
@@ -149,13 +155,17 @@ func (p *Portal) serve(ep Endpoint) http.Handler {
 			}
 		}
 		if err != nil {
-			status = p.writeError(w, reqID, err)
+			status = p.writeError(ctx, w, reqID, err)
 		} else {
 			writeJSON(w, status, body)
 		}
-		p.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "portal request",
+		took := time.Since(start)
+		p.cfg.logger.LogAttrs(ctx, slog.LevelInfo, "portal request",
 			slog.String("method", r.Method), slog.String("path", redact.Text(r.URL.Path, vssubs.MaskEmail)), slog.Int("status", status),
-			slog.Duration("duration", time.Since(start)), slog.String("request_id", reqID))
+			slog.Duration("duration", took), slog.String("request_id", reqID))
+		if obs := p.cfg.observer; obs != nil {
+			obs.EndRequest(ctx, ep.Pattern, status, took)
+		}
 	})
 }
 
@@ -215,7 +225,7 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 }
 
 // writeError answers err in the one JSON error shape and returns the status written.
-func (p *Portal) writeError(w http.ResponseWriter, reqID string, err error) int {
+func (p *Portal) writeError(ctx context.Context, w http.ResponseWriter, reqID string, err error) int {
 	var ae *vssubs.APIError
 	var ve *vssubs.ValidationError
 	switch {
@@ -223,7 +233,7 @@ func (p *Portal) writeError(w http.ResponseWriter, reqID string, err error) int 
 	case errors.As(err, &ve):
 		ae = validationError(ve)
 	default:
-		p.cfg.logger.Error("portal internal error", slog.String("request_id", reqID), slog.String("error", err.Error()))
+		p.cfg.logger.ErrorContext(ctx, "portal internal error", slog.String("request_id", reqID), slog.String("error", err.Error()))
 		ae = apiError(http.StatusInternalServerError, vssubs.CodeInternal, "internal error")
 	}
 	body := errorbody.Of(ae)

@@ -108,6 +108,9 @@ func (p *Portal) countFailure(ctx context.Context, tx store.Tx, key string, wind
 		}
 		l.LockedUntil = now.Add(d)
 		l.Failures = nil
+		if p.cfg.observer != nil {
+			p.cfg.observer.Lockout(ctx)
+		}
 	}
 	return tx.PutLockout(ctx, key, l)
 }

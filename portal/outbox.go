@@ -113,7 +113,7 @@ func (p *Portal) RetryDeadLetter(id string) error {
 		return fmt.Errorf("%w: %q", ErrNoDeadLetter, id)
 	}
 	if err == nil {
-		p.outbox.committed()
+		p.outbox.committed(context.Background(), nil)
 	}
 	return err
 }
@@ -154,9 +154,14 @@ type outbox struct {
 	ctx      context.Context // cancelled by Close, to abandon tries in flight
 	cancel   context.CancelFunc
 	kick     chan struct{} // a worker looks for due entries now
+	obs      Observer      // nil means none
 
 	mu      sync.Mutex
 	settled chan struct{} // closed and replaced each time an entry settles
+	// origins holds, with an Observer, the trace of the request that produced each
+	// notification this process enqueued and has not yet settled, so its deliveries
+	// continue that trace. Entries enqueued by another process are delivered untraced.
+	origins map[string]context.Context
 	started bool
 	closed  bool
 	wg      sync.WaitGroup
@@ -172,7 +177,7 @@ const pollInterval = 500 * time.Millisecond
 func newOutbox(cfg config, st store.Store) *outbox {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &outbox{
-		store: st, notifier: cfg.notifier, policy: cfg.delivery, logger: cfg.logger, now: cfg.now,
+		store: st, notifier: cfg.notifier, policy: cfg.delivery, logger: cfg.logger, now: cfg.now, obs: cfg.observer, origins: map[string]context.Context{},
 		ctx: ctx, cancel: cancel, kick: make(chan struct{}, 1), settled: make(chan struct{}),
 	}
 }
@@ -198,8 +203,17 @@ func (o *outbox) start() {
 	}
 }
 
-// committed tells the outbox that a transaction added entries.
-func (o *outbox) committed() {
+// committed tells the outbox that a transaction made in ctx added notes (or revived a
+// dead letter, with notes nil).
+func (o *outbox) committed(ctx context.Context, notes []vssubs.Notification) {
+	if o.obs != nil && len(notes) > 0 {
+		o.mu.Lock()
+		for _, n := range notes {
+			o.origins[n.ID] = origin(ctx)
+		}
+		o.mu.Unlock()
+		o.obs.OutboxDepth(len(notes))
+	}
 	if o.isClosed() {
 		o.buryIfVolatile()
 		return
@@ -289,8 +303,8 @@ func (o *outbox) work() {
 // attempt tries e once, then settles it or schedules the next try.
 func (o *outbox) attempt(e store.Envelope) {
 	defer o.settle()
-	ctx := context.Background()
 	n := e.Notification
+	ctx := withOrigin(context.Background(), o.originOf(n.ID))
 	if err := render(&n); err != nil {
 		// The templates are fixed and tested for every kind, so this is a bug in the
 		// portal: the notification is kept in dead-letter, never dropped.
@@ -298,16 +312,22 @@ func (o *outbox) attempt(e store.Envelope) {
 		o.bury(ctx, e, e.Attempts+1, err.Error())
 		return
 	}
-	err := o.call(n)
 	attempts := e.Attempts + 1
+	if o.obs != nil {
+		ctx = o.obs.StartDelivery(ctx, n.Kind, attempts)
+	}
+	err := o.call(ctx, n)
 	if err == nil {
+		o.endDelivery(ctx, n, attempts, nil, false)
 		if err := o.store.Delivered(ctx, n.ID); err != nil {
-			o.logger.Error("delivered notification not settled: it may be sent again", slog.String("id", n.ID), slog.String("error", err.Error()))
+			o.logger.ErrorContext(ctx, "delivered notification not settled: it may be sent again", slog.String("id", n.ID), slog.String("error", err.Error()))
 		}
+		o.forget(n.ID)
 		return
 	}
+	o.endDelivery(ctx, n, attempts, err, o.ctx.Err() == nil && attempts >= o.policy.MaxAttempts)
 	lastErr := err.Error()
-	o.logger.Warn("notification not delivered", slog.String("id", n.ID), slog.String("kind", string(n.Kind)),
+	o.logger.WarnContext(ctx, "notification not delivered", slog.String("id", n.ID), slog.String("kind", string(n.Kind)),
 		slog.Int("attempt", attempts), slog.String("error", lastErr))
 	switch {
 	case o.ctx.Err() != nil && !o.store.Durable():
@@ -325,7 +345,11 @@ func (o *outbox) attempt(e store.Envelope) {
 }
 
 func (o *outbox) bury(ctx context.Context, e store.Envelope, attempts int, lastErr string) {
-	o.logger.Error("notification dead-lettered", slog.String("id", e.Notification.ID), slog.String("kind", string(e.Notification.Kind)),
+	if o.obs != nil {
+		o.obs.DeadLetter(ctx, e.Notification.Kind)
+	}
+	defer o.forget(e.Notification.ID)
+	o.logger.ErrorContext(ctx, "notification dead-lettered", slog.String("id", e.Notification.ID), slog.String("kind", string(e.Notification.Kind)),
 		slog.Int("attempts", attempts), slog.String("error", lastErr))
 	if err := o.store.Bury(ctx, e.Notification.ID, attempts, lastErr, o.now().UTC()); err != nil {
 		o.logger.Error("notification not dead-lettered", slog.String("id", e.Notification.ID), slog.String("error", err.Error()))
@@ -334,8 +358,9 @@ func (o *outbox) bury(ctx context.Context, e store.Envelope, attempts int, lastE
 
 // call hands n to the Notifier within the policy's timeout; a panicking Notifier counts
 // as a failed try rather than taking the portal down.
-func (o *outbox) call(n vssubs.Notification) (err error) {
-	ctx, cancel := context.WithTimeout(o.ctx, o.policy.AttemptTimeout)
+func (o *outbox) call(traced context.Context, n vssubs.Notification) (err error) {
+	// The try ends with Close (o.ctx) but carries the delivery's trace.
+	ctx, cancel := context.WithTimeout(withOrigin(o.ctx, traced), o.policy.AttemptTimeout)
 	defer cancel()
 	defer func() {
 		if r := recover(); r != nil {
@@ -343,6 +368,37 @@ func (o *outbox) call(n vssubs.Notification) (err error) {
 		}
 	}()
 	return o.notifier.Notify(ctx, n)
+}
+
+// originOf returns the trace of the request that produced the notification id, if this
+// process enqueued it.
+func (o *outbox) originOf(id string) context.Context {
+	if o.obs == nil {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.origins[id]
+}
+
+// forget drops a settled notification's origin and counts it out of the outbox depth.
+func (o *outbox) forget(id string) {
+	if o.obs == nil {
+		return
+	}
+	o.mu.Lock()
+	_, mine := o.origins[id]
+	delete(o.origins, id)
+	o.mu.Unlock()
+	if mine {
+		o.obs.OutboxDepth(-1)
+	}
+}
+
+func (o *outbox) endDelivery(ctx context.Context, n vssubs.Notification, attempts int, err error, dead bool) {
+	if o.obs != nil {
+		o.obs.EndDelivery(ctx, n.Kind, attempts, err, dead)
+	}
 }
 
 // settle wakes Flush.

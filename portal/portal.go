@@ -58,6 +58,10 @@ type config struct {
 	rateLimit *RateLimit
 	// anonRate limits, per client address, requests without a caller and token minting.
 	anonRate *RateLimit
+	// rateStore, when set, keeps the rate limits' state for several instances.
+	rateStore RateStore
+	// observer sees requests, deliveries and lockouts (observe.go); nil means none.
+	observer Observer
 	// auth signs callers in; nil means the portal's own dev tokens.
 	auth   Authenticator
 	devTTL time.Duration
@@ -227,6 +231,9 @@ func New(opts ...Option) (*Portal, error) {
 	if cfg.secret == nil {
 		cfg.secret = make([]byte, 32)
 		_, _ = rand.Read(cfg.secret)
+	}
+	if cfg.observer != nil {
+		cfg.logger = slog.New(observedLogger{Handler: cfg.logger.Handler(), obs: cfg.observer})
 	}
 	p := &Portal{cfg: cfg, store: cfg.store}
 	if p.store == nil {

@@ -1,7 +1,12 @@
 package portal
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -46,6 +51,27 @@ func WithAnonymousRateLimit(l RateLimit) Option {
 	}
 }
 
+// RateStore keeps the per-caller rate limit's buckets outside the portal, so several
+// portal instances sharing one store enforce one limit per caller (redisvssubs provides
+// one on Redis). Take spends one request of key's bucket and returns 0, or returns how
+// long until the next request fits without spending.
+type RateStore interface {
+	Take(ctx context.Context, key string, perSecond float64, burst int) (wait time.Duration, err error)
+}
+
+// WithRateLimitStore keeps the per-caller limit of WithRateLimit in s. When s fails, the
+// portal logs it and falls back to its own in-memory buckets, so a store outage never
+// lifts the limit nor refuses every caller.
+func WithRateLimitStore(s RateStore) Option {
+	return func(c *config) error {
+		if s == nil {
+			return errors.New("portal: WithRateLimitStore: nil store")
+		}
+		c.rateStore = s
+		return nil
+	}
+}
+
 // callerLimits holds one token bucket per caller or client address.
 type callerLimits struct {
 	mu        sync.Mutex
@@ -61,7 +87,7 @@ func (p *Portal) admit(rq *request) error {
 	if p.cfg.rateLimit == nil {
 		return nil
 	}
-	return rateLimited(p.limits.take(rq.caller, *p.cfg.rateLimit, p.cfg.now()))
+	return rateLimited(p.take(rq, &p.limits, "caller", rq.caller, *p.cfg.rateLimit))
 }
 
 // admitAnonymous applies the per-address limit of requests that sign no one in.
@@ -69,11 +95,26 @@ func (p *Portal) admitAnonymous(rq *request) error {
 	addr := "anon:" + clientAddress(rq.Request)
 	switch {
 	case p.cfg.anonRate != nil:
-		return rateLimited(p.anonLimits.take(addr, *p.cfg.anonRate, p.cfg.now()))
+		return rateLimited(p.take(rq, &p.anonLimits, "anonymous", addr, *p.cfg.anonRate))
 	case p.cfg.rateLimit != nil:
-		return rateLimited(p.limits.take(addr, *p.cfg.rateLimit, p.cfg.now()))
+		return rateLimited(p.take(rq, &p.limits, "caller", addr, *p.cfg.rateLimit))
 	}
 	return nil
+}
+
+// take spends one request of who's bucket under limit l: in the shared store when there
+// is one, else, or while the store fails, in the portal's own buckets. The scope keeps
+// the two limits' buckets apart in the store.
+func (p *Portal) take(rq *request, local *callerLimits, scope, who string, l RateLimit) time.Duration {
+	if s := p.cfg.rateStore; s != nil {
+		wait, err := s.Take(rq.Context(), storeKey(scope, who), l.PerSecond, l.Burst)
+		if err == nil {
+			return wait
+		}
+		p.cfg.logger.LogAttrs(rq.Context(), slog.LevelWarn, "portal rate limit store failed: limiting in memory",
+			slog.String("error", err.Error()))
+	}
+	return local.take(who, l, p.cfg.now())
 }
 
 // clientAddress is the host of the peer. Forwarding headers are not trusted: a client
@@ -97,6 +138,13 @@ func rateLimited(wait time.Duration) error {
 		"too many requests: wait "+wait.String()+" before the next one")
 	e.RetryAfter = wait
 	return e
+}
+
+// storeKey names who's bucket of one limit in a shared store by a hash, so the store
+// never holds an email or an address.
+func storeKey(scope, who string) string {
+	sum := sha256.Sum256([]byte(who))
+	return scope + ":" + hex.EncodeToString(sum[:16])
 }
 
 // take spends one token of who's bucket, or returns how long until one is available.

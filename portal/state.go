@@ -67,7 +67,7 @@ func (p *Portal) update(rq *request, locks []string, fn rule) (int, any, error) 
 		return 0, nil, err
 	}
 	if len(rq.notes) > 0 {
-		p.outbox.committed()
+		p.outbox.committed(ctx, rq.notes)
 	}
 	if refusal != nil {
 		return 0, nil, refusal

@@ -19,6 +19,10 @@
 //
 // It shuts down gracefully on SIGINT and SIGTERM: requests in flight are answered first,
 // and every answer it gave was committed before it was sent.
+//
+// With OTEL_EXPORTER_OTLP_ENDPOINT (or its _TRACES_ or _METRICS_ variant) set, it
+// exports traces and metrics over OTLP/HTTP, continuing each client's W3C trace; without
+// them it exports nothing.
 package main
 
 import (
@@ -191,6 +195,20 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	}
 	popts := []portal.Option{portal.WithLogger(logger), portal.WithStore(st), portal.WithNotifier(deliver), portal.WithClaimLease(o.lease),
 		portal.WithPartnersLink(func(id string) string { return public + webui.PartnersPath(id) })}
+	otelOpt, otelDown, err := telemetry(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := otelDown(sctx); err != nil {
+			logger.Warn("telemetry not flushed at shutdown", slog.String("error", err.Error()))
+		}
+	}()
+	if otelOpt != nil {
+		popts = append(popts, otelOpt)
+	}
 	if o.rate > 0 {
 		popts = append(popts, portal.WithRateLimit(portal.RateLimit{PerSecond: o.rate, Burst: o.burst}))
 	}

@@ -16,6 +16,7 @@ func TestMain(m *testing.M) {
 func BenchmarkSubscribersGet(b *testing.B) {
 	b.Run("vssubs", bench.ClientGet)
 	b.Run("baseline=net-http", bench.HandGet)
+	b.Run("vssubs+otel", bench.ClientGetTraced)
 }
 
 func BenchmarkBulkAdd10k(b *testing.B) {

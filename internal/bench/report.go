@@ -99,7 +99,7 @@ func Measure(s *Suite) ([]Figure, error) {
 	for _, m := range []func(*Suite) ([]Figure, error){
 		one(measureGet), measurePeers, measureConcurrent, one(measureBulk), one(measurePaging),
 		one(measureRate(RateLimited, RateBurst)), one(measureRate(RateLimitedPaced, 1)), one(measureRead),
-		one(measureUIPages),
+		one(measureUIPages), one(measureTraced),
 	} {
 		f, err := m(s)
 		if err != nil {

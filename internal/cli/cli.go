@@ -55,6 +55,7 @@ type session struct {
 	baseURL, token, lang string
 	json, version        bool
 	rate                 float64
+	trace                bool
 	// maxErrors is how many rows of a refused bulk add are printed for a person.
 	maxErrors int
 	client    *vssubs.Client
@@ -199,6 +200,7 @@ func (s *session) flagSet(name string) *flag.FlagSet {
 	fs.StringVar(&s.lang, "my-language", s.lang, "the language the portal writes to you in: en or fr (env "+EnvLanguage+")")
 	fs.BoolVar(&s.json, "json", s.json, "print JSON for scripts instead of a table")
 	fs.Float64Var(&s.rate, "rate", s.rate, "at most this many calls a second (default: no limit)")
+	fs.BoolVar(&s.trace, "trace", s.trace, "print each call's attempts, waits and statuses to stderr")
 	fs.BoolVar(&s.version, "version", s.version, "print the version and exit")
 	return fs
 }
@@ -317,6 +319,9 @@ func (s *session) newClient() (*vssubs.Client, error) {
 	}
 	if s.rate != 0 {
 		opts = append(opts, vssubs.WithRateLimit(rate.Limit(s.rate), 1))
+	}
+	if s.trace {
+		opts = append(opts, vssubs.WithObserver(&tracer{w: s.stderr}))
 	}
 	c, err := vssubs.NewClient(opts...)
 	if err != nil {
