@@ -132,15 +132,15 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 		return o, &cmdline.UsageError{Msg: "-rate must not be negative, and -burst must be at least 1", Usage: cmdline.UsageOf(fs)}
 	}
 	if o.anonRate < 0 || (o.anonRate > 0 && o.anonBurst < 1) {
-		return o, errors.New("-anon-rate must not be negative, and -anon-burst must be at least 1")
+		return o, &cmdline.UsageError{Msg: "-anon-rate must not be negative, and -anon-burst must be at least 1", Usage: cmdline.UsageOf(fs)}
 	}
 	switch {
 	case o.devTokens && o.oidc.Issuer != "":
-		return o, errors.New("choose one way to sign in: -dev-tokens or -oidc-issuer")
+		return o, &cmdline.UsageError{Msg: "choose one way to sign in: -dev-tokens or -oidc-issuer", Usage: cmdline.UsageOf(fs)}
 	case !o.devTokens && o.oidc.Issuer == "":
-		return o, errors.New("no way to sign in: pass -dev-tokens (loopback addresses only) or -oidc-issuer and -oidc-audience")
+		return o, &cmdline.UsageError{Msg: "no way to sign in: pass -dev-tokens (loopback addresses only) or -oidc-issuer and -oidc-audience", Usage: cmdline.UsageOf(fs)}
 	case o.oidc.Issuer != "" && o.oidc.Audience == "":
-		return o, errors.New("-oidc-issuer needs -oidc-audience, the aud its tokens carry for this portal")
+		return o, &cmdline.UsageError{Msg: "-oidc-issuer needs -oidc-audience, the aud its tokens carry for this portal", Usage: cmdline.UsageOf(fs)}
 	}
 	l := o.limits
 	if l.readHeader <= 0 || l.read <= 0 || l.write <= 0 || l.idle <= 0 || l.maxHeaderBytes < 4096 {

@@ -128,6 +128,7 @@ func TestGolden(t *testing.T) {
 			{"vssubs-version", vssubsBin, []string{"--version"}},
 			{"vssubs-unknown-flag", vssubsBin, []string{"--colour"}},
 			{"vssubs-unreachable-portal-says-vssubs-once", vssubsBin, []string{"me", "--base-url", "http://127.0.0.1:1", "--token", "t"}},
+			{"portal-no-arguments", portalBin, nil},
 			{"portal-help", portalBin, []string{"--help"}},
 			{"portal-version", portalBin, []string{"--version"}},
 			{"portal-unknown-flag", portalBin, []string{"--colour"}},
