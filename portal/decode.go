@@ -70,6 +70,15 @@ func strictJSON(raw []byte) *vssubs.FieldError {
 	if off := invalidUTF8(raw); off >= 0 {
 		return &vssubs.FieldError{Field: "body", Reason: fmt.Sprintf("is not valid UTF-8: byte 0x%02X at offset %d", raw[off], off)}
 	}
+	if plainJSON(raw) {
+		return nil
+	}
+	// A problem, or a body plainJSON cannot judge: the token walk finds and names it.
+	return walkBody(raw)
+}
+
+// walkBody is strictJSON's slow path: it reads raw token by token.
+func walkBody(raw []byte) *vssubs.FieldError {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if fe := walkJSON(dec, "", 0); fe != nil {
@@ -79,6 +88,80 @@ func strictJSON(raw []byte) *vssubs.FieldError {
 		return &vssubs.FieldError{Field: "body", Reason: fmt.Sprintf("has data after the JSON value, at offset %d", dec.InputOffset())}
 	}
 	return nil
+}
+
+// plainJSON reports whether raw is surely free of strictJSON's problems: one valid JSON
+// value, nested less than maxJSONDepth deep, whose object keys are ASCII without escapes
+// and distinct within each object. It is the fast path of every request body: the token
+// walk costs more than the decoding itself. False means "walk it", not "bad".
+func plainJSON(raw []byte) bool {
+	if !json.Valid(raw) {
+		return false
+	}
+	// raw is valid JSON from here, so the scan need only follow strings and nesting.
+	// keys holds the keys of every open object, innermost last; open[d] is where the
+	// keys of the object at depth d start, or -1 for an array.
+	var (
+		keys      [][]byte
+		open      []int
+		expectKey bool // the next string in the current object is a key
+	)
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; c {
+		case '{', '[':
+			if len(open)+1 >= maxJSONDepth {
+				return false
+			}
+			start := -1
+			if c == '{' {
+				start = len(keys)
+			}
+			open = append(open, start)
+			expectKey = c == '{'
+		case '}', ']':
+			if start := open[len(open)-1]; start >= 0 {
+				keys = keys[:start]
+			}
+			open = open[:len(open)-1]
+			expectKey = false
+		case ',':
+			expectKey = len(open) > 0 && open[len(open)-1] >= 0
+		case '"':
+			end := i + 1
+			for raw[end] != '"' {
+				if raw[end] == '\\' {
+					if expectKey {
+						return false // an escaped key: the walk compares it unescaped
+					}
+					end++
+				}
+				end++
+			}
+			if expectKey {
+				key := raw[i+1 : end]
+				for _, b := range key {
+					if b >= utf8.RuneSelf {
+						return false
+					}
+				}
+				mine := keys[open[len(open)-1]:]
+				if len(mine) >= 64 {
+					return false // many keys: the walk's map beats comparing each pair
+				}
+				for _, k := range mine {
+					// For ASCII keys folding is EqualFold: the other members of a class
+					// (the Kelvin sign, the long s) are not ASCII.
+					if bytes.EqualFold(k, key) {
+						return false
+					}
+				}
+				keys = append(keys, key)
+				expectKey = false
+			}
+			i = end
+		}
+	}
+	return true
 }
 
 func invalidUTF8(b []byte) int {

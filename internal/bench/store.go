@@ -223,6 +223,8 @@ func parallelPosts(b *testing.B, hc *http.Client, url, token string, body func(i
 	var n atomic.Int64
 	b.SetParallelism((AddCallers + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 	b.ResetTimer()
+	// CPU per add is the figure a loaded machine disturbs least.
+	defer reportCPU(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body(n.Add(1))))
@@ -497,7 +499,7 @@ func MeasureStores(postgresURL string) ([]Figure, error) {
 	}
 	// Throughput is the inverse of time per op.
 	thr := float64(triv.NsPerOp()) / float64(add.NsPerOp())
-	figs = append(figs, Figure{
+	figs = append(figs, Figure{CPURatio: cpuRatio(add, triv),
 		Name:     fmt.Sprintf("Subscribers.Add throughput at %d callers, memory store", AddCallers),
 		Measured: fmt.Sprintf("%.0f adds/s", 1e9/float64(add.NsPerOp())),
 		Baseline: fmt.Sprintf("%.0f/s (a trivial JSON handler)", 1e9/float64(triv.NsPerOp())),
