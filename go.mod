@@ -2,12 +2,6 @@ module github.com/vssubs/vssubs-go
 
 go 1.26.0
 
-// Go 1.26's net/url rejects URLs with extra colons in the host (urlstrictcolons=1):
-// with it, TestBrowserStory fails 3 runs of 3 at the admins page. Kept at Go 1.25's rule
-// for this module's own binaries and tests until the web UI is fixed; a program that
-// imports vssubs is not affected by this line.
-godebug urlstrictcolons=0
-
 require (
 	github.com/chromedp/cdproto v0.160.3
 	github.com/chromedp/chromedp v0.23.1

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -81,7 +82,7 @@ func strictJSON(raw []byte) *vssubs.FieldError {
 func walkBody(raw []byte) *vssubs.FieldError {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	if fe := walkJSON(dec, "", 0); fe != nil {
+	if fe := (&jsonWalk{dec: dec}).value(0); fe != nil {
 		return fe
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -175,11 +176,38 @@ func invalidUTF8(b []byte) int {
 	return -1
 }
 
-// walkJSON reads one value from dec and reports a key repeated within an object, at the
+// jsonWalk reads one value from dec and reports a key repeated within an object, at the
 // path where it appears. Keys are compared as encoding/json matches them to fields,
-// ignoring case, so "email" and "EMAIL" are the same key.
-func walkJSON(dec *json.Decoder, path string, depth int) *vssubs.FieldError {
-	tok, err := dec.Token()
+// ignoring case, so "email" and "EMAIL" are the same key. The path is kept as segments
+// and spelled out only for an error: a 10,000-row bulk chunk is 80,000 keys.
+type jsonWalk struct {
+	dec  *json.Decoder
+	path []pathSegment
+}
+
+// pathSegment is an object key, or an array index when key is "".
+type pathSegment struct {
+	key   string
+	index int
+}
+
+func (w *jsonWalk) field() string {
+	var b strings.Builder
+	for i, seg := range w.path {
+		switch {
+		case seg.key == "":
+			b.WriteString("[" + strconv.Itoa(seg.index) + "]")
+		case i > 0:
+			b.WriteString("." + seg.key)
+		default:
+			b.WriteString(seg.key)
+		}
+	}
+	return b.String()
+}
+
+func (w *jsonWalk) value(depth int) *vssubs.FieldError {
+	tok, err := w.dec.Token()
 	if err != nil {
 		return syntaxProblem(err)
 	}
@@ -192,41 +220,87 @@ func walkJSON(dec *json.Decoder, path string, depth int) *vssubs.FieldError {
 	}
 	switch d {
 	case '{':
-		seen := map[string]bool{}
-		for dec.More() {
-			kt, err := dec.Token()
+		var seen keySet
+		for w.dec.More() {
+			kt, err := w.dec.Token()
 			if err != nil {
 				return syntaxProblem(err)
 			}
 			key, _ := kt.(string)
-			field := key
-			if path != "" {
-				field = path + "." + key
+			w.path = append(w.path, pathSegment{key: key})
+			if !seen.add(key) {
+				return &vssubs.FieldError{Field: w.field(), Reason: "appears more than once in the same object"}
 			}
-			if f := foldKey(key); seen[f] {
-				return &vssubs.FieldError{Field: field, Reason: "appears more than once in the same object"}
-			} else {
-				seen[f] = true
-			}
-			if fe := walkJSON(dec, field, depth+1); fe != nil {
+			if fe := w.value(depth + 1); fe != nil {
 				return fe
 			}
+			w.path = w.path[:len(w.path)-1]
 		}
 	case '[':
-		for i := 0; dec.More(); i++ {
-			if fe := walkJSON(dec, path+"["+strconv.Itoa(i)+"]", depth+1); fe != nil {
+		for i := 0; w.dec.More(); i++ {
+			w.path = append(w.path, pathSegment{index: i})
+			if fe := w.value(depth + 1); fe != nil {
 				return fe
 			}
+			w.path = w.path[:len(w.path)-1]
 		}
 	}
-	if _, err := dec.Token(); err != nil { // the closing delimiter
+	if _, err := w.dec.Token(); err != nil { // the closing delimiter
 		return syntaxProblem(err)
 	}
 	return nil
 }
 
-// foldKey maps a key to one representative of its case-folding class, the equivalence
-// encoding/json uses between keys and field names.
+// keySet holds an object's keys as encoding/json matches them: a few in a slice, which
+// most objects need, more in a map, so a body of many keys stays linear.
+type keySet struct {
+	few  []string
+	many map[string]bool
+}
+
+// add adds key, or reports false when the set holds it already.
+func (k *keySet) add(key string) bool {
+	if k.many == nil && len(k.few) < 16 {
+		if slices.ContainsFunc(k.few, func(s string) bool { return sameKey(s, key) }) {
+			return false
+		}
+		k.few = append(k.few, key)
+		return true
+	}
+	if k.many == nil {
+		k.many = map[string]bool{}
+		for _, s := range k.few {
+			k.many[foldKey(s)] = true
+		}
+	}
+	f := foldKey(key)
+	if k.many[f] {
+		return false
+	}
+	k.many[f] = true
+	return true
+}
+
+// sameKey reports whether encoding/json would match a and b to the same field.
+func sameKey(a, b string) bool {
+	if isASCII(a) && isASCII(b) {
+		// In ASCII, case folding is the only equivalence.
+		return strings.EqualFold(a, b)
+	}
+	return foldKey(a) == foldKey(b)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// foldKey maps every rune to the smallest of its case-folding orbit (K, k and the Kelvin
+// sign to K), as encoding/json compares field names.
 func foldKey(s string) string {
 	var b strings.Builder
 	for _, r := range s {

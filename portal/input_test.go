@@ -36,6 +36,12 @@ func TestLooseJSONIsRefusedNamingTheProblem(t *testing.T) {
 			[]wire.FieldError{{Field: "customer_email", Reason: "appears more than once in the same object"}}},
 		{"a key given twice in another case, which a decoder matches to the same field", `{"customer_name":"A","CUSTOMER_NAME":"B"}`,
 			[]wire.FieldError{{Field: "CUSTOMER_NAME", Reason: "appears more than once in the same object"}}},
+		{"a key given twice with a Kelvin sign for the K, which a decoder folds to k", "{\"x\u212a\":1,\"xk\":2}",
+			[]wire.FieldError{{Field: "xk", Reason: "appears more than once in the same object"}}},
+		{"a key given twice among many keys", "{" + manyKeys(40) + `,"k7":0}`,
+			[]wire.FieldError{{Field: "k7", Reason: "appears more than once in the same object"}}},
+		{"a key given twice in another case among many keys", "{" + manyKeys(40) + `,"K39":0}`,
+			[]wire.FieldError{{Field: "K39", Reason: "appears more than once in the same object"}}},
 		{"a key given twice inside a list", `{"lines":[{"level":"enterprise","level":"professional"}]}`,
 			[]wire.FieldError{{Field: "lines[0].level", Reason: "appears more than once in the same object"}}},
 		{"invalid UTF-8, found in the raw bytes before a decoder replaces it", "{\"customer_name\":\"Caf\xe9\"}",
@@ -204,4 +210,13 @@ func TestEveryRouteTakesItsLimitNotMore(t *testing.T) {
 	if status != http.StatusRequestEntityTooLarge || len(eb.Fields) != 1 || eb.Fields[0].Field != "body" {
 		t.Errorf("2 MiB registration: %d %+v, want 413 naming the body", status, eb.Fields)
 	}
+}
+
+// manyKeys is n distinct keys of one object, more than an object of a request holds.
+func manyKeys(n int) string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf(`"k%d":0`, i)
+	}
+	return strings.Join(keys, ",")
 }

@@ -4,9 +4,10 @@ import (
 	"container/heap"
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"maps"
+	"math"
 	"slices"
-	"strings"
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
@@ -27,6 +28,8 @@ type agreement struct {
 	bulks   map[string]*bulk
 	// activity is the agreement's log, oldest first; entry i has Seq i+1.
 	activity []store.Activity
+	codes    codes
+	index    searchIndex
 }
 
 func newAgreement(doc store.Agreement) *agreement {
@@ -40,77 +43,104 @@ func newAgreement(doc store.Agreement) *agreement {
 }
 
 // sub is a subscriber, kept compact: one is stored per person, and there may be millions.
+// Its five free texts are one string and its four codes are bytes (see codes), so a
+// subscriber is three small allocations: itself, its id and its text.
 type sub struct {
-	id, email, first, last, ref, notify, country string
-	// search is name and reference in lower case, what a search matches beside the email.
-	search     string
-	level      vssubs.Level
-	lang       vssubs.Language
-	status     vssubs.SubscriberStatus
-	downloads  bool
-	dead       bool
-	seatNo     int32
-	assignedAt int64 // Unix nanoseconds
-	updatedAt  int64
+	id string
+	// text is email, first name, last name, reference and notification email, end to end;
+	// ends holds where each of the first four ends.
+	text string
+	ends [4]uint16
+	// country, level, lang and status are numbered by the agreement's codes.
+	country, level, lang, status uint8
+	downloads                    bool
+	dead                         bool
+	seatNo                       int32
+	entry                        int32 // its entry in the agreement's search index
+	assignedAt                   int64 // Unix nanoseconds
+	updatedAt                    int64
 }
 
-func packSub(s store.Subscriber) *sub {
-	return &sub{
-		id: s.ID, email: s.Email, first: s.FirstName, last: s.LastName, ref: s.Reference,
-		notify: s.NotificationEmail, country: intern(s.Country), search: strings.ToLower(s.FirstName + " " + s.LastName + "\x1f" + s.Reference),
-		level: vssubs.Level(intern(string(s.Level))), lang: vssubs.Language(intern(string(s.Language))), status: vssubs.SubscriberStatus(intern(string(s.Status))),
+// field returns the i-th text of s: 0 email, 1 first name, 2 last name, 3 reference,
+// 4 notification email.
+func (s *sub) field(i int) string {
+	start, end := 0, len(s.text)
+	if i > 0 {
+		start = int(s.ends[i-1])
+	}
+	if i < len(s.ends) {
+		end = int(s.ends[i])
+	}
+	return s.text[start:end]
+}
+
+func (s *sub) email() string { return s.field(0) }
+
+// pack makes the compact form of s, numbering its codes.
+func (a *agreement) pack(s store.Subscriber) (*sub, error) {
+	texts := [...]string{s.Email, s.FirstName, s.LastName, s.Reference}
+	n := &sub{
+		text:      s.Email + s.FirstName + s.LastName + s.Reference + s.NotificationEmail,
 		downloads: s.Downloads, seatNo: int32(s.SeatNo),
 		assignedAt: s.AssignedAt.UnixNano(), updatedAt: s.UpdatedAt.UnixNano(),
 	}
+	end := 0
+	for i, f := range texts {
+		end += len(f)
+		if end > math.MaxUint16 {
+			return nil, fmt.Errorf("memory store: subscriber %s: email, names and reference exceed %d bytes", s.ID, math.MaxUint16)
+		}
+		n.ends[i] = uint16(end)
+	}
+	var err error
+	for _, c := range []struct {
+		dst *uint8
+		v   string
+	}{{&n.country, s.Country}, {&n.level, string(s.Level)}, {&n.lang, string(s.Language)}, {&n.status, string(s.Status)}} {
+		if *c.dst, err = a.codes.code(c.v); err != nil {
+			return nil, err
+		}
+	}
+	// The id is the caller's string: kept as is, it shares the caller's memory.
+	n.id = s.ID
+	return n, nil
 }
 
-func (s *sub) unpack(agreementID string) store.Subscriber {
+func (a *agreement) unpack(s *sub) store.Subscriber {
+	c := a.codes.vals
 	return store.Subscriber{SeatNo: int(s.seatNo), Subscriber: vssubs.Subscriber{
-		ID: s.id, AgreementID: agreementID, Status: s.status,
+		ID: s.id, AgreementID: a.doc.ID, Status: vssubs.SubscriberStatus(c[s.status]),
 		AssignedAt: time.Unix(0, s.assignedAt).UTC(), UpdatedAt: time.Unix(0, s.updatedAt).UTC(),
 		SubscriberInput: vssubs.SubscriberInput{
-			FirstName: s.first, LastName: s.last, Email: s.email, Level: s.level, Reference: s.ref,
-			Country: s.country, Language: s.lang, Downloads: s.downloads, NotificationEmail: s.notify,
+			FirstName: s.field(1), LastName: s.field(2), Email: s.email(), Level: vssubs.Level(c[s.level]), Reference: s.field(3),
+			Country: c[s.country], Language: vssubs.Language(c[s.lang]), Downloads: s.downloads, NotificationEmail: s.field(4),
 		},
 	}}
 }
 
-func (s *sub) matches(f store.SubscriberFilter, q string) bool {
-	if f.Level != "" && s.level != f.Level {
-		return false
-	}
-	return q == "" || strings.Contains(s.search, q) || strings.Contains(s.email, q)
+// codes numbers the short values every subscriber of an agreement repeats (countries,
+// levels, languages, statuses), so each costs a subscriber one byte. It changes only
+// under the agreement's lock; a number taken by a change that is undone stays unused.
+type codes struct {
+	ids  map[string]uint8
+	vals []string
 }
 
-// intern returns the one copy of the short codes every subscriber repeats (levels,
-// languages, countries, statuses), so a million subscribers do not hold a million copies.
-func intern(s string) string {
-	if len(s) > 16 {
-		return s
+func (c *codes) code(v string) (uint8, error) {
+	if id, ok := c.ids[v]; ok {
+		return id, nil
 	}
-	if c, ok := interned[s]; ok {
-		return c
+	if len(c.vals) > math.MaxUint8 {
+		return 0, fmt.Errorf("memory store: more than %d distinct countries, levels, languages and statuses in one agreement", math.MaxUint8+1)
 	}
-	return s
+	if c.ids == nil {
+		c.ids = map[string]uint8{}
+	}
+	id := uint8(len(c.vals))
+	c.ids[v] = id
+	c.vals = append(c.vals, v)
+	return id, nil
 }
-
-// interned are the codes intern knows; it is filled once and only read.
-var interned = func() map[string]string {
-	m := map[string]string{}
-	for _, l := range vssubs.Levels() {
-		m[string(l)] = string(l)
-	}
-	for _, c := range []string{"", string(vssubs.LangEnglish), string(vssubs.LangFrench), string(vssubs.StatusAssigned)} {
-		m[c] = c
-	}
-	for a := 'A'; a <= 'Z'; a++ {
-		for b := 'A'; b <= 'Z'; b++ {
-			c := string([]rune{a, b})
-			m[c] = c
-		}
-	}
-	return m
-}()
 
 // byID finds a live subscriber by id.
 func (a *agreement) byID(id string) *sub {
@@ -137,7 +167,7 @@ func (t *tx) Subscriber(_ context.Context, agreementID, id string) (store.Subscr
 	if s == nil {
 		return store.Subscriber{}, false, nil
 	}
-	return s.unpack(agreementID), true, nil
+	return a.unpack(s), true, nil
 }
 
 func (t *tx) SubscriberByEmail(_ context.Context, agreementID, email string) (store.Subscriber, bool, error) {
@@ -146,7 +176,7 @@ func (t *tx) SubscriberByEmail(_ context.Context, agreementID, email string) (st
 	if a == nil || a.byEmail[email] == nil {
 		return store.Subscriber{}, false, nil
 	}
-	return a.byEmail[email].unpack(agreementID), true, nil
+	return a.unpack(a.byEmail[email]), true, nil
 }
 
 func (t *tx) PutSubscriber(_ context.Context, s store.Subscriber) error {
@@ -155,21 +185,27 @@ func (t *tx) PutSubscriber(_ context.Context, s store.Subscriber) error {
 		return err
 	}
 	old := a.byID(s.ID)
-	n := packSub(s)
+	n, err := a.pack(s)
+	if err != nil {
+		return err
+	}
 	if old != nil {
 		// Replace in place, so the ordered list keeps its pointer.
 		before := *old
-		delete(a.byEmail, old.email)
+		delete(a.byEmail, old.email())
 		*old = *n
-		a.byEmail[old.email] = old
+		a.index.add(old)
+		a.byEmail[old.email()] = old
+		t.tidyLater(a)
 		t.undo = append(t.undo, func() {
-			delete(a.byEmail, old.email)
+			delete(a.byEmail, old.email())
 			*old = before
-			a.byEmail[old.email] = old
+			a.byEmail[old.email()] = old
 		})
 		return nil
 	}
-	a.byEmail[n.email] = n
+	a.byEmail[n.email()] = n
+	a.index.add(n)
 	if last := len(a.ordered) - 1; last < 0 || compareIDs(a.ordered[last].id, n.id) < 0 {
 		a.ordered = append(a.ordered, n)
 	} else {
@@ -177,7 +213,7 @@ func (t *tx) PutSubscriber(_ context.Context, s store.Subscriber) error {
 		a.ordered = slices.Insert(a.ordered, i, n)
 	}
 	t.undo = append(t.undo, func() {
-		delete(a.byEmail, n.email)
+		delete(a.byEmail, n.email())
 		n.dead = true
 		a.dead++
 	})
@@ -193,26 +229,37 @@ func (t *tx) DeleteSubscriber(_ context.Context, agreementID, id string) error {
 	if s == nil {
 		return store.ErrNotFound
 	}
-	delete(a.byEmail, s.email)
+	delete(a.byEmail, s.email())
 	s.dead = true
 	a.dead++
 	t.undo = append(t.undo, func() {
 		s.dead = false
 		a.dead--
-		a.byEmail[s.email] = s
+		a.byEmail[s.email()] = s
 	})
-	// Compaction only drops tombstones, which no undo refers to once this runs last.
-	if a.dead > 64 && a.dead > len(a.ordered)/2 {
-		t.compactLater(a)
-	}
+	t.tidyLater(a)
 	return nil
 }
 
-// compactLater drops an agreement's tombstones when the transaction commits.
-func (t *tx) compactLater(a *agreement) {
+// tidyLater drops the agreement's tombstones, once they are half of its subscribers,
+// and its stale search entries, once they outnumber the live ones, when the transaction
+// commits: by then no undo refers to them. It is scheduled once per transaction.
+func (t *tx) tidyLater(a *agreement) {
+	if t.tidied[a] || !(a.dead > 64 && a.dead > len(a.ordered)/2) && !a.index.needsRebuild(len(a.byEmail)) {
+		return
+	}
+	if t.tidied == nil {
+		t.tidied = map[*agreement]bool{}
+	}
+	t.tidied[a] = true
 	t.after = append(t.after, func() {
-		a.ordered = slices.DeleteFunc(a.ordered, func(s *sub) bool { return s.dead })
-		a.dead = 0
+		if a.dead > 64 && a.dead > len(a.ordered)/2 {
+			a.ordered = slices.DeleteFunc(a.ordered, func(s *sub) bool { return s.dead })
+			a.dead = 0
+		}
+		if a.index.needsRebuild(len(a.byEmail)) {
+			a.index.rebuild()
+		}
 	})
 }
 
@@ -222,27 +269,8 @@ func (t *tx) Subscribers(_ context.Context, agreementID string, f store.Subscrib
 	if a == nil {
 		return nil, false, nil
 	}
-	all := a.ordered
-	i := 0
-	if f.After != "" {
-		i, _ = slices.BinarySearchFunc(all, f.After, func(x *sub, id string) int { return compareIDs(x.id, id) })
-		if i < len(all) && all[i].id == f.After {
-			i++
-		}
-	}
-	q := strings.ToLower(f.Query)
-	page := make([]store.Subscriber, 0, min(f.Limit, 128))
-	for ; i < len(all); i++ {
-		s := all[i]
-		if s.dead || !s.matches(f, q) {
-			continue
-		}
-		if len(page) == f.Limit {
-			return page, true, nil
-		}
-		page = append(page, s.unpack(agreementID))
-	}
-	return page, false, nil
+	page, more := a.search(f)
+	return page, more, nil
 }
 
 // pool is one level's touched seats, indexed for allocation: the free seat last held by an

@@ -160,11 +160,14 @@ func (k *keyLocks) rlock(name string) func() {
 // tx is one transaction. Changes apply at once and are undone on failure; notifications
 // and the idempotency answer wait for the commit.
 type tx struct {
-	s      *Store
-	held   map[string]bool
-	write  bool
-	undo   []func()
-	after  []func() // run on commit
+	s     *Store
+	held  map[string]bool
+	write bool
+	undo  []func()
+	after []func() // run on commit
+	// tidied are the agreements whose tombstones and stale search entries are dropped on
+	// commit, each once.
+	tidied map[*agreement]bool
 	notes  []vssubs.Notification
 	finish *finishedKey
 }

@@ -112,8 +112,27 @@ func (s *Store) Delivered(_ context.Context, id string) error {
 	if e := o.take(id); e != nil {
 		delete(o.entries, id)
 		delete(o.live, e.Seq)
+		o.shrink()
 	}
 	return nil
+}
+
+// shrink lets a drained burst's tables go: Go's maps keep the size of their peak, so
+// without it the outbox would hold a 100,000-notification bulk add's worth of buckets
+// for good.
+func (o *outbox) shrink() {
+	if len(o.entries) == 0 {
+		o.entries = map[string]*entry{}
+	}
+	if len(o.live) == 0 {
+		o.live = map[int64]struct{}{}
+	}
+	if len(o.claimed) == 0 {
+		o.claimed = map[string]*entry{}
+	}
+	if len(o.due) == 0 {
+		o.due = nil
+	}
 }
 
 // Retry reschedules the entry.
