@@ -62,6 +62,40 @@ func pausesKey(license string) string  { return "@license-pauses/" + license }
 // licenseLock serializes the registration attempts naming one license number.
 func licenseLock(license string) string { return store.CallerLock(licenseKey(license)) }
 
+// matchLicense is the brute-force guard both registration forms share. It refuses a
+// locked-out caller before anything else, even the input's problem (inputErr), then a
+// paused license; admit, when set, may refuse the caller next. Then it finds the
+// agreement of license and counts the combination: wrong when there is none or matches
+// refuses it, right otherwise.
+func (p *Portal) matchLicense(ctx context.Context, tx store.Tx, rq *request, license string, inputErr error, admit func() error, matches func(store.Agreement) bool) (store.Agreement, error) {
+	if _, err := p.user(ctx, tx, rq.caller, rq.lang); err != nil {
+		return store.Agreement{}, err
+	}
+	now := p.cfg.now()
+	if err := p.checkLockout(ctx, tx, rq.caller, now); err != nil {
+		return store.Agreement{}, err
+	}
+	if inputErr != nil {
+		return store.Agreement{}, inputErr
+	}
+	if err := p.checkLicensePause(ctx, tx, license, now); err != nil {
+		return store.Agreement{}, err
+	}
+	if admit != nil {
+		if err := admit(); err != nil {
+			return store.Agreement{}, err
+		}
+	}
+	a, ok, err := tx.AgreementByLicense(ctx, license)
+	if err != nil {
+		return store.Agreement{}, err
+	}
+	if !ok || !matches(a) {
+		return store.Agreement{}, p.wrongNumbers(ctx, tx, rq.caller, license, now)
+	}
+	return a, p.rightNumbers(ctx, tx, rq.caller, license)
+}
+
 // wrongNumbers records a wrong combination against the caller and the license number it
 // named, and answers it; the same answer whichever field was wrong, so the form cannot be
 // used to probe orders. The counts are kept though the request is refused.

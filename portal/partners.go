@@ -89,37 +89,21 @@ func (p *Portal) submitForm(rq *request, via vssubs.GrantPath) (int, any, error)
 		return 0, nil, err
 	}
 	return p.update(rq, locks, func(ctx context.Context, tx store.Tx) (int, any, error) {
-		if _, err := p.user(ctx, tx, rq.caller, rq.lang); err != nil {
-			return 0, nil, err
-		}
-		now := p.cfg.now()
-		if err := p.checkLockout(ctx, tx, rq.caller, now); err != nil {
-			return 0, nil, err
-		}
-		if formErr != nil {
-			return 0, nil, formErr
-		}
-		if err := p.checkLicensePause(ctx, tx, form.LicenseNumber, now); err != nil {
-			return 0, nil, err
-		}
+		var admit func() error
 		if via == vssubs.GrantAddAgreement {
-			roles, err := p.rolesOf(ctx, tx, rq.caller)
-			if err != nil {
-				return 0, nil, err
-			}
-			if len(roles) == 0 {
-				return 0, nil, apiError(http.StatusForbidden, vssubs.CodeNotRecognized, notRecognizedMessage)
+			admit = func() error {
+				roles, err := p.rolesOf(ctx, tx, rq.caller)
+				if err == nil && len(roles) == 0 {
+					err = apiError(http.StatusForbidden, vssubs.CodeNotRecognized, notRecognizedMessage)
+				}
+				return err
 			}
 		}
-		a, ok, err := tx.AgreementByLicense(ctx, form.LicenseNumber)
+		a, err := p.matchLicense(ctx, tx, rq, form.LicenseNumber, formErr, admit, func(a store.Agreement) bool {
+			return a.AuthorizationNumber == form.AuthorizationNumber && a.CustomerEmail == form.CustomerEmail &&
+				slices.Contains(locks, store.AgreementLock(a.ID))
+		})
 		if err != nil {
-			return 0, nil, err
-		}
-		if !ok || a.AuthorizationNumber != form.AuthorizationNumber || a.CustomerEmail != form.CustomerEmail ||
-			!slices.Contains(locks, store.AgreementLock(a.ID)) {
-			return 0, nil, p.wrongNumbers(ctx, tx, rq.caller, form.LicenseNumber, now)
-		}
-		if err := p.rightNumbers(ctx, tx, rq.caller, form.LicenseNumber); err != nil {
 			return 0, nil, err
 		}
 		return p.grant(ctx, tx, rq, a, via)

@@ -25,27 +25,10 @@ func (p *Portal) addOpenLicense(rq *request) (int, any, error) {
 		locks = append(locks, licenseLock(req.LicenseNumber))
 	}
 	return p.update(rq, locks, func(ctx context.Context, tx store.Tx) (int, any, error) {
-		if _, err := p.user(ctx, tx, rq.caller, rq.lang); err != nil {
-			return 0, nil, err
-		}
-		now := p.cfg.now()
-		if err := p.checkLockout(ctx, tx, rq.caller, now); err != nil {
-			return 0, nil, err
-		}
-		if reqErr != nil {
-			return 0, nil, reqErr
-		}
-		if err := p.checkLicensePause(ctx, tx, req.LicenseNumber, now); err != nil {
-			return 0, nil, err
-		}
-		a, ok, err := tx.AgreementByLicense(ctx, req.LicenseNumber)
+		a, err := p.matchLicense(ctx, tx, rq, req.LicenseNumber, reqErr, nil, func(a store.Agreement) bool {
+			return a.AuthorizationNumber == req.AuthorizationNumber
+		})
 		if err != nil {
-			return 0, nil, err
-		}
-		if !ok || a.AuthorizationNumber != req.AuthorizationNumber {
-			return 0, nil, p.wrongNumbers(ctx, tx, rq.caller, req.LicenseNumber, now)
-		}
-		if err := p.rightNumbers(ctx, tx, rq.caller, req.LicenseNumber); err != nil {
 			return 0, nil, err
 		}
 		rels, err := tx.Relationships(ctx, rq.caller)
@@ -59,7 +42,7 @@ func (p *Portal) addOpenLicense(rq *request) (int, any, error) {
 			AuthorizationNumber: a.AuthorizationNumber,
 			LicenseNumber:       a.LicenseNumber,
 			CustomerName:        a.CustomerName,
-			AddedAt:             now.UTC(),
+			AddedAt:             p.cfg.now().UTC(),
 		}
 		return http.StatusCreated, rel, tx.PutRelationship(ctx, rq.caller, rel)
 	})
