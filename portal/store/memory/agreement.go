@@ -547,6 +547,19 @@ func (t *tx) bulkOf(agreementID, id string) (*bulk, func(), error) {
 	return a.bulks[id], release, nil
 }
 
+// mutableBulk returns a bulk session for a change: the transaction must hold its
+// agreement's lock, so the bulk needs no read lock of its own.
+func (t *tx) mutableBulk(agreementID, bulkID string) (*bulk, error) {
+	a, err := t.mutable(agreementID)
+	if err != nil {
+		return nil, err
+	}
+	if a.bulks[bulkID] == nil {
+		return nil, store.ErrNotFound
+	}
+	return a.bulks[bulkID], nil
+}
+
 func (t *tx) Chunk(_ context.Context, agreementID, bulkID string, index int) ([sha256.Size]byte, []vssubs.BulkRow, bool, error) {
 	b, release, err := t.bulkOf(agreementID, bulkID)
 	if err != nil {
@@ -558,14 +571,10 @@ func (t *tx) Chunk(_ context.Context, agreementID, bulkID string, index int) ([s
 }
 
 func (t *tx) PutChunk(_ context.Context, agreementID, bulkID string, index int, hash [sha256.Size]byte, rows []vssubs.BulkRow) error {
-	if _, err := t.mutable(agreementID); err != nil {
-		return err
-	}
-	b, release, err := t.bulkOf(agreementID, bulkID)
+	b, err := t.mutableBulk(agreementID, bulkID)
 	if err != nil {
 		return err
 	}
-	release()
 	oldHash, hadHash := b.hashes[index]
 	oldRows, hadRows := b.rows[index]
 	b.hashes[index], b.rows[index] = hash, rows
@@ -585,14 +594,10 @@ func (t *tx) PutChunk(_ context.Context, agreementID, bulkID string, index int, 
 }
 
 func (t *tx) DropChunkRows(_ context.Context, agreementID, bulkID string) error {
-	if _, err := t.mutable(agreementID); err != nil {
-		return err
-	}
-	b, release, err := t.bulkOf(agreementID, bulkID)
+	b, err := t.mutableBulk(agreementID, bulkID)
 	if err != nil {
 		return err
 	}
-	release()
 	old := b.rows
 	b.rows = map[int][]vssubs.BulkRow{}
 	t.undo = append(t.undo, func() { b.rows = old })

@@ -137,29 +137,30 @@ func (o *outbox) shrink() {
 
 // Retry reschedules the entry.
 func (s *Store) Retry(_ context.Context, id string, attempts int, lastErr string, due time.Time) error {
-	o := &s.out
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	e := o.take(id)
-	if e == nil {
-		return store.ErrNotFound
-	}
-	e.Attempts, e.LastError, e.Due = attempts, lastErr, due
-	heap.Push(&o.due, e)
-	return nil
+	return s.out.settle(id, func(e *entry) {
+		e.Attempts, e.LastError, e.Due = attempts, lastErr, due
+		heap.Push(&s.out.due, e)
+	})
 }
 
 // Bury dead-letters the entry.
 func (s *Store) Bury(_ context.Context, id string, attempts int, lastErr string, at time.Time) error {
-	o := &s.out
+	return s.out.settle(id, func(e *entry) {
+		e.Attempts, e.LastError, e.DeadAt = attempts, lastErr, at
+		s.out.bury(e)
+	})
+}
+
+// settle takes a claimed or due entry out of the queues and hands it to fn, under the
+// outbox's lock.
+func (o *outbox) settle(id string, fn func(*entry)) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	e := o.take(id)
 	if e == nil {
 		return store.ErrNotFound
 	}
-	e.Attempts, e.LastError, e.DeadAt = attempts, lastErr, at
-	o.bury(e)
+	fn(e)
 	return nil
 }
 
