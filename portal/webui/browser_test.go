@@ -208,6 +208,23 @@ func (u *user) click(sel string) *network.Response {
 	return resp
 }
 
+// follow clicks a link, trying once more when the browser aborted its navigation
+// (net::ERR_ABORTED), as it may when the link is clicked while the page it is on still
+// finishes loading. Following a link is a GET, so a second try changes nothing.
+func (u *user) follow(sel string) {
+	u.b.t.Helper()
+	ctx, cancel := context.WithTimeout(u.ctx, 30*time.Second)
+	defer cancel()
+	_, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
+	if err != nil && strings.Contains(err.Error(), "net::ERR_ABORTED") {
+		time.Sleep(200 * time.Millisecond)
+		_, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
+	}
+	if err != nil {
+		u.b.t.Fatalf("%s: following %s: %v", u.name, sel, err)
+	}
+}
+
 // fill types values into inputs, replacing what they held.
 func (u *user) fill(values map[string]string) {
 	u.b.t.Helper()

@@ -196,7 +196,7 @@ func TestBrowserStory(t *testing.T) {
 	if !strings.HasPrefix(pat.path(), "/agreements/"+a1) {
 		t.Errorf("the dropdown's Go leads to %s, want agreement %s", pat.path(), a1)
 	}
-	pat.click("#nav-admins")
+	pat.follow("#nav-admins")
 	pat.see("#admins", annEmail)
 
 	// The licensing centre: add the Open License, Relationship Summary, License Details,
