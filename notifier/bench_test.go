@@ -7,16 +7,22 @@ import (
 	"github.com/vssubs/vssubs-go/notifier"
 )
 
-// BenchmarkRender measures rendering one notification's subject, text and HTML.
+// BenchmarkRender measures rendering one notification's subject, text and HTML: by plan
+// (subscription_assigned, which a bulk add sends per row) and by template (partner_added,
+// whose HTML shows an optional link).
 func BenchmarkRender(b *testing.B) {
-	data := sampleData()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, err := notifier.Render(vssubs.KindPartnerAdded, vssubs.LangFrench, data); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := notifier.RenderHTML(vssubs.KindPartnerAdded, vssubs.LangFrench, data); err != nil {
-			b.Fatal(err)
-		}
+	for _, kind := range []vssubs.NotificationKind{vssubs.KindSubscriptionAssigned, vssubs.KindPartnerAdded} {
+		b.Run(string(kind), func(b *testing.B) {
+			data := sampleData()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := notifier.Render(kind, vssubs.LangFrench, data); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := notifier.RenderHTML(kind, vssubs.LangFrench, data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -31,7 +31,14 @@ func renderPart(kind vssubs.NotificationKind, lang vssubs.Language, part string,
 	if !lang.Valid() {
 		lang = vssubs.LangEnglish
 	}
-	name := fmt.Sprintf("%s.%s.%s", kind, lang, part)
+	if p, ok := plans()[planKey{kind, lang, part}]; ok {
+		out, err := p.execute(data)
+		if err != nil {
+			return "", fmt.Errorf("notifier: rendering %s notification: %w", kind, err)
+		}
+		return out, nil
+	}
+	name := templateName(kind, lang, part)
 	var b strings.Builder
 	var err error
 	if part == "html" {
