@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/vssubs/vssubs-go/internal/english"
 	"github.com/vssubs/vssubs-go/internal/wire"
@@ -142,11 +143,21 @@ func (r Rules) CheckBulkRows(rows []BulkRow) ([]BulkRow, []RowError) {
 type BulkAddRequest struct {
 	Rows []BulkRow
 	// Progress, when set, is called with the rows uploaded so far out of the total: once
-	// with 0 before the first upload, then after each chunk.
+	// with 0 before the first upload, then after each chunk, from the calling goroutine.
 	Progress func(done, total int)
 	// ChunkSize is how many rows each upload request carries; 0 means MaxBulkChunk.
 	ChunkSize int
+	// Concurrency is how many chunks are uploaded at once, from 1 (one after another, in
+	// order) to 16; 0 means 4. The portal decodes concurrent chunks in parallel. Use 1
+	// where the order of the requests matters, such as a Mock answering chunks in turn.
+	Concurrency int
 }
+
+// How many chunks a bulk add uploads at once by default, and at most.
+const (
+	defaultBulkConcurrency = 4
+	maxBulkConcurrency     = 16
+)
 
 // BulkStatus is where a bulk session stands.
 type BulkStatus string
@@ -204,6 +215,13 @@ func (s *SubscribersService) BulkAdd(ctx context.Context, agreementID string, re
 	if size < 1 || size > MaxBulkChunk {
 		fe.add("chunk_size", fmt.Sprintf("must be between 1 and %d", MaxBulkChunk))
 	}
+	parallel := req.Concurrency
+	if parallel == 0 {
+		parallel = defaultBulkConcurrency
+	}
+	if parallel < 1 || parallel > maxBulkConcurrency {
+		fe.add("concurrency", fmt.Sprintf("must be between 1 and %d", maxBulkConcurrency))
+	}
 	if err := fe.err(); err != nil {
 		return nil, err
 	}
@@ -231,19 +249,77 @@ func (s *SubscribersService) BulkAdd(ctx context.Context, agreementID string, re
 	// Chunks are uploaded even when the session is already committed, so the portal can
 	// check that a repeated call carries the same rows as the first.
 	progress(0, len(rows))
-	for i := range chunks {
+	sessPath := base + "/" + escapeSegment(sess.ID)
+	err := uploadChunks(ctx, chunks, parallel, func(ctx context.Context, i int) (int, error) {
 		part := rows[i*size : min((i+1)*size, len(rows))]
-		path := base + "/" + escapeSegment(sess.ID) + "/chunks/" + strconv.Itoa(i)
-		if err := s.client.do(ctx, http.MethodPut, path, nil, wire.BulkChunk[BulkRow]{Rows: part}, nil, cc.child("chunk", i)); err != nil {
-			return nil, err
-		}
-		progress(i*size+len(part), len(rows))
+		return len(part), s.client.do(ctx, http.MethodPut, sessPath+"/chunks/"+strconv.Itoa(i), nil, wire.BulkChunk[BulkRow]{Rows: part}, nil, cc.child("chunk", i))
+	}, func(done int) { progress(done, len(rows)) })
+	if err != nil {
+		return nil, err
 	}
-	out, err := call[BulkResult](ctx, s.client, http.MethodPost, base+"/"+escapeSegment(sess.ID)+"/commit", nil, cc.child("commit", -1))
+	out, err := call[BulkResult](ctx, s.client, http.MethodPost, sessPath+"/commit", nil, cc.child("commit", -1))
 	if err != nil {
 		return nil, bulkErrorFrom(err)
 	}
 	return out, nil
+}
+
+// uploadChunks runs upload for chunks 0 to n-1, at most parallel at once, and reports
+// the rows uploaded so far to progress, from the calling goroutine, after each. The first
+// failure stops the uploads not yet started and cancels those in flight; it is returned
+// once every upload has ended, so no goroutine outlives the call.
+func uploadChunks(ctx context.Context, n, parallel int, upload func(ctx context.Context, i int) (int, error), progress func(done int)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		rows int
+		err  error
+	}
+	next, results := make(chan int), make(chan result)
+	var wg sync.WaitGroup
+	for range min(parallel, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if ctx.Err() != nil {
+					continue // handed out as the uploads were stopped
+				}
+				rows, err := upload(ctx, i)
+				if err != nil {
+					cancel() // before this worker can take another chunk
+				}
+				results <- result{rows, err}
+			}
+		}()
+	}
+	go func() {
+		defer close(next)
+		for i := range n {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+	done := 0
+	var first error
+	for r := range results {
+		switch {
+		case first != nil: // the uploads cancelled after a failure
+		case r.err != nil:
+			first = r.err
+		default:
+			done += r.rows
+			progress(done)
+		}
+	}
+	if first == nil {
+		first = ctx.Err() // the caller's: this call cancels only after a failure
+	}
+	return first
 }
 
 // GetBulk returns where one of the caller's bulk adds stands: rows received and status.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -160,23 +161,97 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-// Progress reports the rows uploaded out of the total, after each chunk.
+// Progress reports the rows uploaded out of the total, after each chunk: in chunk order
+// when chunks go one at a time, in the order they finish when several go at once.
 func TestBulkAddProgress(t *testing.T) {
-	w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelEnterprise, Quantity: 25})
-	var got [][2]int
-	res, err := w.partner.Subscribers.BulkAdd(context.Background(), w.agreementID, vssubs.BulkAddRequest{
-		Rows:      people(25, vssubs.LevelEnterprise),
-		ChunkSize: 10,
-		Progress:  func(done, total int) { got = append(got, [2]int{done, total}) },
+	for _, tc := range []struct {
+		name        string
+		concurrency int
+		check       func(t *testing.T, got [][2]int)
+	}{
+		{"one at a time reports each chunk in order", 1, func(t *testing.T, got [][2]int) {
+			if diff := cmp.Diff([][2]int{{0, 25}, {10, 25}, {20, 25}, {25, 25}}, got); diff != "" {
+				t.Errorf("progress (-want +got):\n%s", diff)
+			}
+		}},
+		{"concurrent uploads report a growing count that ends at the total", 0, func(t *testing.T, got [][2]int) {
+			if len(got) != 4 || got[0] != [2]int{0, 25} || got[3] != [2]int{25, 25} {
+				t.Fatalf("progress = %v, want 0, one call per chunk, then 25 of 25", got)
+			}
+			for i := 1; i < len(got); i++ {
+				if step := got[i][0] - got[i-1][0]; step != 10 && step != 5 {
+					t.Errorf("progress = %v: step %d is not one chunk", got, step)
+				}
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelEnterprise, Quantity: 25})
+			var got [][2]int
+			res, err := w.partner.Subscribers.BulkAdd(context.Background(), w.agreementID, vssubs.BulkAddRequest{
+				Rows:        people(25, vssubs.LevelEnterprise),
+				ChunkSize:   10,
+				Concurrency: tc.concurrency,
+				Progress:    func(done, total int) { got = append(got, [2]int{done, total}) },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, got)
+			if res.Added != 25 || len(res.SubscriberIDs) != 25 {
+				t.Errorf("result: added %d with %d ids", res.Added, len(res.SubscriberIDs))
+			}
+		})
+	}
+}
+
+// Chunks go up several at once, and the first failure stops the rest: no chunk starts
+// after it, and the call returns only once every upload in flight has ended.
+func TestBulkAddUploadsChunksConcurrentlyAndStopsAtTheFirstFailure(t *testing.T) {
+	w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelEnterprise, Quantity: 40})
+	var inFlight, most, started atomic.Int32
+	release := make(chan struct{})
+	var once sync.Once
+	c := w.client(t, partnerEmail, vssubs.WithRetry(vssubs.RetryPolicy{MaxRetries: 0, MinWait: time.Millisecond, MaxWait: time.Millisecond}), vssubs.WithTransport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if !strings.Contains(r.URL.Path, "/chunks/") {
+			return w.p.Transport().RoundTrip(r)
+		}
+		started.Add(1)
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		if n == 3 {
+			once.Do(func() { close(release) })
+		}
+		if strings.HasSuffix(r.URL.Path, "/chunks/1") {
+			select { // chunk 1 fails once the others are in flight (or, if they never are, later)
+			case <-release:
+			case <-time.After(3 * time.Second):
+			}
+			return nil, errors.New("connection reset")
+		}
+		select {
+		case <-r.Context().Done(): // held until the failure cancels it
+			return nil, r.Context().Err()
+		case <-time.After(3 * time.Second):
+			return w.p.Transport().RoundTrip(r)
+		}
+	})))
+	_, err := c.Subscribers.BulkAdd(context.Background(), w.agreementID, vssubs.BulkAddRequest{
+		Rows: people(40, vssubs.LevelEnterprise), ChunkSize: 4, Concurrency: 3,
 	})
-	if err != nil {
-		t.Fatal(err)
+	if err == nil || !strings.Contains(err.Error(), "connection reset") {
+		t.Fatalf("BulkAdd = %v, want the failed chunk's error", err)
 	}
-	if diff := cmp.Diff([][2]int{{0, 25}, {10, 25}, {20, 25}, {25, 25}}, got); diff != "" {
-		t.Errorf("progress (-want +got):\n%s", diff)
+	if got := most.Load(); got != 3 {
+		t.Errorf("at most %d chunks were in flight at once, want 3", got)
 	}
-	if res.Added != 25 || len(res.SubscriberIDs) != 25 {
-		t.Errorf("result: added %d with %d ids", res.Added, len(res.SubscriberIDs))
+	if got := inFlight.Load(); got != 0 {
+		t.Errorf("%d uploads still in flight after BulkAdd returned", got)
+	}
+	if got := started.Load(); got != 3 {
+		t.Errorf("%d chunks started, want the 3 in flight when chunk 1 failed and no more", got)
 	}
 }
 

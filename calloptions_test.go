@@ -152,7 +152,7 @@ func clientMethods() []clientMethod {
 			return err
 		}, nil},
 		{"Subscribers.BulkAdd", map[string]int{"startBulkAdd": 1, "putBulkChunk": 2, "commitBulkAdd": 1}, func(ctx context.Context, c *vssubs.Client, o ...vssubs.CallOption) error {
-			_, err := c.Subscribers.BulkAdd(ctx, agr, vssubs.BulkAddRequest{Rows: twoRows(), ChunkSize: 1}, o...)
+			_, err := c.Subscribers.BulkAdd(ctx, agr, vssubs.BulkAddRequest{Rows: twoRows(), ChunkSize: 1, Concurrency: 1}, o...)
 			return err
 		}, func(k string) []string { return []string{k, k + "/chunk/0", k + "/chunk/1", k + "/commit"} }},
 		{"Subscribers.GetBulk", map[string]int{"getBulkAdd": 1}, func(ctx context.Context, c *vssubs.Client, _ ...vssubs.CallOption) error {
@@ -366,7 +366,7 @@ func TestTheRequestsOfOneCallDeriveTheirKeysFromOne(t *testing.T) {
 	t.Parallel()
 	m := vssubstest.Mock(t)
 	requests := mockOK(m, map[string]int{"startBulkAdd": 1, "putBulkChunk": 2, "commitBulkAdd": 1}, false)
-	if _, err := m.Client.Subscribers.BulkAdd(context.Background(), "agr_000001", vssubs.BulkAddRequest{Rows: twoRows(), ChunkSize: 1}); err != nil {
+	if _, err := m.Client.Subscribers.BulkAdd(context.Background(), "agr_000001", vssubs.BulkAddRequest{Rows: twoRows(), ChunkSize: 1, Concurrency: 1}); err != nil {
 		t.Fatal(err)
 	}
 	base := requests["startBulkAdd"]()[0].Header.Get(vssubs.HeaderIdempotencyKey)
@@ -393,7 +393,7 @@ func TestAKeyWithNoRoomForItsSuffixFailsBeforeSending(t *testing.T) {
 			return err
 		},
 		"Subscribers.BulkAdd": func() error {
-			_, err := m.Client.Subscribers.BulkAdd(context.Background(), "agr_000001", vssubs.BulkAddRequest{Rows: twoRows(), ChunkSize: 1}, long)
+			_, err := m.Client.Subscribers.BulkAdd(context.Background(), "agr_000001", vssubs.BulkAddRequest{Rows: twoRows(), ChunkSize: 1, Concurrency: 1}, long)
 			return err
 		},
 	} {

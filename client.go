@@ -322,6 +322,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
+		st.body = body
 	}
 	req, err := http.NewRequestWithContext(withCallState(ctx, st), method, st.url, rd)
 	if err != nil {

@@ -71,6 +71,7 @@ func WithResponseHook(h ResponseHook) Option {
 type callState struct {
 	method, path  string
 	url           string
+	body          []byte // the encoded request body, nil without one
 	key           string // Idempotency-Key; "" for reads and for writes sent without one
 	write         bool
 	correlationID string

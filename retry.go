@@ -222,11 +222,21 @@ func (s *retryStage) RoundTrip(req *http.Request) (*http.Response, error) {
 	// resets the Body field of the request it holds, so a shallow copy keeps the caller's
 	// request untouched; the header stage below clones headers before it writes them.
 	own := *req
-	if own.Body == http.NoBody {
+	var rreq *retryablehttp.Request
+	var err error
+	switch {
+	case st.body != nil:
+		// The bytes do encoded are replayed as they are: a bulk chunk is megabytes, which
+		// FromRequest would copy out of the request's reader first.
+		rreq = &retryablehttp.Request{Request: &own}
+		err = rreq.SetBody(st.body)
+	case own.Body == http.NoBody:
 		// go-retryablehttp would copy an empty body with io.ReadAll on every call.
 		own.Body = nil
+		fallthrough
+	default:
+		rreq, err = retryablehttp.FromRequest(&own)
 	}
-	rreq, err := retryablehttp.FromRequest(&own)
 	closeBody(req)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package vssubs
 
 import (
+	"net/mail"
 	"strings"
 	"testing"
 
@@ -97,4 +98,46 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// FuzzPlainAddressesSkipOnlyWhatNetMailWouldPass holds the fast path of EmailProblem to
+// the full check: an address it takes as plain is one net/mail parses back unchanged,
+// with nothing invisible in it.
+func FuzzPlainAddressesSkipOnlyWhatNetMailWouldPass(f *testing.F) {
+	for _, seed := range []string{
+		"sam@contoso.com", "first.last+tag@mail.contoso-ltd.co.uk", "a_b-c@x-y.z", "a..b@contoso.com",
+		".a@contoso.com", "a.@contoso.com", "a@contoso..com", "a@.contoso.com", "a@b@c.com", "@contoso.com",
+		"sam@", `"quoted"@contoso.com`, "sam@[10.0.0.1]", "Sam <sam@contoso.com>", "sam\u200b@contoso.com",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, addr string) {
+		if !plainASCII(addr) {
+			return
+		}
+		parsed, err := mail.ParseAddress(addr)
+		if err != nil || parsed.Address != addr || parsed.Name != "" {
+			t.Fatalf("plainASCII(%q) but net/mail parses it as %+v, %v", addr, parsed, err)
+		}
+		if why := invisibleProblem(addr, true); why != "" {
+			t.Fatalf("plainASCII(%q) but it %s", addr, why)
+		}
+	})
+}
+
+func TestPlainAddressesAreTheCommonForm(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"sam@contoso.com":                       true,
+		"first.last+tag@mail.contoso-ltd.co.uk": true,
+		"a..b@contoso.com":                      false,
+		"a@contoso..com":                        false,
+		".a@contoso.com":                        false,
+		"a@b@c.com":                             false,
+		`"quoted"@contoso.com`:                  false,
+		"josé@contoso.com":                      false,
+	} {
+		if got := plainASCII(addr); got != want {
+			t.Errorf("plainASCII(%q) = %v, want %v", addr, got, want)
+		}
+	}
 }

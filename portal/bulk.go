@@ -1,12 +1,10 @@
 package portal
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -99,11 +97,10 @@ func (p *Portal) bulkFor(ctx context.Context, tx store.Tx, rq *request) (store.A
 }
 
 func (p *Portal) putBulkChunk(rq *request) (int, any, error) {
-	raw, err := io.ReadAll(rq.Body) // bounded by the route's maxChunkBody (serve)
+	raw, err := rq.body() // bounded by the route's maxChunkBody (serve)
 	if err != nil {
 		return 0, nil, bodyReadError(err)
 	}
-	rq.Body = io.NopCloser(bytes.NewReader(raw))
 	var chunk wire.BulkChunk[vssubs.BulkRow]
 	if err := decode(rq, &chunk); err != nil {
 		return 0, nil, err

@@ -26,7 +26,7 @@ const maxJSONDepth = 32
 // keeps the last one, a proxy or log may read the first), an unknown field, or data after
 // the value. The route's size limit was applied before anything read the body.
 func decode(rq *request, v any) error {
-	raw, err := io.ReadAll(rq.Body)
+	raw, err := rq.body()
 	if err != nil {
 		return bodyReadError(err)
 	}

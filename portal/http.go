@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -8,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -35,6 +37,33 @@ type request struct {
 	// a transaction recorded its answer.
 	claim        *store.Claim
 	claimSettled bool
+	// raw is the body once read (readErr, if that failed): the idempotency layer, the
+	// bulk upload and decode each need it, and a chunk is megabytes.
+	raw     []byte
+	readErr error
+	read    bool
+}
+
+// body returns the request's body, read on the first call in one allocation sized by its
+// Content-Length (the route's limit bounds the read).
+func (rq *request) body() ([]byte, error) {
+	if !rq.read {
+		rq.raw, rq.readErr = readAll(rq.Body, rq.ContentLength, rq.ep.bodyLimit())
+		rq.read = true
+	}
+	return rq.raw, rq.readErr
+}
+
+// readAll reads r to its end into one buffer when size, the length it announced, is
+// right; io.ReadAll would grow a megabyte body through a dozen copies. A size over limit
+// is not trusted with an allocation: the read fails at the limit anyway.
+func readAll(r io.Reader, size, limit int64) ([]byte, error) {
+	var b bytes.Buffer
+	if size > 0 && size <= limit {
+		b.Grow(int(size) + bytes.MinRead)
+	}
+	_, err := b.ReadFrom(r)
+	return b.Bytes(), err
 }
 
 // handler answers a request with a status and a JSON body, or an error; a nil body with
@@ -116,11 +145,16 @@ func (p *Portal) endpoints() []Endpoint {
 	}
 }
 
-func (p *Portal) serve(ep Endpoint) http.Handler {
-	limit := ep.maxBody
-	if limit <= 0 {
-		limit = maxBody
+// bodyLimit is the most a request body of the route may hold.
+func (ep *Endpoint) bodyLimit() int64 {
+	if ep.maxBody > 0 {
+		return ep.maxBody
 	}
+	return maxBody
+}
+
+func (p *Portal) serve(ep Endpoint) http.Handler {
+	limit := ep.bodyLimit()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		reqID := "req_" + randomHex(8)

@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -44,12 +43,15 @@ func (p *Portal) idempotent(w http.ResponseWriter, rq *request, h handler) (int,
 	}
 	// The body is already bounded by the route's limit (serve), so this buffers at most
 	// what the handler would accept anyway.
-	raw, err := io.ReadAll(rq.Body)
+	raw, err := rq.body()
 	if err != nil {
 		return 0, nil, bodyReadError(err)
 	}
-	rq.Body = io.NopCloser(bytes.NewReader(raw))
-	fp := sha256.Sum256([]byte(rq.Method + " " + rq.URL.Path + "\x00" + string(raw)))
+	h256 := sha256.New()
+	_, _ = io.WriteString(h256, rq.Method+" "+rq.URL.Path+"\x00")
+	_, _ = h256.Write(raw)
+	var fp [sha256.Size]byte
+	h256.Sum(fp[:0])
 
 	ctx := rq.Context()
 	p.purgeExpired(ctx)

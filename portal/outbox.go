@@ -170,6 +170,10 @@ type outbox struct {
 // claimBatch is how many entries a worker claims at once; it tries them in order.
 const claimBatch = 16
 
+// settleEvery is how long a worker trying a batch lets Flush wait, at most, to hear of
+// the entries it settled.
+const settleEvery = 10 * time.Millisecond
+
 // pollInterval is how often an idle worker of a durable store looks for entries that
 // other processes enqueued.
 const pollInterval = 500 * time.Millisecond
@@ -264,6 +268,7 @@ func (o *outbox) work() {
 		}
 		if len(envs) > 0 {
 			o.poke() // there may be more: let another worker look
+			woke := time.Now()
 			for _, e := range envs {
 				if o.ctx.Err() != nil {
 					// Closing: the rest go back, their lease released.
@@ -271,7 +276,14 @@ func (o *outbox) work() {
 					continue
 				}
 				o.attempt(e)
+				// Flush is woken after the batch, or sooner when its tries are slow: a bulk
+				// add's thousands of notifications would otherwise wake it thousands of times.
+				if time.Since(woke) >= settleEvery {
+					o.settle()
+					woke = time.Now()
+				}
 			}
+			o.settle()
 			o.buryIfClosing()
 			continue
 		}
@@ -300,9 +312,8 @@ func (o *outbox) work() {
 	}
 }
 
-// attempt tries e once, then settles it or schedules the next try.
+// attempt tries e once, then settles it or schedules the next try; the caller wakes Flush.
 func (o *outbox) attempt(e store.Envelope) {
-	defer o.settle()
 	n := e.Notification
 	ctx := withOrigin(context.Background(), o.originOf(n.ID))
 	if err := render(&n); err != nil {
@@ -415,6 +426,8 @@ func (o *outbox) flush(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	poll := time.NewTimer(pollInterval)
+	defer poll.Stop()
 	for {
 		o.mu.Lock()
 		ch := o.settled
@@ -428,7 +441,8 @@ func (o *outbox) flush(ctx context.Context) error {
 		}
 		select {
 		case <-ch:
-		case <-time.After(pollInterval): // settled by another process
+		case <-poll.C: // settled by another process
+			poll.Reset(pollInterval)
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -23,7 +23,7 @@ func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	// Handlers get a non-nil Body, as net/http's server guarantees.
 	in.Body = http.NoBody
 	if req.Body != nil {
-		body, err := io.ReadAll(req.Body)
+		body, err := readAll(req.Body, req.ContentLength, maxChunkBody)
 		req.Body.Close()
 		if err != nil {
 			return nil, err

@@ -100,8 +100,8 @@ var discard = vssubs.NotifierFunc(func(context.Context, vssubs.Notification) err
 // storeFixture is an agreement on a portal over a store, served over loopback too.
 type storeFixture struct {
 	*agreementFixture
-	st  store.Store
-	srv *httptest.Server
+	st        store.Store
+	srv       *httptest.Server
 	delivered *rendered
 }
 

@@ -176,8 +176,8 @@ type tx struct {
 // when this transaction does not hold the agreement's lock.
 func (t *tx) agreementData(id string) (*agreement, func()) {
 	release := func() {}
-	if name := store.AgreementLock(id); !t.held[name] {
-		release = t.s.locks.rlock(name)
+	if !t.holdsAgreement(id) {
+		release = t.s.locks.rlock(store.AgreementLock(id))
 	}
 	t.s.mu.RLock()
 	a := t.s.agreements[id]
@@ -185,9 +185,16 @@ func (t *tx) agreementData(id string) (*agreement, func()) {
 	return a, release
 }
 
+// holdsAgreement reports whether the transaction holds the agreement's lock. It is asked
+// for every row of a bulk add, so the lock's name is built on the stack.
+func (t *tx) holdsAgreement(id string) bool {
+	var buf [64]byte
+	return t.held[string(append(append(buf[:0], store.AgreementLock("")...), id...))]
+}
+
 // mutable returns the agreement's data for a change: the transaction must hold its lock.
 func (t *tx) mutable(id string) (*agreement, error) {
-	if !t.write || !t.held[store.AgreementLock(id)] {
+	if !t.write || !t.holdsAgreement(id) {
 		return nil, errNotLocked(id)
 	}
 	t.s.mu.RLock()
