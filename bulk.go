@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -106,21 +107,31 @@ func bulkErrorFrom(err error) error {
 // before committing; the portal then adds the checks against the agreement.
 func (r Rules) CheckBulkRows(rows []BulkRow) ([]BulkRow, []RowError) {
 	out := make([]BulkRow, len(rows))
+	own := make([]fieldErrors, len(rows))
+	// A row's own checks read no other row, so a large batch is checked in parts at once;
+	// the checks across rows follow, in row order.
+	inParts(len(rows), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := rows[i]
+			if row.Row == 0 {
+				row.Row = i + 1
+			}
+			fe := append(fieldErrors(nil), row.Problems...)
+			row.SubscriberInput = r.checkSubscriber(&fe, row.SubscriberInput)
+			row.Problems = nil
+			out[i], own[i] = row, fe
+		}
+	})
 	var bad []RowError
 	firstRow := make(map[string]int, len(rows))
 	numbers := make(map[int]bool, len(rows))
-	for i, row := range rows {
-		if row.Row == 0 {
-			row.Row = i + 1
-		}
+	for i, row := range out {
 		var fe fieldErrors
 		if numbers[row.Row] {
 			fe.add("row", "the row number appears more than once in the batch")
 		}
 		numbers[row.Row] = true
-		fe = append(fe, row.Problems...)
-		row.SubscriberInput = r.checkSubscriber(&fe, row.SubscriberInput)
-		row.Problems = nil
+		fe = append(fe, own[i]...)
 		if len(fe) == 0 {
 			if first, dup := firstRow[row.Email]; dup {
 				fe.add(FieldEmail, fmt.Sprintf("is already on row %d of this batch", first))
@@ -131,12 +142,29 @@ func (r Rules) CheckBulkRows(rows []BulkRow) ([]BulkRow, []RowError) {
 		for _, f := range fe {
 			bad = append(bad, RowError{Row: row.Row, Field: f.Field, Reason: f.Reason})
 		}
-		out[i] = row
 	}
 	if len(rows) > MaxBulkRows {
 		bad = append(bad, RowError{Row: rows[MaxBulkRows].Row, Field: "row", Reason: fmt.Sprintf("a bulk add holds at most %d rows", MaxBulkRows)})
 	}
 	return out, bad
+}
+
+// partRows is the fewest rows worth checking on a goroutine of their own.
+const partRows = 1024
+
+// inParts runs check over [0, n) split into one part per processor, each on its own
+// goroutine, when n is large enough to gain from it; it returns when every part is done.
+func inParts(n int, check func(lo, hi int)) {
+	parts := min(runtime.GOMAXPROCS(0), n/partRows)
+	if parts <= 1 {
+		check(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Go(func() { check(p*n/parts, (p+1)*n/parts) })
+	}
+	wg.Wait()
 }
 
 // BulkAddRequest is a bulk add: its rows, and how to report progress.

@@ -336,3 +336,39 @@ func TestBulkAddIsOneIdempotentOperation(t *testing.T) {
 		t.Errorf("assigned %d after a late repeat, want 30", n)
 	}
 }
+
+// A large batch is checked in parts at once; what it reports is what checking its rows
+// one by one reports, in row order, with the checks across rows (the same row number or
+// email twice) added where they belong.
+func TestALargeBatchReportsWhatItsRowsReportOneByOne(t *testing.T) {
+	rules := vssubs.DefaultRules()
+	rows := people(5000, vssubs.LevelEnterprise)
+	for i := 0; i < len(rows); i += 97 {
+		rows[i].LastName = " padded "
+	}
+	for i := 13; i < len(rows); i += 389 {
+		rows[i].Email = "not-an-email"
+	}
+	rows[4000].Email = rows[10].Email // the same email twice
+	rows[4500].Row = rows[20].Row     // the same row number twice
+	var want []vssubs.RowError
+	var wantRows []vssubs.BulkRow
+	for i, row := range rows {
+		got, bad := rules.CheckBulkRows([]vssubs.BulkRow{row})
+		wantRows = append(wantRows, got...)
+		switch i {
+		case 4000:
+			bad = append(bad, vssubs.RowError{Row: row.Row, Field: vssubs.FieldEmail, Reason: fmt.Sprintf("is already on row %d of this batch", rows[10].Row)})
+		case 4500:
+			bad = append([]vssubs.RowError{{Row: row.Row, Field: "row", Reason: "the row number appears more than once in the batch"}}, bad...)
+		}
+		want = append(want, bad...)
+	}
+	gotRows, got := rules.CheckBulkRows(rows)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-one by one +batch):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantRows, gotRows); diff != "" {
+		t.Errorf("normalized rows (-one by one +batch):\n%s", diff)
+	}
+}
