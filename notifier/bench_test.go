@@ -13,13 +13,10 @@ import (
 func BenchmarkRender(b *testing.B) {
 	for _, kind := range []vssubs.NotificationKind{vssubs.KindSubscriptionAssigned, vssubs.KindPartnerAdded} {
 		b.Run(string(kind), func(b *testing.B) {
-			data := sampleData()
+			n := vssubs.Notification{Kind: kind, Language: vssubs.LangFrench, Data: sampleData()}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, _, err := notifier.Render(kind, vssubs.LangFrench, data); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := notifier.RenderHTML(kind, vssubs.LangFrench, data); err != nil {
+				if err := notifier.RenderNotification(&n); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -238,8 +238,9 @@ func constantPipe(pipe *parse.PipeNode) bool {
 	return ok
 }
 
-// execute renders data by the plan, with the error a template gives for a missing field.
-func (p *plan) execute(data map[string]string) (string, error) {
+// size is the length the plan writes for data, at least (escaping may add to it), or the
+// error a template gives for a missing field.
+func (p *plan) size(data map[string]string) (int, error) {
 	n := p.literal
 	for _, pc := range p.pieces {
 		if pc.field == "" {
@@ -247,24 +248,58 @@ func (p *plan) execute(data map[string]string) (string, error) {
 		}
 		v, ok := data[pc.field]
 		if !ok {
-			return "", fmt.Errorf("executing %q: map has no entry for key %q", p.name, pc.field)
+			return 0, fmt.Errorf("executing %q: map has no entry for key %q", p.name, pc.field)
 		}
 		n += len(v)
 	}
-	var b strings.Builder
-	b.Grow(n + n/8)
+	return n, nil
+}
+
+// write renders data by the plan into b.
+func (p *plan) write(b *strings.Builder, data map[string]string) {
 	for _, pc := range p.pieces {
 		b.WriteString(pc.text)
 		if pc.field == "" {
 			continue
 		}
 		if p.html {
-			_, _ = htmlEscaper.WriteString(&b, data[pc.field])
+			_, _ = htmlEscaper.WriteString(b, data[pc.field])
 		} else {
 			b.WriteString(data[pc.field])
 		}
 	}
-	return b.String(), nil
+}
+
+// execute renders data by the plan.
+func (p *plan) execute(data map[string]string) (string, error) {
+	parts, err := executePlans(data, p)
+	return parts[0], err
+}
+
+// executePlans renders data by up to three plans (a notification's subject, text and
+// HTML) into one string, sized once, and returns each plan's part of it.
+func executePlans(data map[string]string, plans ...*plan) ([3]string, error) {
+	var parts [3]string
+	total := 0
+	for _, p := range plans {
+		n, err := p.size(data)
+		if err != nil {
+			return parts, err
+		}
+		total += n
+	}
+	var b strings.Builder
+	b.Grow(total + total/8)
+	var ends [3]int
+	for i, p := range plans {
+		p.write(&b, data)
+		ends[i] = b.Len()
+	}
+	all, start := b.String(), 0
+	for i := range plans {
+		parts[i], start = all[start:ends[i]], ends[i]
+	}
+	return parts, nil
 }
 
 // templateName is the name a part of a kind in a language is defined under.

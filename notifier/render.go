@@ -68,3 +68,30 @@ func Render(kind vssubs.NotificationKind, lang vssubs.Language, data map[string]
 func RenderHTML(kind vssubs.NotificationKind, lang vssubs.Language, data map[string]string) (string, error) {
 	return renderPart(kind, lang, "html", data)
 }
+
+// RenderNotification writes n's Subject, Text and HTML in its language (English when
+// that is not supported) from its kind and data, as Render and RenderHTML write them.
+func RenderNotification(n *vssubs.Notification) error {
+	lang := n.Language
+	if !lang.Valid() {
+		lang = vssubs.LangEnglish
+	}
+	all := plans()
+	subject, text, html := all[planKey{n.Kind, lang, "subject"}], all[planKey{n.Kind, lang, "text"}], all[planKey{n.Kind, lang, "html"}]
+	if subject == nil || text == nil || html == nil {
+		var err error
+		if n.Subject, n.Text, err = Render(n.Kind, lang, n.Data); err != nil {
+			return err
+		}
+		n.HTML, err = RenderHTML(n.Kind, lang, n.Data)
+		return err
+	}
+	// The three parts are written into one string and sliced from it: a bulk add renders
+	// thousands of notifications, and one allocation is a third of three.
+	parts, err := executePlans(n.Data, subject, text, html)
+	if err != nil {
+		return fmt.Errorf("notifier: rendering %s notification: %w", n.Kind, err)
+	}
+	n.Subject, n.Text, n.HTML = parts[0], parts[1], parts[2]
+	return nil
+}

@@ -129,3 +129,36 @@ func TestRenderNotificationHTMLDeclaresItsLanguage(t *testing.T) {
 		}
 	}
 }
+
+// RenderNotification writes what Render and RenderHTML write, for every kind, in every
+// language (an unsupported one falling back to English), planned or not.
+func TestRenderNotificationWritesWhatRenderAndRenderHTMLWrite(t *testing.T) {
+	data := sampleData()
+	data["customer_name"] = `Contoso <b>&</b> "Sons" + Co`
+	data["partners_url"] = "https://portal.example/agreements/agr_1/partners"
+	for _, kind := range vssubs.NotificationKinds() {
+		for _, lang := range []vssubs.Language{vssubs.LangEnglish, vssubs.LangFrench, "de"} {
+			t.Run(string(kind)+"/"+string(lang), func(t *testing.T) {
+				var want vssubs.Notification
+				var err error
+				if want.Subject, want.Text, err = notifier.Render(kind, lang, data); err != nil {
+					t.Fatal(err)
+				}
+				if want.HTML, err = notifier.RenderHTML(kind, lang, data); err != nil {
+					t.Fatal(err)
+				}
+				got := vssubs.Notification{Kind: kind, Language: lang, Data: data}
+				if err := notifier.RenderNotification(&got); err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff([]string{want.Subject, want.Text, want.HTML}, []string{got.Subject, got.Text, got.HTML}); diff != "" {
+					t.Errorf("(-Render +RenderNotification):\n%s", diff)
+				}
+			})
+		}
+	}
+	n := vssubs.Notification{Kind: vssubs.KindSubscriptionAssigned, Language: vssubs.LangFrench, Data: map[string]string{"customer_name": "Contoso"}}
+	if err := notifier.RenderNotification(&n); err == nil || !strings.Contains(err.Error(), "map has no entry") {
+		t.Errorf("a notification missing its facts rendered, err %v", err)
+	}
+}

@@ -451,15 +451,4 @@ func (o *outbox) flush(ctx context.Context) error {
 
 // render writes n's subject, text and HTML in its language from its data, once, before
 // the first try.
-func render(n *vssubs.Notification) error {
-	subject, text, err := notifier.Render(n.Kind, n.Language, n.Data)
-	if err != nil {
-		return err
-	}
-	html, err := notifier.RenderHTML(n.Kind, n.Language, n.Data)
-	if err != nil {
-		return err
-	}
-	n.Subject, n.Text, n.HTML = subject, text, html
-	return nil
-}
+func render(n *vssubs.Notification) error { return notifier.RenderNotification(n) }

@@ -73,6 +73,9 @@ func (s *Store) ClaimDue(_ context.Context, now time.Time, lease time.Duration, 
 		}
 	}
 	var out []store.Envelope
+	if len(o.due) > 0 && !o.due[0].Due.After(now) {
+		out = make([]store.Envelope, 0, min(max, len(o.due)))
+	}
 	for len(out) < max && len(o.due) > 0 && !o.due[0].Due.After(now) {
 		e := heap.Pop(&o.due).(*entry)
 		e.claimUntil = now.Add(lease)
