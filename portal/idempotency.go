@@ -22,6 +22,10 @@ const IdempotencyTTL = 24 * time.Hour
 // with the same Idempotency-Key.
 const HeaderIdempotentReplayed = "Idempotent-Replayed"
 
+// settleTimeout bounds how long releasing or answering a key may take once its request is
+// done, its caller's context ended or not.
+const settleTimeout = 10 * time.Second
+
 // pendingWait bounds how long a repeat waits for the first request with its key before it
 // is told to retry.
 const pendingWait = 10 * time.Second
@@ -112,7 +116,11 @@ func replay(a store.Answer) (int, any, error) {
 func (p *Portal) runFirst(rq *request, h handler, c store.Claim) (status int, body any, err error) {
 	rq.claim = &c
 	finished := false
-	ctx := rq.Context()
+	// The claim is settled even when the caller has gone away: a release or an answer
+	// that failed with the caller's context would leave the key claimed, and every repeat
+	// told "in progress", until the lease ran out.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(rq.Context()), settleTimeout)
+	defer cancel()
 	defer func() {
 		if !finished {
 			_ = p.store.ReleaseKey(ctx, c)
