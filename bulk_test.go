@@ -372,3 +372,35 @@ func TestALargeBatchReportsWhatItsRowsReportOneByOne(t *testing.T) {
 		t.Errorf("normalized rows (-one by one +batch):\n%s", diff)
 	}
 }
+
+// A bulk add whose context ends during the upload stops there: it returns the context's
+// error and sends no commit.
+func TestABulkAddCancelledDuringTheUploadSendsNoCommit(t *testing.T) {
+	w := newWorld(t, vssubs.OrderLine{Level: vssubs.LevelEnterprise, Quantity: 40})
+	var commits atomic.Int32
+	c := w.client(t, partnerEmail, vssubs.WithTransport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if strings.HasSuffix(r.URL.Path, "/commit") {
+			commits.Add(1)
+		}
+		return w.p.Transport().RoundTrip(r)
+	})))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := c.Subscribers.BulkAdd(ctx, w.agreementID, vssubs.BulkAddRequest{
+		Rows: people(40, vssubs.LevelEnterprise), ChunkSize: 4, Concurrency: 1,
+		Progress: func(done, _ int) {
+			if done > 0 {
+				cancel() // after the first chunk is up
+			}
+		},
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("BulkAdd = %v, want context.Canceled", err)
+	}
+	if n := commits.Load(); n != 0 {
+		t.Errorf("%d commits sent after the context ended, want none", n)
+	}
+	if n := assigned(t, w); n != 0 {
+		t.Errorf("a cancelled bulk add assigned %d subscribers", n)
+	}
+}
