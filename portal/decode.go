@@ -140,10 +140,8 @@ func plainJSON(raw []byte) bool {
 			}
 			if expectKey {
 				key := raw[i+1 : end]
-				for _, b := range key {
-					if b >= utf8.RuneSelf {
-						return false
-					}
+				if !isASCII(key) {
+					return false
 				}
 				mine := keys[open[len(open)-1]:]
 				if len(mine) >= 64 {
@@ -165,7 +163,12 @@ func plainJSON(raw []byte) bool {
 	return true
 }
 
+// invalidUTF8 is the offset of the first byte of b that is not UTF-8, or -1. Every body
+// is checked, so the common valid one is confirmed by utf8.Valid's fast scan alone.
 func invalidUTF8(b []byte) int {
+	if utf8.Valid(b) {
+		return -1
+	}
 	for i := 0; i < len(b); {
 		r, n := utf8.DecodeRune(b[i:])
 		if r == utf8.RuneError && n <= 1 {
@@ -290,7 +293,7 @@ func sameKey(a, b string) bool {
 	return foldKey(a) == foldKey(b)
 }
 
-func isASCII(s string) bool {
+func isASCII[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			return false

@@ -179,10 +179,7 @@ func (p *Portal) serve(ep Endpoint) http.Handler {
 		switch {
 		case err != nil:
 		case rq.caller == "" && !ep.Anonymous:
-			err = p.admitAnonymous(rq)
-			if err == nil {
-				err = apiError(http.StatusUnauthorized, vssubs.CodeUnauthorized, "sign in: a valid bearer token is required")
-			}
+			err = p.admitAnonymousOr(rq, apiError(http.StatusUnauthorized, vssubs.CodeUnauthorized, "sign in: a valid bearer token is required"))
 		default:
 			if err = p.admit(rq); err == nil {
 				status, body, err = p.idempotent(w, rq, ep.h)

@@ -96,7 +96,7 @@ func (p *Portal) DeadLetters() []DeadLetter {
 	out := make([]DeadLetter, 0, len(envs))
 	for _, e := range envs {
 		// Shown as delivered: rendered (an entry that cannot be rendered stays as it is).
-		_ = render(&e.Notification)
+		_ = notifier.RenderNotification(&e.Notification)
 		out = append(out, DeadLetter{Notification: e.Notification, Attempts: e.Attempts, LastError: e.LastError, DeadAt: e.DeadAt})
 	}
 	return out
@@ -316,7 +316,7 @@ func (o *outbox) work() {
 func (o *outbox) attempt(e store.Envelope) {
 	n := e.Notification
 	ctx := withOrigin(context.Background(), o.originOf(n.ID))
-	if err := render(&n); err != nil {
+	if err := notifier.RenderNotification(&n); err != nil {
 		// The templates are fixed and tested for every kind, so this is a bug in the
 		// portal: the notification is kept in dead-letter, never dropped.
 		o.logger.Error("notification not rendered", slog.String("id", n.ID), slog.String("kind", string(n.Kind)), slog.String("error", err.Error()))
@@ -448,7 +448,3 @@ func (o *outbox) flush(ctx context.Context) error {
 		}
 	}
 }
-
-// render writes n's subject, text and HTML in its language from its data, once, before
-// the first try.
-func render(n *vssubs.Notification) error { return notifier.RenderNotification(n) }
