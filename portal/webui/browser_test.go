@@ -208,21 +208,37 @@ func (u *user) click(sel string) *network.Response {
 	return resp
 }
 
-// follow clicks a link, trying once more when the browser aborted its navigation
-// (net::ERR_ABORTED), as it may when the link is clicked while the page it is on still
-// finishes loading. Following a link is a GET, so a second try changes nothing.
+// follow clicks a link, trying again (up to three times in all) when the click met the
+// page being replaced: the browser aborted the navigation (net::ERR_ABORTED), or the node
+// or its document was gone, as happens when the link is clicked while the page it is on
+// still finishes loading. Following a link is a GET, so another try changes nothing.
 func (u *user) follow(sel string) {
 	u.b.t.Helper()
 	ctx, cancel := context.WithTimeout(u.ctx, 30*time.Second)
 	defer cancel()
-	_, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
-	if err != nil && strings.Contains(err.Error(), "net::ERR_ABORTED") {
-		time.Sleep(200 * time.Millisecond)
-		_, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
+	var err error
+	for try := range 3 {
+		if try > 0 {
+			time.Sleep(200 * time.Millisecond)
+		}
+		if _, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel))); err == nil || !pageReplaced(err) {
+			break
+		}
 	}
 	if err != nil {
 		u.b.t.Fatalf("%s: following %s: %v", u.name, sel, err)
 	}
+}
+
+// pageReplaced reports whether err is the browser's answer to a click on a page that a
+// navigation in flight was replacing.
+func pageReplaced(err error) bool {
+	for _, msg := range []string{"net::ERR_ABORTED", "Could not find node with given id", "Cannot find context with specified id"} {
+		if strings.Contains(err.Error(), msg) {
+			return true
+		}
+	}
+	return false
 }
 
 // fill types values into inputs, replacing what they held.
