@@ -170,8 +170,10 @@ type outbox struct {
 // claimBatch is how many entries a worker claims at once; it tries them in order.
 const claimBatch = 16
 
-// settleEvery is how long a worker trying a batch lets Flush wait, at most, to hear of
-// the entries it settled.
+// settleEvery is how often, at most, a worker trying a batch wakes Flush: after a try
+// that ends settleEvery or more after the last wake, and after the batch. A Flush thus
+// hears of a settled entry once the try after it ends, or the batch does. Waking it after
+// every try cost a 10,000-row bulk add 6% (134 against 129 ms, interleaved).
 const settleEvery = 10 * time.Millisecond
 
 // pollInterval is how often an idle worker of a durable store looks for entries that
