@@ -472,3 +472,18 @@ func TestRetryDeadLetterStartsAFreshCountOfAttempts(t *testing.T) {
 		t.Errorf("dead letters after the second round = %+v, want one of 3 attempts", again)
 	}
 }
+
+// A portal whose clock runs ahead of the machine's, as a test moving time forward does,
+// still delivers at once: a notification is due when it is enqueued, not at its CreatedAt.
+func TestANotificationIsDueWhenEnqueuedWhateverThePortalsClockSays(t *testing.T) {
+	ahead := func() time.Time { return time.Now().Add(100 * 24 * time.Hour) }
+	var rec notifier.Recorder
+	p := newOutboxPortal(t, portal.WithClock(ahead), portal.WithNotifier(&rec))
+	want := runOperations(t, p, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.Flush(ctx); err != nil {
+		t.Fatalf("Flush with the clock 100 days ahead: %v", err)
+	}
+	checkEachOnce(t, want, rec.All())
+}

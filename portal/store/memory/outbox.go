@@ -45,7 +45,9 @@ func (o *outbox) enqueue(notes []vssubs.Notification) {
 	o.mu.Lock()
 	for _, n := range notes {
 		o.seq++
-		e := &entry{Envelope: store.Envelope{Notification: n, Seq: o.seq, Due: n.CreatedAt}}
+		// Due now, as in the SQL stores: CreatedAt is the portal's clock, which may run
+		// ahead of the machine's that ClaimDue is called with.
+		e := &entry{Envelope: store.Envelope{Notification: n, Seq: o.seq}}
 		o.entries[n.ID] = e
 		heap.Push(&o.due, e)
 		o.live[e.Seq] = struct{}{}

@@ -24,6 +24,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("subscribers page in id order with filters", func(t *testing.T) { testSubscriberPages(t, open(t)) })
 	t.Run("no outbox entry is claimed twice at once", func(t *testing.T) { testClaimsAreExclusive(t, open(t)) })
 	t.Run("outbox entries retry, die and revive", func(t *testing.T) { testOutboxLifecycle(t, open(t)) })
+	t.Run("an outbox entry is due when enqueued, whatever its creation time", func(t *testing.T) { testEnqueuedEntriesAreDue(t, open(t)) })
 	t.Run("an idempotency key has one holder and one answer", func(t *testing.T) { testIdempotencyClaims(t, open(t)) })
 	t.Run("numbers are issued once", func(t *testing.T) { testNumbersOnce(t, open(t)) })
 	t.Run("the activity log numbers, pages and rolls back its entries", func(t *testing.T) { testActivityLog(t, open(t)) })
@@ -363,6 +364,20 @@ func testOutboxLifecycle(t *testing.T, s store.Store) {
 	got, _, _ = s.ClaimDue(ctx, now, time.Minute, 10)
 	if diff := cmp.Diff([]string{"ntf_b"}, ids(got)); diff != "" || got[0].Attempts != 0 {
 		t.Errorf("revived with a fresh count (-want +got):\n%s %+v", diff, got)
+	}
+}
+
+func testEnqueuedEntriesAreDue(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	// A portal's clock may run ahead of the machine's, as in a test that moves time.
+	future := time.Now().Add(100 * 24 * time.Hour)
+	must(t, s.Update(ctx, nil, func(tx store.Tx) error {
+		return tx.Enqueue(ctx, vssubs.Notification{ID: "ntf_later", Kind: vssubs.KindPartnerAdded, To: "it@contoso.example", CreatedAt: future})
+	}))
+	got, _, err := s.ClaimDue(ctx, time.Now(), time.Minute, 10)
+	must(t, err)
+	if diff := cmp.Diff([]string{"ntf_later"}, ids(got)); diff != "" {
+		t.Errorf("claimed now (-want +got):\n%s", diff)
 	}
 }
 
