@@ -19,7 +19,7 @@ import (
 type outbox struct {
 	mu      sync.Mutex
 	entries map[string]*entry // every live or dead entry, by notification id
-	due     dueHeap           // entries waiting to be claimed
+	due     queue             // entries waiting to be claimed
 	claimed map[string]*entry
 	dead    []*entry
 	live    map[int64]struct{} // seqs neither delivered nor dead
@@ -31,7 +31,8 @@ type outbox struct {
 type entry struct {
 	store.Envelope
 	claimUntil time.Time
-	index      int // in due, -1 when not there
+	index      int  // in due.later, -1 when not there
+	inNow      bool // in due.now
 }
 
 func (o *outbox) init() {
@@ -47,9 +48,9 @@ func (o *outbox) enqueue(notes []vssubs.Notification) {
 		o.seq++
 		// Due now, as in the SQL stores: CreatedAt is the portal's clock, which may run
 		// ahead of the machine's that ClaimDue is called with.
-		e := &entry{Envelope: store.Envelope{Notification: n, Seq: o.seq}}
+		e := &entry{Envelope: store.Envelope{Notification: n, Seq: o.seq}, index: -1}
 		o.entries[n.ID] = e
-		heap.Push(&o.due, e)
+		o.due.push(e)
 		o.live[e.Seq] = struct{}{}
 		o.order = append(o.order, e.Seq)
 	}
@@ -71,22 +72,26 @@ func (s *Store) ClaimDue(_ context.Context, now time.Time, lease time.Duration, 
 	for id, e := range o.claimed {
 		if !now.Before(e.claimUntil) {
 			delete(o.claimed, id)
-			heap.Push(&o.due, e)
+			o.due.push(e)
 		}
 	}
 	var out []store.Envelope
-	if len(o.due) > 0 && !o.due[0].Due.After(now) {
-		out = make([]store.Envelope, 0, min(max, len(o.due)))
-	}
-	for len(out) < max && len(o.due) > 0 && !o.due[0].Due.After(now) {
-		e := heap.Pop(&o.due).(*entry)
+	for len(out) < max {
+		e := o.due.first()
+		if e == nil || e.Due.After(now) {
+			break
+		}
+		if out == nil {
+			out = make([]store.Envelope, 0, max)
+		}
+		o.due.remove(e)
 		e.claimUntil = now.Add(lease)
 		o.claimed[e.Notification.ID] = e
 		out = append(out, e.Envelope)
 	}
 	var next time.Time
-	if len(o.due) > 0 {
-		next = o.due[0].Due
+	if e := o.due.first(); e != nil {
+		next = e.Due
 	}
 	for _, e := range o.claimed {
 		if next.IsZero() || e.claimUntil.Before(next) {
@@ -103,9 +108,7 @@ func (o *outbox) take(id string) *entry {
 		return nil
 	}
 	delete(o.claimed, id)
-	if e.index >= 0 && e.index < len(o.due) && o.due[e.index] == e {
-		heap.Remove(&o.due, e.index)
-	}
+	o.due.remove(e)
 	return e
 }
 
@@ -135,16 +138,14 @@ func (o *outbox) shrink() {
 	if len(o.claimed) == 0 {
 		o.claimed = map[string]*entry{}
 	}
-	if len(o.due) == 0 {
-		o.due = nil
-	}
+	o.due.shrink()
 }
 
 // Retry reschedules the entry.
 func (s *Store) Retry(_ context.Context, id string, attempts int, lastErr string, due time.Time) error {
 	return s.out.settle(id, func(e *entry) {
 		e.Attempts, e.LastError, e.Due = attempts, lastErr, due
-		heap.Push(&s.out.due, e)
+		s.out.due.push(e)
 	})
 }
 
@@ -221,7 +222,7 @@ func (s *Store) Revive(_ context.Context, id string, now time.Time) error {
 	e.Seq, e.Attempts, e.LastError, e.DeadAt, e.Due = o.seq, 0, "", time.Time{}, now
 	o.live[e.Seq] = struct{}{}
 	o.order = append(o.order, e.Seq)
-	heap.Push(&o.due, e)
+	o.due.push(e)
 	o.mu.Unlock()
 	select {
 	case o.wake <- struct{}{}:
@@ -253,16 +254,84 @@ func (s *Store) OldestUnsettled(context.Context) (int64, bool, error) {
 	return 0, false, nil
 }
 
+// queue holds the entries waiting to be claimed, in order of due time, then seq. Every
+// fresh entry is due at once (a zero Due) and comes with the next seq, so those wait in
+// a FIFO, already in order, and cost O(1) to queue and claim: a bulk add queues one per
+// row. Entries due later (retries, revived dead letters, lapsed claims) wait in a heap.
+type queue struct {
+	now   []*entry // zero Due, in seq order; entries taken out early are skipped
+	head  int      // now[:head] are claimed or taken
+	later dueHeap
+}
+
+func (q *queue) push(e *entry) {
+	if e.Due.IsZero() && (q.head == len(q.now) || q.now[len(q.now)-1].Seq < e.Seq) {
+		e.inNow = true
+		q.now = append(q.now, e)
+		return
+	}
+	heap.Push(&q.later, e)
+}
+
+// first returns the entry due soonest, or nil.
+func (q *queue) first() *entry {
+	var a, b *entry
+	if q.head < len(q.now) {
+		a = q.now[q.head]
+	}
+	if len(q.later) > 0 {
+		b = q.later[0]
+	}
+	if a == nil || (b != nil && b.before(a)) {
+		return b
+	}
+	return a
+}
+
+// remove takes e out of the queue, if it is there. In the FIFO it is only marked, and
+// dropped once it reaches the front: the FIFO's front is always an entry still queued.
+func (q *queue) remove(e *entry) {
+	switch {
+	case e.inNow:
+		e.inNow = false
+		for q.head < len(q.now) && !q.now[q.head].inNow {
+			q.now[q.head] = nil
+			q.head++
+		}
+		// Move the FIFO to the start of its array once its front has passed half of it,
+		// so a queue that never drains does not grow for ever.
+		if q.head >= 1024 && q.head >= len(q.now)/2 {
+			n := copy(q.now, q.now[q.head:])
+			clear(q.now[n:])
+			q.now, q.head = q.now[:n], 0
+		}
+	case e.index >= 0 && e.index < len(q.later) && q.later[e.index] == e:
+		heap.Remove(&q.later, e.index)
+	}
+}
+
+// shrink lets an empty queue's arrays go.
+func (q *queue) shrink() {
+	if q.head == len(q.now) {
+		q.now, q.head = nil, 0
+	}
+	if len(q.later) == 0 {
+		q.later = nil
+	}
+}
+
+func (e *entry) before(f *entry) bool {
+	if !e.Due.Equal(f.Due) {
+		return e.Due.Before(f.Due)
+	}
+	return e.Seq < f.Seq
+}
+
 // dueHeap orders entries by due time, then by seq.
 type dueHeap []*entry
 
-func (h dueHeap) Len() int { return len(h) }
-func (h dueHeap) Less(i, j int) bool {
-	if !h[i].Due.Equal(h[j].Due) {
-		return h[i].Due.Before(h[j].Due)
-	}
-	return h[i].Seq < h[j].Seq
-}
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].before(h[j]) }
 func (h dueHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].index, h[j].index = i, j
