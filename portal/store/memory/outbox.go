@@ -22,10 +22,13 @@ type outbox struct {
 	due     queue             // entries waiting to be claimed
 	claimed map[string]*entry
 	dead    []*entry
-	live    map[int64]struct{} // seqs neither delivered nor dead
-	order   []int64            // live seqs in order; settled ones are trimmed from the front
-	seq     int64
-	wake    chan struct{}
+	// unsettled[i] tells whether the entry of seq base+i is neither delivered nor dead.
+	// Settled entries are trimmed from its front, so it spans the oldest unsettled entry
+	// to the newest one, and a settle costs no map operation.
+	unsettled []bool
+	base      int64
+	seq       int64
+	wake      chan struct{}
 }
 
 type entry struct {
@@ -38,7 +41,7 @@ type entry struct {
 func (o *outbox) init() {
 	o.entries = map[string]*entry{}
 	o.claimed = map[string]*entry{}
-	o.live = map[int64]struct{}{}
+	o.base = 1
 	o.wake = make(chan struct{}, 1)
 }
 
@@ -51,8 +54,7 @@ func (o *outbox) enqueue(notes []vssubs.Notification) {
 		e := &entry{Envelope: store.Envelope{Notification: n, Seq: o.seq}, index: -1}
 		o.entries[n.ID] = e
 		o.due.push(e)
-		o.live[e.Seq] = struct{}{}
-		o.order = append(o.order, e.Seq)
+		o.unsettled = append(o.unsettled, true)
 	}
 	o.mu.Unlock()
 	select {
@@ -119,7 +121,7 @@ func (s *Store) Delivered(_ context.Context, id string) error {
 	defer o.mu.Unlock()
 	if e := o.take(id); e != nil {
 		delete(o.entries, id)
-		delete(o.live, e.Seq)
+		o.settled(e)
 		o.shrink()
 	}
 	return nil
@@ -131,9 +133,6 @@ func (s *Store) Delivered(_ context.Context, id string) error {
 func (o *outbox) shrink() {
 	if len(o.entries) == 0 {
 		o.entries = map[string]*entry{}
-	}
-	if len(o.live) == 0 {
-		o.live = map[int64]struct{}{}
 	}
 	if len(o.claimed) == 0 {
 		o.claimed = map[string]*entry{}
@@ -172,7 +171,22 @@ func (o *outbox) settle(id string, fn func(*entry)) error {
 
 func (o *outbox) bury(e *entry) {
 	o.dead = append(o.dead, e)
-	delete(o.live, e.Seq)
+	o.settled(e)
+}
+
+// settled marks e's seq settled and trims the settled ones from the front.
+func (o *outbox) settled(e *entry) {
+	if i := e.Seq - o.base; i >= 0 && i < int64(len(o.unsettled)) {
+		o.unsettled[i] = false
+	}
+	n := 0
+	for n < len(o.unsettled) && !o.unsettled[n] {
+		n++
+	}
+	o.unsettled, o.base = o.unsettled[n:], o.base+int64(n)
+	if len(o.unsettled) == 0 {
+		o.unsettled = nil // let the array go; the next append starts a fresh one
+	}
 }
 
 // BuryUnsettled dead-letters everything not yet delivered.
@@ -220,8 +234,7 @@ func (s *Store) Revive(_ context.Context, id string, now time.Time) error {
 	o.dead = slices.Delete(o.dead, i, i+1)
 	o.seq++
 	e.Seq, e.Attempts, e.LastError, e.DeadAt, e.Due = o.seq, 0, "", time.Time{}, now
-	o.live[e.Seq] = struct{}{}
-	o.order = append(o.order, e.Seq)
+	o.unsettled = append(o.unsettled, true)
 	o.due.push(e)
 	o.mu.Unlock()
 	select {
@@ -238,20 +251,12 @@ func (s *Store) LastSeq(context.Context) (int64, error) {
 	return s.out.seq, nil
 }
 
-// OldestUnsettled trims settled seqs from the front of the order, amortised O(1).
+// OldestUnsettled is the front of the unsettled seqs, which settling keeps trimmed.
 func (s *Store) OldestUnsettled(context.Context) (int64, bool, error) {
 	o := &s.out
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for len(o.order) > 0 {
-		if _, ok := o.live[o.order[0]]; ok {
-			return o.order[0], true, nil
-		}
-		o.order = o.order[1:]
-	}
-	// Start a fresh array so the trimmed one can be collected.
-	o.order = nil
-	return 0, false, nil
+	return o.base, len(o.unsettled) > 0, nil
 }
 
 // queue holds the entries waiting to be claimed, in order of due time, then seq. Every

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/portal/store"
 )
@@ -30,8 +32,39 @@ func TestADrainedOutboxLetsItsTablesGo(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if reflect.ValueOf(s.out.entries).UnsafePointer() == peak || s.out.due.now != nil || s.out.due.later != nil {
+	if reflect.ValueOf(s.out.entries).UnsafePointer() == peak || s.out.due.now != nil || s.out.due.later != nil || s.out.unsettled != nil {
 		t.Error("the drained outbox still holds the tables of its peak")
+	}
+}
+
+// The oldest unsettled entry is known at once, however entries settle around it.
+func TestTheOldestUnsettledEntryFollowsSettlesInAnyOrder(t *testing.T) {
+	s := New()
+	ctx := context.Background()
+	s.out.enqueue([]vssubs.Notification{{ID: "ntf_1"}, {ID: "ntf_2"}, {ID: "ntf_3"}, {ID: "ntf_4"}})
+	oldest := func() int64 {
+		seq, ok, err := s.OldestUnsettled(ctx)
+		if err != nil || !ok {
+			return 0
+		}
+		return seq
+	}
+	var got []int64
+	for _, step := range []func() error{
+		func() error { return s.Delivered(ctx, "ntf_2") },
+		func() error { return s.Bury(ctx, "ntf_1", 1, "550", time.Now()) },
+		func() error { return s.Revive(ctx, "ntf_1", time.Now()) }, // seq 5 now
+		func() error { return s.Delivered(ctx, "ntf_3") },
+		func() error { return s.Delivered(ctx, "ntf_4") },
+		func() error { return s.Delivered(ctx, "ntf_1") },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, oldest())
+	}
+	if diff := cmp.Diff([]int64{1, 3, 3, 4, 5, 0}, got); diff != "" {
+		t.Errorf("oldest unsettled after each step (-want +got):\n%s", diff)
 	}
 }
 
