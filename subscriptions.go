@@ -107,7 +107,11 @@ func (r Rules) checkSubscriber(fe *fieldErrors, in SubscriberInput) SubscriberIn
 // characters. It reports whether the value is non-empty and passed, so further checks
 // apply.
 func checkText(fe *fieldErrors, field string, p *string, required bool) bool {
-	if utf8.ValidString(*p) {
+	// Printable ASCII, nearly every real value, is its own NFC form, valid UTF-8, free of
+	// control and invisible characters, and as many characters long as bytes: the checks
+	// marked !printable cannot fail on it.
+	printable := isPrintableASCII(*p)
+	if !printable && utf8.ValidString(*p) {
 		*p = norm.NFC.String(*p)
 	}
 	v := *p
@@ -123,13 +127,13 @@ func checkText(fe *fieldErrors, field string, p *string, required bool) bool {
 		fe.add(field, "must not start or end with spaces")
 	case strings.Contains(v, "  "):
 		fe.add(field, "must not contain doubled spaces")
-	case strings.ContainsAny(v, "\t\r\n"):
+	case !printable && strings.ContainsAny(v, "\t\r\n"):
 		fe.add(field, "must not contain tabs or line breaks")
-	case !utf8.ValidString(v):
+	case !printable && !utf8.ValidString(v):
 		// Found by fuzzing: JSON rewrites invalid bytes, so the portal would store
 		// another value than the one checked here.
 		fe.add(field, "must be valid UTF-8 text")
-	case invisibleProblem(v, false) != "":
+	case !printable && invisibleProblem(v, false) != "":
 		fe.add(field, invisibleProblem(v, false))
 	case utf8.RuneCountInString(v) > maxNameLen && field != FieldEmail && field != FieldNotificationEmail:
 		fe.add(field, fmt.Sprintf("must be at most %d characters", maxNameLen))
@@ -137,6 +141,16 @@ func checkText(fe *fieldErrors, field string, p *string, required bool) bool {
 		return true
 	}
 	return false
+}
+
+// isPrintableASCII reports whether s holds only the bytes from space to tilde.
+func isPrintableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 func isASCIILetters(s string) bool {

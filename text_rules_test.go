@@ -4,8 +4,10 @@ import (
 	"net/mail"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Look-alike emails are two accounts that read as one: every character a reader cannot
@@ -121,6 +123,29 @@ func FuzzPlainAddressesSkipOnlyWhatNetMailWouldPass(f *testing.F) {
 		}
 		if why := invisibleProblem(addr, true); why != "" {
 			t.Fatalf("plainASCII(%q) but it %s", addr, why)
+		}
+	})
+}
+
+// checkText skips NFC, the UTF-8, control, invisible and line-break checks, and the rune
+// count for printable ASCII: each must be a no-op on it.
+func FuzzPrintableASCIINeedsNoUnicodeCheck(f *testing.F) {
+	for _, seed := range []string{"Dev", "O'Brien-Smith", "a  b", " x", "tab\there", "caf\u00e9", "e\u0301", "\u200b", "\x7f", "~ !"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !isPrintableASCII(s) {
+			return
+		}
+		switch {
+		case norm.NFC.String(s) != s:
+			t.Fatalf("%q is printable ASCII but NFC changes it", s)
+		case !utf8.ValidString(s) || utf8.RuneCountInString(s) != len(s):
+			t.Fatalf("%q is printable ASCII but not one byte per character", s)
+		case invisibleProblem(s, false) != "":
+			t.Fatalf("%q is printable ASCII but it %s", s, invisibleProblem(s, false))
+		case strings.ContainsAny(s, "\t\r\n"):
+			t.Fatalf("%q is printable ASCII but holds a tab or line break", s)
 		}
 	})
 }
