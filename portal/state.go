@@ -98,7 +98,11 @@ func inProgress() *vssubs.APIError {
 // user returns the principal for email, creating it on first sight; lang, when set,
 // becomes its notification language.
 func (p *Portal) user(ctx context.Context, tx store.Tx, email string, lang vssubs.Language) (store.User, error) {
-	u, err := tx.EnsureUser(ctx, store.User{ID: p.ids.next("usr"), Email: email, Language: vssubs.LangEnglish})
+	first := vssubs.LangEnglish
+	if lang.Valid() {
+		first = lang // a new user starts in it, with no second write
+	}
+	u, err := tx.EnsureUser(ctx, store.User{ID: p.ids.next("usr"), Email: email, Language: first})
 	if err != nil {
 		return u, err
 	}
