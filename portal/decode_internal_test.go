@@ -1,8 +1,15 @@
 package portal
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/wire"
 )
 
 // plainJSON is only a fast path: whenever it passes a body, the token walk must find
@@ -54,6 +61,42 @@ func FuzzPlainJSONAgreesWithTheWalk(f *testing.F) {
 		}
 		if fe := walkBody(raw); fe != nil {
 			t.Fatalf("plainJSON passed %q, the walk says %+v", raw, *fe)
+		}
+	})
+}
+
+// checkThenDecode is decodeBody as its rule reads: strictJSON's problems first, then the
+// decoder's. decodeBody decodes first, to skip a scan, and must answer the same.
+func checkThenDecode(raw []byte, v any) error {
+	if fe := strictJSON(raw); fe != nil {
+		return badBody(*fe)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badBody(jsonProblem(err))
+	}
+	return nil
+}
+
+func FuzzDecodeBodyAnswersAsTheRuleReads(f *testing.F) {
+	for _, s := range []string{
+		`{"rows":[{"row":2,"email":"a@b.com","level":"enterprise"}]}`, `{"rows":[{"email":1}]}`, `{"rows":[{"nope":1}]}`,
+		`{"rows":[],"rows":[]}`, `{"rows":[{"email":"a","EMAIL":"b"}]}`, `{"rows":[]} {}`, `{"rows":[]} `, `{"rows":`,
+		"{\"rows\":[{\"first_name\":\"\xff\"}]}", `{"\u0072ows":[]}`, ``, ` `, `null`, `[]`, `{"rows":[{"row":1e400}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var got, want wire.BulkChunk[vssubs.BulkRow]
+		gotErr, wantErr := decodeBody(raw, &got), checkThenDecode(raw, &want)
+		if diff := cmp.Diff(wantErr, gotErr); diff != "" {
+			t.Fatalf("%q: the error differs (-rule +decodeBody):\n%s", raw, diff)
+		}
+		if wantErr == nil {
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("%q: the value differs (-rule +decodeBody):\n%s", raw, diff)
+			}
 		}
 	})
 }
