@@ -15,6 +15,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
@@ -45,7 +46,14 @@ type Store interface {
 // parallel.
 
 // AgreementLock serializes the writers of one agreement: its roles, seats and subscribers.
-func AgreementLock(id string) string { return "agreement:" + id }
+func AgreementLock(id string) string { return agreementLockPrefix + id }
+
+// AgreementOfLock returns the agreement whose AgreementLock name is, if it is one.
+func AgreementOfLock(name string) (id string, ok bool) {
+	return strings.CutPrefix(name, agreementLockPrefix)
+}
+
+const agreementLockPrefix = "agreement:"
 
 // CallerLock serializes the registration attempts of one caller, so its lockout counts.
 func CallerLock(email string) string { return "caller:" + email }

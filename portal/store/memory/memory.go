@@ -69,17 +69,19 @@ func (s *Store) Update(ctx context.Context, locks []string, fn func(store.Tx) er
 	names := slices.Clone(locks)
 	slices.Sort(names)
 	names = slices.Compact(names)
-	held := make(map[string]bool, len(names))
+	var agreements []string
 	for _, n := range names {
 		s.locks.lock(n)
-		held[n] = true
+		if id, ok := store.AgreementOfLock(n); ok {
+			agreements = append(agreements, id)
+		}
 	}
 	defer func() {
 		for _, n := range slices.Backward(names) {
 			s.locks.unlock(n)
 		}
 	}()
-	t := &tx{s: s, held: held, write: true}
+	t := &tx{s: s, agreements: agreements, write: true}
 	if err := fn(t); err != nil {
 		for _, u := range slices.Backward(t.undo) {
 			u()
@@ -160,11 +162,12 @@ func (k *keyLocks) rlock(name string) func() {
 // tx is one transaction. Changes apply at once and are undone on failure; notifications
 // and the idempotency answer wait for the commit.
 type tx struct {
-	s     *Store
-	held  map[string]bool
-	write bool
-	undo  []func()
-	after []func() // run on commit
+	s *Store
+	// agreements are those whose locks the transaction holds, and those it created.
+	agreements []string
+	write      bool
+	undo       []func()
+	after      []func() // run on commit
 	// tidied are the agreements whose tombstones and stale search entries are dropped on
 	// commit, each once.
 	tidied map[*agreement]bool
@@ -186,11 +189,8 @@ func (t *tx) agreementData(id string) (*agreement, func()) {
 }
 
 // holdsAgreement reports whether the transaction holds the agreement's lock. It is asked
-// for every row of a bulk add, so the lock's name is built on the stack.
-func (t *tx) holdsAgreement(id string) bool {
-	var buf [64]byte
-	return t.held[string(append(append(buf[:0], store.AgreementLock("")...), id...))]
-}
+// for every row of a bulk add; an update holds one agreement or two.
+func (t *tx) holdsAgreement(id string) bool { return slices.Contains(t.agreements, id) }
 
 // mutable returns the agreement's data for a change: the transaction must hold its lock.
 func (t *tx) mutable(id string) (*agreement, error) {
@@ -328,7 +328,7 @@ func (t *tx) PutAgreement(_ context.Context, doc store.Agreement) error {
 		t.s.byLicense[doc.LicenseNumber] = doc.ID
 		t.s.index(doc.ID, nil, doc.Members())
 		t.s.mu.Unlock()
-		t.held[store.AgreementLock(doc.ID)] = true
+		t.agreements = append(t.agreements, doc.ID)
 		t.undo = append(t.undo, func() {
 			t.s.mu.Lock()
 			defer t.s.mu.Unlock()

@@ -1,0 +1,53 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/portal/store"
+)
+
+// A change to an agreement needs an update holding that agreement's lock, or the
+// agreement created by the same update; anything else is refused, so that a rule's
+// check and its write cannot be split by another writer.
+func TestAChangeToAnAgreementNeedsItsLock(t *testing.T) {
+	ctx := context.Background()
+	s := New()
+	doc := func(id string) store.Agreement {
+		return store.Agreement{ID: id, LicenseNumber: "L-" + id, Roles: map[string]vssubs.Role{}, Grants: map[string]store.Grant{}, Admins: map[string]store.Admin{}, Seats: map[vssubs.Level]store.SeatCount{}}
+	}
+	if err := s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, doc("agr_a")) }); err != nil {
+		t.Fatal(err)
+	}
+	put := func(tx store.Tx, agreementID string) error {
+		return tx.PutSubscriber(ctx, store.Subscriber{Subscriber: vssubs.Subscriber{ID: "sub_" + agreementID, AgreementID: agreementID,
+			SubscriberInput: vssubs.SubscriberInput{FirstName: "Ann", LastName: "Lee", Email: "ann@" + agreementID + ".com", Level: vssubs.LevelEnterprise, Country: "FR", Language: vssubs.LangFrench}}})
+	}
+	var notLocked notLockedError
+	for _, tc := range []struct {
+		name    string
+		locks   []string
+		fn      func(tx store.Tx) error
+		refused bool
+	}{
+		{"with no lock", nil, func(tx store.Tx) error { return put(tx, "agr_a") }, true},
+		{"with another agreement's lock", []string{store.AgreementLock("agr_b")}, func(tx store.Tx) error { return put(tx, "agr_a") }, true},
+		{"with another kind of lock", []string{store.CallerLock("agr_a")}, func(tx store.Tx) error { return put(tx, "agr_a") }, true},
+		{"with its lock among others", []string{store.CallerLock("x"), store.AgreementLock("agr_a")}, func(tx store.Tx) error { return put(tx, "agr_a") }, false},
+		{"on an agreement the same update created", nil, func(tx store.Tx) error {
+			if err := tx.PutAgreement(ctx, doc("agr_new")); err != nil {
+				return err
+			}
+			return put(tx, "agr_new")
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.Update(ctx, tc.locks, tc.fn)
+			if got := errors.As(err, &notLocked); got != tc.refused {
+				t.Errorf("refused = %t (%v), want %t", got, err, tc.refused)
+			}
+		})
+	}
+}
