@@ -149,6 +149,24 @@ func (f *storeFixture) close(ctx context.Context) error {
 	return err
 }
 
+// otherCustomer is the customer of a fixture's second agreement.
+const otherCustomer = "it@other-bench.com"
+
+// secondAgreement places an order of seats enterprise seats for otherCustomer on the
+// fixture's portal, and returns the agreement's id.
+func (f *storeFixture) secondAgreement(ctx context.Context, seats int) (string, error) {
+	seller, err := f.p.Client(partnerEmail)
+	if err != nil {
+		return "", err
+	}
+	o, err := seller.Orders.Place(ctx, vssubs.OrderRequest{CustomerEmail: otherCustomer, CustomerName: "Other",
+		Lines: []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: seats}}})
+	if err != nil {
+		return "", err
+	}
+	return o.AgreementID, nil
+}
+
 // loopbackClient is a client signed in as email, over the fixture's socket.
 func (f *storeFixture) loopbackClient(email string) (*vssubs.Client, error) {
 	return vssubs.NewClient(vssubs.WithBaseURL(f.srv.URL), vssubs.WithHTTPClient(f.srv.Client()),
@@ -307,13 +325,11 @@ func ReadStall(b *testing.B) {
 		f, err := newStoreFixture(ctx, Backends("")[0], StallBulkRows, false)
 		must(b, err)
 		// A second agreement, with one subscriber to read.
-		seller, _ := f.p.Client(partnerEmail)
-		o, err := seller.Orders.Place(ctx, vssubs.OrderRequest{CustomerEmail: "it@other-bench.com", CustomerName: "Other",
-			Lines: []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: 5}}})
+		other, err := f.secondAgreement(ctx, 5)
 		must(b, err)
-		reader, err := f.loopbackClient("it@other-bench.com")
+		reader, err := f.loopbackClient(otherCustomer)
 		must(b, err)
-		s, err := reader.Subscribers.Add(ctx, o.AgreementID, subscriber(0))
+		s, err := reader.Subscribers.Add(ctx, other, subscriber(0))
 		must(b, err)
 		rows := bulkRows(StallBulkRows)
 		stop := make(chan struct{})
@@ -329,7 +345,7 @@ func ReadStall(b *testing.B) {
 				default:
 				}
 				t0 := time.Now()
-				if _, err := reader.Subscribers.Get(ctx, o.AgreementID, s.ID); err != nil {
+				if _, err := reader.Subscribers.Get(ctx, other, s.ID); err != nil {
 					b.Error(err)
 					return
 				}
@@ -369,17 +385,13 @@ func BulkAfterRemovals(removed bool) func(*testing.B) {
 			clock := portal.WithClock(func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) })
 			f, err := newStoreFixture(ctx, Backends("")[0], RemovalRows, false, clock)
 			must(b, err)
-			seller, err := f.p.Client(partnerEmail)
-			must(b, err)
-			const otherCustomer = "it@other-bench.com"
-			o, err := seller.Orders.Place(ctx, vssubs.OrderRequest{CustomerEmail: otherCustomer, CustomerName: "Other",
-				Lines: []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: RemovalRows}}})
+			other, err := f.secondAgreement(ctx, RemovalRows)
 			must(b, err)
 			setup, agreementID := f.c, f.agreementID
 			if !removed {
 				setup, err = f.p.Client(otherCustomer)
 				must(b, err)
-				agreementID = o.AgreementID
+				agreementID = other
 			}
 			res, err := setup.Subscribers.BulkAdd(ctx, agreementID, vssubs.BulkAddRequest{Rows: rows[:RemovalRows]})
 			must(b, err)
