@@ -7,10 +7,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
@@ -64,8 +66,18 @@ type DevTokens struct {
 	ttl time.Duration
 	now func() time.Time
 
-	mu     sync.RWMutex
-	secret []byte
+	// signer holds the current secret's MACs; Rotate swaps it whole, so a MAC taken
+	// from its pool never signs with another secret.
+	signer atomic.Pointer[signer]
+}
+
+// signer pools the HMACs of one secret: a fresh HMAC is two SHA-256 states and a key
+// schedule per request, most of what checking a token costs.
+type signer struct{ macs sync.Pool }
+
+func newSigner(secret []byte) *signer {
+	secret = append([]byte(nil), secret...)
+	return &signer{macs: sync.Pool{New: func() any { return hmac.New(sha256.New, secret) }}}
 }
 
 // DevTokenConfig configures NewDevTokens.
@@ -92,14 +104,17 @@ func NewDevTokens(cfg DevTokenConfig) (*DevTokens, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &DevTokens{ttl: cfg.TTL, now: cfg.Now, secret: append([]byte(nil), cfg.Secret...)}, nil
+	d := &DevTokens{ttl: cfg.TTL, now: cfg.Now}
+	d.signer.Store(newSigner(cfg.Secret))
+	return d, nil
 }
 
 // Mint returns a token that signs email in until the TTL has passed.
 func (d *DevTokens) Mint(email string) string {
 	payload := base64.RawURLEncoding.EncodeToString([]byte(vssubs.NormalizeEmail(email))) +
 		"." + strconv.FormatInt(d.now().Add(d.ttl).Unix(), 10)
-	return "vst_" + payload + "." + d.mac(payload)
+	var buf [macLen]byte
+	return "vst_" + payload + "." + string(d.sign(buf[:0], payload))
 }
 
 // Rotate replaces the signing secret: every token minted before is refused from now on.
@@ -107,9 +122,7 @@ func (d *DevTokens) Rotate(secret []byte) error {
 	if len(secret) < 32 {
 		return errors.New("portal: DevTokens.Rotate: the secret must be at least 32 bytes")
 	}
-	d.mu.Lock()
-	d.secret = append([]byte(nil), secret...)
-	d.mu.Unlock()
+	d.signer.Store(newSigner(secret))
 	return nil
 }
 
@@ -125,7 +138,8 @@ func (d *DevTokens) Authenticate(_ context.Context, token string) (string, error
 		return "", fmt.Errorf("%w: malformed dev token", ErrInvalidToken)
 	}
 	payload, mac := rest[:dot], rest[dot+1:]
-	if !hmac.Equal([]byte(mac), []byte(d.mac(payload))) {
+	var buf [macLen]byte
+	if !hmac.Equal([]byte(mac), d.sign(buf[:0], payload)) {
 		return "", fmt.Errorf("%w: the signature does not match (revoked, or not issued here)", ErrInvalidToken)
 	}
 	enc, expText, ok := strings.Cut(payload, ".")
@@ -140,12 +154,20 @@ func (d *DevTokens) Authenticate(_ context.Context, token string) (string, error
 	return string(email), nil
 }
 
-func (d *DevTokens) mac(payload string) string {
-	d.mu.RLock()
-	m := hmac.New(sha256.New, d.secret)
-	d.mu.RUnlock()
-	m.Write([]byte("token\x00" + payload))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+// macLen is the length of a token's signature: 18 bytes of HMAC-SHA256 in base64.
+const macLen = 24
+
+// sign appends payload's signature to dst.
+func (d *DevTokens) sign(dst []byte, payload string) []byte {
+	sg := d.signer.Load()
+	m := sg.macs.Get().(hash.Hash)
+	m.Reset()
+	m.Write([]byte("token\x00"))
+	m.Write([]byte(payload))
+	var sum [sha256.Size]byte
+	dst = base64.RawURLEncoding.AppendEncode(dst, m.Sum(sum[:0])[:18])
+	sg.macs.Put(m)
+	return dst
 }
 
 // DevTokenHandler serves GET /dev/token?email=…, a dev token for any email, so that curl

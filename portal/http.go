@@ -54,15 +54,39 @@ func (rq *request) body() ([]byte, error) {
 	return rq.raw, rq.readErr
 }
 
-// readAll reads r to its end into one buffer when size, the length it announced, is
-// right; io.ReadAll would grow a megabyte body through a dozen copies. A size over limit
-// is not trusted with an allocation: the read fails at the limit anyway.
+// readAll reads r to its end into one buffer of exactly size bytes when size, the length
+// it announced, is right; io.ReadAll would grow a megabyte body through a dozen copies,
+// and a spare bytes.MinRead would triple a small body's buffer. A size over limit is not
+// trusted with an allocation: the read fails at the limit anyway.
 func readAll(r io.Reader, size, limit int64) ([]byte, error) {
-	var b bytes.Buffer
-	if size > 0 && size <= limit {
-		b.Grow(int(size) + bytes.MinRead)
+	if size <= 0 || size > limit {
+		var b bytes.Buffer
+		_, err := b.ReadFrom(r)
+		return b.Bytes(), err
 	}
-	_, err := b.ReadFrom(r)
+	buf := make([]byte, size)
+	for n := 0; n < len(buf); {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err == io.EOF {
+			return buf[:n], nil
+		}
+		if err != nil {
+			return buf[:n], err
+		}
+	}
+	// The body may hold more than it announced (a caller's own reader): read the rest,
+	// as bytes.Buffer would have.
+	var one [1]byte
+	n, err := r.Read(one[:])
+	if n == 0 && err == io.EOF {
+		return buf, nil
+	}
+	if err != nil && err != io.EOF {
+		return buf, err
+	}
+	b := bytes.NewBuffer(append(buf, one[:n]...))
+	_, err = b.ReadFrom(r)
 	return b.Bytes(), err
 }
 

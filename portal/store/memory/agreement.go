@@ -617,7 +617,8 @@ func (t *tx) AppendActivity(_ context.Context, e store.Activity) error {
 	e.Seq = int64(len(a.activity)) + 1
 	e.Details = maps.Clone(e.Details)
 	a.activity = append(a.activity, e)
-	t.undo = append(t.undo, func() { a.activity = a.activity[:e.Seq-1] })
+	seq := e.Seq // not e, which the closure would move to the heap
+	t.undo = append(t.undo, func() { a.activity = a.activity[:seq-1] })
 	return nil
 }
 

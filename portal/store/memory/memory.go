@@ -228,7 +228,8 @@ func (t *tx) EnsureUser(_ context.Context, u store.User) (store.User, error) {
 		return old, nil
 	}
 	t.s.users[u.Email] = u
-	t.undo = append(t.undo, func() { restore(&t.s.mu, t.s.users, u.Email, store.User{}, false) })
+	email := u.Email // not u, which the closure would move to the heap
+	t.undo = append(t.undo, func() { restore(&t.s.mu, t.s.users, email, store.User{}, false) })
 	return u, nil
 }
 
@@ -343,17 +344,41 @@ func (t *tx) PutAgreement(_ context.Context, doc store.Agreement) error {
 		return err
 	}
 	old := a.doc
+	// Most changes (a seat taken, a usage count) leave the members as they were.
+	moved := !sameMembers(old, doc)
 	t.s.mu.Lock()
-	t.s.index(doc.ID, old.Members(), doc.Members())
+	if moved {
+		t.s.index(doc.ID, old.Members(), doc.Members())
+	}
 	a.doc = doc
 	t.s.mu.Unlock()
 	t.undo = append(t.undo, func() {
 		t.s.mu.Lock()
 		defer t.s.mu.Unlock()
-		t.s.index(doc.ID, doc.Members(), old.Members())
+		if moved {
+			// Undone in reverse order, a.doc is doc again.
+			t.s.index(old.ID, a.doc.Members(), old.Members())
+		}
 		a.doc = old
 	})
 	return nil
+}
+
+// sameMembers reports whether a and b have the same Members, without listing them.
+func sameMembers(a, b store.Agreement) bool {
+	return sameKeys(a.Roles, b.Roles) && sameKeys(a.Grants, b.Grants)
+}
+
+func sameKeys[V1, V2 any](a map[string]V1, b map[string]V2) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // index moves agreement id from the member lists of before to those of after. s.mu must

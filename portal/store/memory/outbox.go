@@ -84,7 +84,9 @@ func (s *Store) ClaimDue(_ context.Context, now time.Time, lease time.Duration, 
 			break
 		}
 		if out == nil {
-			out = make([]store.Envelope, 0, max)
+			// A worker claims after every enqueue: most batches are one entry, and a
+			// batch sized for max would be most of a notification's allocation.
+			out = make([]store.Envelope, 0, min(max, o.due.bound()))
 		}
 		o.due.remove(e)
 		e.claimUntil = now.Add(lease)
@@ -279,6 +281,10 @@ func (q *queue) push(e *entry) {
 }
 
 // first returns the entry due soonest, or nil.
+// bound is at least the number of entries queued: entries taken out early may still
+// hold their place in now.
+func (q *queue) bound() int { return len(q.now) - q.head + len(q.later) }
+
 func (q *queue) first() *entry {
 	var a, b *entry
 	if q.head < len(q.now) {

@@ -114,6 +114,9 @@ func TestTheQueueHandsOutEntriesInDueThenSeqOrder(t *testing.T) {
 				ref = slices.DeleteFunc(ref, func(e *entry) bool { return e == got })
 			}
 		}
+		if q.bound() < len(ref) {
+			t.Fatalf("step %d: bound %d, but %d entries are queued", step, q.bound(), len(ref))
+		}
 	}
 }
 
