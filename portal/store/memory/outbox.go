@@ -280,11 +280,11 @@ func (q *queue) push(e *entry) {
 	heap.Push(&q.later, e)
 }
 
-// first returns the entry due soonest, or nil.
 // bound is at least the number of entries queued: entries taken out early may still
 // hold their place in now.
 func (q *queue) bound() int { return len(q.now) - q.head + len(q.later) }
 
+// first returns the entry due soonest, or nil.
 func (q *queue) first() *entry {
 	var a, b *entry
 	if q.head < len(q.now) {
