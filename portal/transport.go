@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"runtime"
 	"strconv"
 )
 
@@ -33,6 +34,12 @@ func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	in.RequestURI = in.URL.RequestURI()
 	w := &recorder{header: http.Header{}}
 	t.h.ServeHTTP(w, in)
+	// A request over a socket blocks for its answer, and the scheduler runs someone else
+	// meanwhile; in process it does not. Without this yield, a caller sending requests
+	// back to back (a bulk add's chunks) held its processor for whole 10 ms time slices,
+	// and every other request to the portal waited behind it: reads of other agreements
+	// took up to 90 ms during a bulk add instead of 66 ms.
+	runtime.Gosched()
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}

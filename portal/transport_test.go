@@ -2,6 +2,8 @@ package portal_test
 
 import (
 	"net/http"
+	"runtime"
+	"sync/atomic"
 	"testing"
 
 	vssubs "github.com/vssubs/vssubs-go"
@@ -30,5 +32,56 @@ func TestTheInProcessTransportGivesHandlersABody(t *testing.T) {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("an empty order is a malformed body (400), got %d", resp.StatusCode)
+	}
+}
+
+// TestInProcessRequestsLetOtherGoroutinesRun: a socket round trip blocks, so other
+// goroutines run while it waits; an in-process one yields its processor instead. On one
+// processor, a goroutine that only yields must run between every two round trips.
+func TestInProcessRequestsLetOtherGoroutinesRun(t *testing.T) {
+	p, err := portal.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var turns atomic.Int64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				turns.Add(1)
+				runtime.Gosched()
+			}
+		}
+	}()
+	const trips = 100
+	missed := 0
+	for range trips {
+		before := turns.Load()
+		req, err := http.NewRequest(http.MethodGet, portal.InProcessURL+"v1/agreements", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := p.Transport().RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if turns.Load() == before {
+			missed++
+		}
+	}
+	close(stop)
+	<-done
+	// A round trip is far shorter than a time slice: without the yield, the other
+	// goroutine misses nearly all of them.
+	if missed > trips/10 {
+		t.Errorf("the other goroutine ran during only %d of %d in-process round trips", trips-missed, trips)
 	}
 }

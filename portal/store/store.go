@@ -140,7 +140,8 @@ type Tx interface {
 	Activity(ctx context.Context, agreementID string, after int64, limit int) (page []Activity, more bool, err error)
 
 	// Enqueue adds notifications to the outbox; they are delivered once the
-	// transaction commits, and never if it does not.
+	// transaction commits, and never if it does not. The store may keep notes itself
+	// until the transaction ends, so the caller leaves them unchanged until then.
 	Enqueue(ctx context.Context, notes ...vssubs.Notification) error
 	// FinishKey records the answer of an idempotent write in the same transaction as the
 	// write, or fails with ErrClaimLost.

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/portal/store"
@@ -49,5 +52,40 @@ func TestAChangeToAnAgreementNeedsItsLock(t *testing.T) {
 				t.Errorf("refused = %t (%v), want %t", got, err, tc.refused)
 			}
 		})
+	}
+}
+
+// A transaction keeps the notes of its first Enqueue as they are, without a copy, and a
+// later Enqueue never writes into the caller's array past what it handed over.
+func TestEnqueueKeepsTheCallersNotesWithoutACopy(t *testing.T) {
+	ctx := context.Background()
+	s := New()
+	notes := make([]vssubs.Notification, 2, 8)
+	notes[0].ID, notes[1].ID = "ntf_a", "ntf_b"
+	err := s.Update(ctx, nil, func(stx store.Tx) error {
+		if err := stx.Enqueue(ctx, notes...); err != nil {
+			return err
+		}
+		if got := stx.(*tx).notes; &got[0] != &notes[0] {
+			t.Error("the first Enqueue copied the caller's notes")
+		}
+		return stx.Enqueue(ctx, vssubs.Notification{ID: "ntf_c"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if past := notes[:3][2]; past.ID != "" {
+		t.Errorf("a later Enqueue wrote %q into the caller's array past its notes", past.ID)
+	}
+	due, _, err := s.ClaimDue(ctx, time.Now(), time.Minute, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range due {
+		ids = append(ids, e.Notification.ID)
+	}
+	if diff := cmp.Diff([]string{"ntf_a", "ntf_b", "ntf_c"}, ids); diff != "" {
+		t.Errorf("claimed notes (-want +got):\n%s", diff)
 	}
 }
