@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/vssubs/vssubs-go/internal/english"
+	"github.com/vssubs/vssubs-go/internal/parallel"
 	"github.com/vssubs/vssubs-go/internal/wire"
 )
 
@@ -110,7 +110,7 @@ func (r Rules) CheckBulkRows(rows []BulkRow) ([]BulkRow, []RowError) {
 	own := make([]fieldErrors, len(rows))
 	// A row's own checks read no other row, so a large batch is checked in parts at once;
 	// the checks across rows follow, in row order.
-	inParts(len(rows), func(lo, hi int) {
+	parallel.Run(len(rows), parallel.Parts(len(rows), partRows), func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := rows[i]
 			if row.Row == 0 {
@@ -151,21 +151,6 @@ func (r Rules) CheckBulkRows(rows []BulkRow) ([]BulkRow, []RowError) {
 
 // partRows is the fewest rows worth checking on a goroutine of their own.
 const partRows = 1024
-
-// inParts runs check over [0, n) split into one part per processor, each on its own
-// goroutine, when n is large enough to gain from it; it returns when every part is done.
-func inParts(n int, check func(lo, hi int)) {
-	parts := min(runtime.GOMAXPROCS(0), n/partRows)
-	if parts <= 1 {
-		check(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for p := range parts {
-		wg.Go(func() { check(p*n/parts, (p+1)*n/parts) })
-	}
-	wg.Wait()
-}
 
 // BulkAddRequest is a bulk add: its rows, and how to report progress.
 type BulkAddRequest struct {

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vssubs/vssubs-go/internal/parallel"
 	"github.com/vssubs/vssubs-go/portal/store"
 )
 
@@ -81,22 +82,43 @@ func (x *searchIndex) rebuild() {
 	}
 }
 
-// hits returns the live subscribers whose entry contains q, in entry order.
+// partEntries is the fewest entries worth scanning on a goroutine of their own: about
+// 1 MB of text.
+const partEntries = 16384
+
+// hits returns the live subscribers whose entry contains q, in entry order. A large index
+// is scanned in parts at once, cut between entries: no match crosses one, as q holds
+// neither separator.
 func (x *searchIndex) hits(q []byte) []*sub {
+	parts := parallel.Parts(len(x.owners), partEntries)
+	found := make([][]*sub, parts)
+	parallel.Run(len(x.owners), parts, func(p, lo, hi int) { found[p] = x.hitsIn(q, lo, hi) })
+	return slices.Concat(found...)
+}
+
+// hitsIn is hits among entries lo to hi.
+func (x *searchIndex) hitsIn(q []byte, lo, hi int) []*sub {
+	if lo >= hi {
+		return nil
+	}
+	end := len(x.text)
+	if hi < len(x.starts) {
+		end = int(x.starts[hi])
+	}
 	var out []*sub
-	for from := 0; from < len(x.text); {
-		i := bytes.Index(x.text[from:], q)
+	for from := int(x.starts[lo]); from < end; {
+		i := bytes.Index(x.text[from:end], q)
 		if i < 0 {
 			break
 		}
 		p := from + i
-		k := sort.Search(len(x.starts), func(k int) bool { return int(x.starts[k]) > p }) - 1
+		k := lo + sort.Search(hi-lo, func(k int) bool { return int(x.starts[lo+k]) > p }) - 1
 		if x.live(k) {
 			out = append(out, x.owners[k])
 		}
 		// The next hit is in a later entry.
-		from = len(x.text)
-		if k+1 < len(x.starts) {
+		from = end
+		if k+1 < hi {
 			from = int(x.starts[k+1])
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/internal/parallel"
 	"github.com/vssubs/vssubs-go/portal/store"
 )
 
@@ -174,4 +176,23 @@ func TestSearchFindsWhatAScanWould(t *testing.T) {
 		t.Errorf("after removing 8,000 of 10,000 subscribers the index holds %d entries, want it rebuilt to about %d", n, len(f.live))
 	}
 	f.check("after removals")
+}
+
+// A large index is scanned in parts at once; a search still finds what a scan of every
+// subscriber would, matches on either side of a cut between parts included.
+func TestSearchInPartsFindsWhatAScanWould(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	f := newSearchFixture(t, 2*partEntries+100)
+	a := f.s.agreements[searchAgreement]
+	if parts := parallel.Parts(len(a.index.owners), partEntries); parts != 2 {
+		t.Fatalf("the index of %d entries is scanned in %d parts, want 2", len(a.index.owners), parts)
+	}
+	f.check("in parts")
+	cut := len(a.index.owners) / 2
+	for _, i := range []int{0, cut - 1, cut, cut + 1, len(a.index.owners) - 1} {
+		filter := store.SubscriberFilter{Query: fmt.Sprintf("dev%d@", i)}
+		if diff := cmp.Diff(f.want(filter), f.got(filter, 10)); diff != "" {
+			t.Errorf("subscriber %d, the cut at %d: ids (-want +got):\n%s", i, cut, diff)
+		}
+	}
 }
