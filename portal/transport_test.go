@@ -37,8 +37,9 @@ func TestTheInProcessTransportGivesHandlersABody(t *testing.T) {
 
 // TestInProcessRequestsLetOtherGoroutinesRun: a socket round trip blocks, so other
 // goroutines run while it waits; an in-process one yields its processor instead. On one
-// processor, a goroutine that only yields must run between nearly every two round trips
-// (a tenth may miss, should the portal's own goroutines take a turn first).
+// processor, a goroutine that only yields must get turns during the round trips: without
+// the yield it gets none of 100, with it most (77 under the race detector on a loaded
+// machine, as the portal's own goroutines and the collector take turns too).
 func TestInProcessRequestsLetOtherGoroutinesRun(t *testing.T) {
 	p, err := portal.New()
 	if err != nil {
@@ -81,8 +82,8 @@ func TestInProcessRequestsLetOtherGoroutinesRun(t *testing.T) {
 	close(stop)
 	<-done
 	// A round trip is far shorter than a time slice: without the yield, the other
-	// goroutine misses nearly all of them.
-	if missed > trips/10 {
+	// goroutine misses all of them.
+	if missed > trips*3/4 {
 		t.Errorf("the other goroutine ran during only %d of %d in-process round trips", trips-missed, trips)
 	}
 }
