@@ -9,7 +9,9 @@ import (
 )
 
 // Transport returns an http.RoundTripper that calls the portal's handler directly, with no
-// socket, so a program runs the whole workflow in one process.
+// socket, so a program runs the whole workflow in one process. Each round trip yields the
+// processor once, as one over a socket would block, so that a caller sending requests
+// back to back shares the processors with the portal's other callers.
 func (p *Portal) Transport() http.RoundTripper { return inProcess{h: p} }
 
 type inProcess struct{ h http.Handler }
