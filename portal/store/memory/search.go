@@ -93,6 +93,9 @@ func (x *searchIndex) hits(q []byte) []*sub {
 	parts := parallel.Parts(len(x.owners), partEntries)
 	found := make([][]*sub, parts)
 	parallel.Run(len(x.owners), parts, func(p, lo, hi int) { found[p] = x.hitsIn(q, lo, hi) })
+	if parts == 1 {
+		return found[0] // Concat would copy the one part's hits
+	}
 	return slices.Concat(found...)
 }
 
