@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"time"
@@ -21,13 +20,12 @@ type agreement struct {
 	byEmail map[string]*sub
 	// ordered holds the subscribers by id: an id, and the start of a page, are found by
 	// binary search. Removed ones stay as tombstones until they are half of it.
-	ordered []*sub
-	dead    int
-	pools   map[vssubs.Level]*pool
-	usage   map[vssubs.Level][]store.UsagePoint
-	bulks   map[string]*bulk
-	// activity is the agreement's log, oldest first; entry i has Seq i+1.
-	activity []store.Activity
+	ordered  []*sub
+	dead     int
+	pools    map[vssubs.Level]*pool
+	usage    map[vssubs.Level][]store.UsagePoint
+	bulks    map[string]*bulk
+	activity activityLog
 	codes    codes
 	index    searchIndex
 }
@@ -607,31 +605,4 @@ func (t *tx) DropChunkRows(_ context.Context, agreementID, bulkID string) error 
 	b.rows = map[int][]vssubs.BulkRow{}
 	t.undo = append(t.undo, func() { b.rows = old })
 	return nil
-}
-
-func (t *tx) AppendActivity(_ context.Context, e store.Activity) error {
-	a, err := t.mutable(e.AgreementID)
-	if err != nil {
-		return err
-	}
-	e.Seq = int64(len(a.activity)) + 1
-	e.Details = maps.Clone(e.Details)
-	a.activity = append(a.activity, e)
-	seq := e.Seq // not e, which the closure would move to the heap
-	t.undo = append(t.undo, func() { a.activity = a.activity[:seq-1] })
-	return nil
-}
-
-func (t *tx) Activity(_ context.Context, agreementID string, after int64, limit int) ([]store.Activity, bool, error) {
-	a, release := t.agreementData(agreementID)
-	defer release()
-	if a == nil || after < 0 || after >= int64(len(a.activity)) {
-		return nil, false, nil
-	}
-	end := min(int(after)+max(limit, 1), len(a.activity))
-	page := slices.Clone(a.activity[after:end])
-	for i := range page {
-		page[i].Details = maps.Clone(page[i].Details)
-	}
-	return page, end < len(a.activity), nil
 }

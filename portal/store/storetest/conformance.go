@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("numbers are issued once", func(t *testing.T) { testNumbersOnce(t, open(t)) })
 	t.Run("the activity log numbers, pages and rolls back its entries", func(t *testing.T) { testActivityLog(t, open(t)) })
 	t.Run("access requests are kept with their agreement", func(t *testing.T) { testAccessRequestsKept(t, open(t)) })
+	t.Run("a stored agreement is a copy, whatever the caller changes after", func(t *testing.T) { testAgreementStoredAsACopy(t, open(t)) })
 }
 
 func testActivityLog(t *testing.T, s store.Store) {
@@ -69,6 +70,67 @@ func testActivityLog(t *testing.T, s store.Store) {
 	}))
 	if want := "[1 one v 2 two v 3 three v | 4 four v |]"; fmt.Sprint(got) != want {
 		t.Errorf("pages %v, want %s", got, want)
+	}
+
+	// An entry reads back whole: every field, no detail, or many.
+	full := []store.Activity{
+		{Seq: 5, ActivityEntry: vssubs.ActivityEntry{ID: "act_full", AgreementID: "agr_log", At: time.Unix(1700000000, 123456789).UTC(),
+			Actor: "it@agr_log.example", Action: "subscriber_added", Subject: "sub_1", RequestID: "req_2",
+			Details: map[string]string{"email": "ann@x.example", "level": "enterprise", "": "an empty key", "note": "", "name": "Zoë \u00e9\x00"}}},
+		{Seq: 6, ActivityEntry: vssubs.ActivityEntry{ID: "act_bare", AgreementID: "agr_log", At: time.Unix(1700000001, 0).UTC(), Actor: "it@agr_log.example", Action: "admin_removed"}},
+	}
+	for _, e := range full {
+		e.Seq = 0
+		must(t, s.Update(ctx, lock, func(tx store.Tx) error { return tx.AppendActivity(ctx, e) }))
+	}
+	must(t, s.View(ctx, func(tx store.Tx) error {
+		page, _, err := tx.Activity(ctx, "agr_log", 4, 10)
+		if diff := cmp.Diff(full, page); diff != "" {
+			t.Errorf("entries read back (-want +got):\n%s", diff)
+		}
+		return err
+	}))
+}
+
+// testAgreementStoredAsACopy changes every map of an agreement after storing it, on its
+// creation and on an update that changes one map: what is read back is what was stored.
+func testAgreementStoredAsACopy(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	doc := agreementDoc("agr_copy", 5)
+	doc.Grants["p@x.example"] = store.Grant{PartnerID: "usr_p", Email: "p@x.example", Via: vssubs.GrantOLPRegistration, GrantedAt: time.Unix(1700000000, 0).UTC()}
+	doc.Admins["a@x.example"] = store.Admin{Name: "A", AddedBy: "it@agr_copy.example", AddedAt: time.Unix(1700000000, 0).UTC()}
+	doc.Roles["a@x.example"] = vssubs.RoleAdmin
+	scribble := func(a store.Agreement) {
+		a.Lines[0].Quantity = 99
+		a.Roles["x@x.example"] = vssubs.RoleSuperAdmin
+		a.Admins["x@x.example"] = store.Admin{Name: "X"}
+		a.Grants["x@x.example"] = store.Grant{Email: "x@x.example"}
+		a.Seats[vssubs.LevelProfessional] = store.SeatCount{Purchased: 1}
+		a.Seats[vssubs.LevelEnterprise] = store.SeatCount{Purchased: 99}
+	}
+	read := func() store.Agreement {
+		var got store.Agreement
+		must(t, s.View(ctx, func(tx store.Tx) error {
+			var err error
+			got, _, err = tx.Agreement(ctx, "agr_copy")
+			return err
+		}))
+		return got
+	}
+	lock := []string{store.AgreementLock("agr_copy")}
+	want := doc.Clone()
+	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, doc) }))
+	scribble(doc)
+	if diff := cmp.Diff(want, read()); diff != "" {
+		t.Errorf("after a change to the created agreement's maps (-want +got):\n%s", diff)
+	}
+	next := read()
+	next.Seats[vssubs.LevelEnterprise] = store.SeatCount{Purchased: 5, Assigned: 1, Touched: 1}
+	want = next.Clone()
+	must(t, s.Update(ctx, lock, func(tx store.Tx) error { return tx.PutAgreement(ctx, next) }))
+	scribble(next)
+	if diff := cmp.Diff(want, read()); diff != "" {
+		t.Errorf("after a change to the updated agreement's maps (-want +got):\n%s", diff)
 	}
 }
 

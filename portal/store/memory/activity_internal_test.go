@@ -1,0 +1,92 @@
+package memory
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	vssubs "github.com/vssubs/vssubs-go"
+	"github.com/vssubs/vssubs-go/portal/store"
+)
+
+// The log reads back what was appended across its blocks, and a truncation, such as a
+// rollback's, drops exactly the entries past it, wherever it falls, and lets their text go.
+func TestActivityLogAcrossBlocks(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		appended, cut, n int
+	}{
+		{"within the first block", 3, 1, 2},
+		{"past the first block's first growth", 10, 5, 3},
+		{"a cut at a block's end", 2 * activityBlock, activityBlock, 1},
+		{"a cut inside an earlier block", 3*activityBlock + 7, activityBlock / 2, activityBlock},
+		{"a cut of nothing", activityBlock + 1, activityBlock + 1, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var l activityLog
+			text := func(i int) string { return fmt.Sprint("entry ", i) }
+			for i := range tc.appended {
+				l.append(loggedEntry{at: int64(i), text: text(i)})
+			}
+			l.truncate(tc.cut)
+			for i := tc.cut; i < tc.appended; i++ {
+				if e := l.blocks[i/activityBlock][i%activityBlock]; e != (loggedEntry{}) {
+					t.Fatalf("entry %d keeps %q after the cut: its text is never freed", i, e.text)
+				}
+			}
+			for i := range tc.n {
+				l.append(loggedEntry{at: -int64(i), text: "again " + text(i)})
+			}
+			var want, got []loggedEntry
+			for i := range tc.cut {
+				want = append(want, loggedEntry{at: int64(i), text: text(i)})
+			}
+			for i := range tc.n {
+				want = append(want, loggedEntry{at: -int64(i), text: "again " + text(i)})
+			}
+			for i := range l.len() {
+				got = append(got, l.at(i))
+			}
+			if diff := cmp.Diff(want, got, cmp.AllowUnexported(loggedEntry{})); diff != "" {
+				t.Errorf("log (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// A stored agreement shares with the version it replaces the maps that did not change,
+// and copies those that did.
+func TestKeepSharesTheMapsThatDidNotChange(t *testing.T) {
+	old := store.Agreement{ID: "agr_k", Lines: []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: 5}},
+		Roles:  map[string]vssubs.Role{"it@k.example": vssubs.RoleSuperAdmin},
+		Admins: map[string]store.Admin{}, Grants: map[string]store.Grant{"p@k.example": {Email: "p@k.example"}},
+		Seats: map[vssubs.Level]store.SeatCount{vssubs.LevelEnterprise: {Purchased: 5}}}
+	doc := old.Clone()
+	doc.Seats[vssubs.LevelEnterprise] = store.SeatCount{Purchased: 5, Assigned: 1, Touched: 1}
+	kept := keep(doc, old)
+	same := func(a, b any) bool { return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() }
+	for _, c := range []struct {
+		name       string
+		kept, old  any
+		doc        any
+		wantShared bool
+	}{
+		{"lines", kept.Lines, old.Lines, doc.Lines, true},
+		{"roles", kept.Roles, old.Roles, doc.Roles, true},
+		{"admins", kept.Admins, old.Admins, doc.Admins, true},
+		{"grants", kept.Grants, old.Grants, doc.Grants, true},
+		{"seats, which changed", kept.Seats, old.Seats, doc.Seats, false},
+	} {
+		if got := same(c.kept, c.old); got != c.wantShared {
+			t.Errorf("%s shared with the old version = %t, want %t", c.name, got, c.wantShared)
+		}
+		if same(c.kept, c.doc) {
+			t.Errorf("%s is the caller's own", c.name)
+		}
+	}
+	if diff := cmp.Diff(doc, kept); diff != "" {
+		t.Errorf("kept (-want +got):\n%s", diff)
+	}
+}
