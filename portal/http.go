@@ -215,9 +215,12 @@ func (p *Portal) serve(ep Endpoint) http.Handler {
 			writeJSON(w, status, body)
 		}
 		took := time.Since(start)
-		p.cfg.logger.LogAttrs(ctx, slog.LevelInfo, "portal request",
-			slog.String("method", r.Method), slog.String("path", redact.Text(r.URL.Path, vssubs.MaskEmail)), slog.Int("status", status),
-			slog.Duration("duration", took), slog.String("request_id", reqID))
+		// Asked first, so that a portal that logs nothing does not redact its paths.
+		if p.cfg.logger.Enabled(ctx, slog.LevelInfo) {
+			p.cfg.logger.LogAttrs(ctx, slog.LevelInfo, "portal request",
+				slog.String("method", r.Method), slog.String("path", redact.Text(r.URL.Path, vssubs.MaskEmail)), slog.Int("status", status),
+				slog.Duration("duration", took), slog.String("request_id", reqID))
+		}
 		if obs := p.cfg.observer; obs != nil {
 			obs.EndRequest(ctx, ep.Pattern, status, took)
 		}

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"crypto/sha256"
@@ -23,7 +24,7 @@ type agreement struct {
 	ordered  []*sub
 	dead     int
 	pools    map[vssubs.Level]*pool
-	usage    map[vssubs.Level][]store.UsagePoint
+	usage    map[vssubs.Level][]usagePoint
 	bulks    map[string]*bulk
 	activity activityLog
 	codes    codes
@@ -35,7 +36,7 @@ func newAgreement(doc store.Agreement) *agreement {
 		doc:     doc,
 		byEmail: map[string]*sub{},
 		pools:   map[vssubs.Level]*pool{},
-		usage:   map[vssubs.Level][]store.UsagePoint{},
+		usage:   map[vssubs.Level][]usagePoint{},
 		bulks:   map[string]*bulk{},
 	}
 }
@@ -447,6 +448,23 @@ func (t *tx) PutSeat(_ context.Context, agreementID string, s store.Seat) error 
 // the points of the last year and the one in force when it opened.
 const usageKept = 13 * 30 * 24 * time.Hour
 
+// usagePoint is a store.UsagePoint as the store keeps it, At in Unix nanoseconds: without
+// a pointer, the collector never scans the history, which gains a point per change.
+type usagePoint struct {
+	at       int64
+	assigned int
+}
+
+func (p usagePoint) point() store.UsagePoint {
+	return store.UsagePoint{At: time.Unix(0, p.at).UTC(), Assigned: p.assigned}
+}
+
+// firstAtOrAfter is the index of the first point at or after at.
+func firstAtOrAfter(pts []usagePoint, at time.Time) int {
+	i, _ := slices.BinarySearchFunc(pts, at.UnixNano(), func(p usagePoint, at int64) int { return cmp.Compare(p.at, at) })
+	return i
+}
+
 func (t *tx) Usage(_ context.Context, agreementID string, level vssubs.Level, since time.Time) ([]store.UsagePoint, *store.UsagePoint, error) {
 	a, release := t.agreementData(agreementID)
 	defer release()
@@ -454,13 +472,17 @@ func (t *tx) Usage(_ context.Context, agreementID string, level vssubs.Level, si
 		return nil, nil, nil
 	}
 	pts := a.usage[level]
-	i, _ := slices.BinarySearchFunc(pts, since, func(p store.UsagePoint, t time.Time) int { return p.At.Compare(t) })
+	i := firstAtOrAfter(pts, since)
 	var before *store.UsagePoint
 	if i > 0 {
-		b := pts[i-1]
+		b := pts[i-1].point()
 		before = &b
 	}
-	return slices.Clone(pts[i:]), before, nil
+	out := make([]store.UsagePoint, 0, len(pts)-i)
+	for _, p := range pts[i:] {
+		out = append(out, p.point())
+	}
+	return out, before, nil
 }
 
 func (t *tx) AddUsage(_ context.Context, agreementID string, level vssubs.Level, pt store.UsagePoint) error {
@@ -469,10 +491,9 @@ func (t *tx) AddUsage(_ context.Context, agreementID string, level vssubs.Level,
 		return err
 	}
 	old := a.usage[level]
-	pts := append(old, pt)
+	pts := append(old, usagePoint{at: pt.At.UnixNano(), assigned: pt.Assigned})
 	// Drop what no window can need any more, keeping the last point before the cut.
-	cut, _ := slices.BinarySearchFunc(pts, pt.At.Add(-usageKept), func(p store.UsagePoint, t time.Time) int { return p.At.Compare(t) })
-	if cut > 1 {
+	if cut := firstAtOrAfter(pts, pt.At.Add(-usageKept)); cut > 1 {
 		pts = slices.Clone(pts[cut-1:])
 	}
 	a.usage[level] = pts

@@ -83,6 +83,7 @@ func (s *Store) Update(ctx context.Context, locks []string, fn func(store.Tx) er
 		}
 	}()
 	t := &tx{s: s, agreements: agreements, write: true}
+	t.undo = t.undoSpace[:0]
 	if err := fn(t); err != nil {
 		for _, u := range slices.Backward(t.undo) {
 			u()
@@ -168,6 +169,8 @@ type tx struct {
 	agreements []string
 	write      bool
 	undo       []func()
+	// undoSpace holds the undo steps of a single add, which takes seven.
+	undoSpace [8]func()
 	after      []func() // run on commit
 	// tidied are the agreements whose tombstones and stale search entries are dropped on
 	// commit, each once.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/portal/store"
@@ -30,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("the activity log numbers, pages and rolls back its entries", func(t *testing.T) { testActivityLog(t, open(t)) })
 	t.Run("access requests are kept with their agreement", func(t *testing.T) { testAccessRequestsKept(t, open(t)) })
 	t.Run("a stored agreement is a copy, whatever the caller changes after", func(t *testing.T) { testAgreementStoredAsACopy(t, open(t)) })
+	t.Run("usage points read from a time, with the last one before it", func(t *testing.T) { testUsageSince(t, open(t)) })
 }
 
 func testActivityLog(t *testing.T, s store.Store) {
@@ -90,6 +92,50 @@ func testActivityLog(t *testing.T, s store.Store) {
 		}
 		return err
 	}))
+}
+
+// testUsageSince records a level's usage, a rolled-back point included, and reads it
+// from several moments: the points at or after each, and the one in force before.
+func testUsageSince(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, agreementDoc("agr_use", 5)) }))
+	lock := []string{store.AgreementLock("agr_use")}
+	day := func(d int) time.Time { return time.Date(2026, 1, d, 12, 0, 0, 500, time.UTC) }
+	point := func(d, n int) store.UsagePoint { return store.UsagePoint{At: day(d), Assigned: n} }
+	for _, p := range []store.UsagePoint{point(1, 1), point(3, 2), point(3, 3), point(7, 2)} {
+		must(t, s.Update(ctx, lock, func(tx store.Tx) error { return tx.AddUsage(ctx, "agr_use", vssubs.LevelEnterprise, p) }))
+	}
+	boom := errors.New("a rule refused")
+	if err := s.Update(ctx, lock, func(tx store.Tx) error {
+		must(t, tx.AddUsage(ctx, "agr_use", vssubs.LevelEnterprise, point(8, 5)))
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		since  time.Time
+		want   []store.UsagePoint
+		before *store.UsagePoint
+	}{
+		{"from before the first point, every point and none before", day(1).Add(-time.Nanosecond), []store.UsagePoint{point(1, 1), point(3, 2), point(3, 3), point(7, 2)}, nil},
+		{"from a point's instant, that point on", day(3), []store.UsagePoint{point(3, 2), point(3, 3), point(7, 2)}, &store.UsagePoint{At: day(1), Assigned: 1}},
+		{"from between points, the next on and the last before", day(5), []store.UsagePoint{point(7, 2)}, &store.UsagePoint{At: day(3), Assigned: 3}},
+		{"from after the last, only the last before", day(9), []store.UsagePoint{}, &store.UsagePoint{At: day(7), Assigned: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			must(t, s.View(ctx, func(tx store.Tx) error {
+				pts, before, err := tx.Usage(ctx, "agr_use", vssubs.LevelEnterprise, tc.since)
+				if diff := cmp.Diff(tc.want, pts, cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("points (-want +got):\n%s", diff)
+				}
+				if diff := cmp.Diff(tc.before, before); diff != "" {
+					t.Errorf("the point before (-want +got):\n%s", diff)
+				}
+				return err
+			}))
+		})
+	}
 }
 
 // testAgreementStoredAsACopy changes every map of an agreement after storing it, on its
