@@ -119,8 +119,11 @@ func plainKeys(raw []byte) bool {
 	// keys holds the keys of every open object, innermost last; open[d] is where the
 	// keys of the object at depth d start, or -1 for an array.
 	var (
-		keys      [][]byte
-		open      []int
+		// Room for the keys and nesting of any request but a bulk chunk, on the stack.
+		keySpace  [32][]byte
+		openSpace [8]int
+		keys      = keySpace[:0]
+		open      = openSpace[:0]
 		expectKey bool // the next string in the current object is a key
 	)
 	for i := 0; i < len(raw); i++ {
