@@ -120,7 +120,7 @@ func placeRetriedTwice(t *testing.T, tel *telemetry) (*portal.Portal, *vssubs.Or
 	return p, order
 }
 
-var requestID = regexp.MustCompile(`req_[0-9a-f]+`)
+var requestID = regexp.MustCompile(`req_[0-9A-HJKMNP-TV-Z]{26}`)
 
 // spanTree renders spans as an indented tree, children in start order, each with its
 // kind, status and attributes, request ids replaced so the tree is stable.

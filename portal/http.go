@@ -181,7 +181,7 @@ func (p *Portal) serve(ep Endpoint) http.Handler {
 	limit := ep.bodyLimit()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		reqID := "req_" + randomHex(8)
+		reqID := p.ids.next("req")
 		w.Header().Set(vssubs.HeaderRequestID, reqID)
 		// The limit wraps the body before anything reads it: no layer, idempotency
 		// included, ever buffers more than the route accepts.

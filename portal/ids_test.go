@@ -1,6 +1,8 @@
 package portal
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"testing"
@@ -28,6 +30,32 @@ func TestIDsNeverRepeatAndSortByCreation(t *testing.T) {
 		}
 		if !slices.IsSortedFunc(ids, compareIDs) {
 			t.Error("one generator's ids do not sort by creation")
+		}
+	}
+}
+
+// TestRequestIDsAreMintedLikeEveryOtherID: the id of each answer, refusals included, is
+// a prefix and 128 bits like the portal's other ids, and two portals never give the same.
+func TestRequestIDsAreMintedLikeEveryOtherID(t *testing.T) {
+	shape := regexp.MustCompile(`^req_[0-9A-HJKMNP-TV-Z]{26}$`)
+	seen := map[string]bool{}
+	for range 2 {
+		p, err := New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		for range 500 {
+			w := httptest.NewRecorder()
+			p.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/v1/agreements", nil))
+			id := w.Header().Get("X-Request-Id")
+			if !shape.MatchString(id) {
+				t.Fatalf("request id %q (status %d) is not req_ and 26 base32 digits", id, w.Code)
+			}
+			if seen[id] {
+				t.Fatalf("request id %s given twice", id)
+			}
+			seen[id] = true
 		}
 	}
 }

@@ -47,7 +47,7 @@ func (n normalizer) apply(s string) string {
 		}
 		return seen[id]
 	})
-	s = regexp.MustCompile(`req_[0-9a-f]+`).ReplaceAllString(s, "req_X")
+	s = regexp.MustCompile(`req_[0-9A-HJKMNP-TV-Z]{26}`).ReplaceAllString(s, "req_X")
 	s = regexp.MustCompile(`\(devel\)( [0-9a-f]{12})?`).ReplaceAllString(s, "(devel)")
 	s = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z`).ReplaceAllString(s, "TIME")
 	return s

@@ -54,7 +54,7 @@ func TestTracePrintsEachAttemptAndCallToStderr(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	durations := regexp.MustCompile(`[0-9.]+(µs|ms|s)\b`)
-	ids := regexp.MustCompile(`req_[0-9a-f]{16}`)
+	ids := regexp.MustCompile(`req_[0-9A-HJKMNP-TV-Z]{26}`)
 	got := ids.ReplaceAllString(durations.ReplaceAllString(stderr.String(), "D"), "req_…")
 	want := `trace: Orders.Get attempt 1: 503 in D [req_refused]
 trace: Orders.Get attempt 2 (retry after status_503, waited D for the rate limit): 200 in D [req_…]
