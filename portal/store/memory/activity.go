@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"encoding/binary"
+	"math"
 	"slices"
 	"time"
 
@@ -24,7 +25,8 @@ type activityLog struct {
 	n      int
 }
 
-// loggedEntry is an entry as the log keeps it: At in Unix nanoseconds, and its texts,
+// loggedEntry is an entry as the log keeps it: At in Unix nanoseconds (UTC; zeroTime for
+// none), and its texts,
 // each preceded by its length as a uvarint: ID, Actor, Action, Subject, RequestID, then a
 // key and a value for each detail, sorted by key.
 type loggedEntry struct {
@@ -80,8 +82,15 @@ func logEntry(e vssubs.ActivityEntry) loggedEntry {
 	for _, k := range keys {
 		buf = appendText(appendText(buf, k), e.Details[k])
 	}
-	return loggedEntry{at: e.At.UnixNano(), text: string(buf)}
+	at := int64(zeroTime)
+	if !e.At.IsZero() {
+		at = e.At.UnixNano()
+	}
+	return loggedEntry{at: at, text: string(buf)}
 }
+
+// zeroTime is the at of an entry without a time, which Unix nanoseconds cannot hold.
+const zeroTime = math.MinInt64
 
 func appendText(buf []byte, s string) []byte {
 	return append(binary.AppendUvarint(buf, uint64(len(s))), s...)
@@ -109,7 +118,10 @@ func (l loggedEntry) entry(agreementID string, seq int64) store.Activity {
 		s, rest = cutText(rest)
 		return s
 	}
-	e := vssubs.ActivityEntry{AgreementID: agreementID, At: time.Unix(0, l.at).UTC()}
+	e := vssubs.ActivityEntry{AgreementID: agreementID}
+	if l.at != zeroTime {
+		e.At = time.Unix(0, l.at).UTC()
+	}
 	e.ID, e.Actor, e.Action, e.Subject, e.RequestID = next(), next(), next(), next(), next()
 	for rest != "" {
 		if e.Details == nil {

@@ -3,7 +3,9 @@ package memory
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -51,6 +53,26 @@ func TestActivityLogAcrossBlocks(t *testing.T) {
 			}
 			if diff := cmp.Diff(want, got, cmp.AllowUnexported(loggedEntry{})); diff != "" {
 				t.Errorf("log (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// An entry reads back as it was logged, in UTC, with no time when it had none.
+func TestLoggedEntriesReadBackWhole(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		e    vssubs.ActivityEntry
+	}{
+		{"every field and several details", vssubs.ActivityEntry{ID: "act_1", AgreementID: "agr_l", At: time.Unix(1700000000, 1).UTC(), Actor: "a@x.example",
+			Action: "bulk_added", Subject: "blk_1", RequestID: "req_1", Details: map[string]string{"b": "2", "a": "1", "": "", "long": strings.Repeat("é", 300)}}},
+		{"no time and no details", vssubs.ActivityEntry{ID: "act_2", AgreementID: "agr_l", Action: "admin_removed"}},
+		{"the Unix epoch, which is not no time", vssubs.ActivityEntry{ID: "act_3", AgreementID: "agr_l", At: time.Unix(0, 0).UTC()}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := logEntry(tc.e).entry("agr_l", 7)
+			if diff := cmp.Diff(store.Activity{Seq: 7, ActivityEntry: tc.e}, got); diff != "" {
+				t.Errorf("entry (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -171,7 +171,7 @@ type tx struct {
 	undo       []func()
 	// undoSpace holds the undo steps of a single add, which takes seven.
 	undoSpace [8]func()
-	after      []func() // run on commit
+	after     []func() // run on commit
 	// tidied are the agreements whose tombstones and stale search entries are dropped on
 	// commit, each once.
 	tidied map[*agreement]bool
