@@ -3,9 +3,7 @@ package portal
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -327,12 +325,6 @@ func acceptLanguage(h string) vssubs.Language {
 		}
 	}
 	return ""
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // paginate returns the page of items starting at cursor. Cursors are opaque to clients:
