@@ -119,6 +119,8 @@ func testUsageSince(t *testing.T, s store.Store) {
 		before *store.UsagePoint
 	}{
 		{"from before the first point, every point and none before", day(1).Add(-time.Nanosecond), []store.UsagePoint{point(1, 1), point(3, 2), point(3, 3), point(7, 2)}, nil},
+		{"from the zero time, every point and none before", time.Time{}, []store.UsagePoint{point(1, 1), point(3, 2), point(3, 3), point(7, 2)}, nil},
+		{"from the far future, only the last before", time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), []store.UsagePoint{}, &store.UsagePoint{At: day(7), Assigned: 2}},
 		{"from a point's instant, that point on", day(3), []store.UsagePoint{point(3, 2), point(3, 3), point(7, 2)}, &store.UsagePoint{At: day(1), Assigned: 1}},
 		{"from between points, the next on and the last before", day(5), []store.UsagePoint{point(7, 2)}, &store.UsagePoint{At: day(3), Assigned: 3}},
 		{"from after the last, only the last before", day(9), []store.UsagePoint{}, &store.UsagePoint{At: day(7), Assigned: 2}},
