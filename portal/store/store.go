@@ -15,6 +15,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -180,23 +182,34 @@ type Agreement struct {
 }
 
 // Clone copies a deeply, so a change to the copy does not reach the original.
-func (a Agreement) Clone() Agreement {
-	a.Lines = append([]vssubs.OrderLine(nil), a.Lines...)
-	a.Roles = cloneMap(a.Roles)
-	a.Admins = cloneMap(a.Admins)
-	a.Grants = cloneMap(a.Grants)
-	a.Seats = cloneMap(a.Seats)
-	if a.AccessRequests != nil {
-		a.AccessRequests = cloneMap(a.AccessRequests)
-		for id, r := range a.AccessRequests {
-			if r.DecidedAt != nil {
-				at := *r.DecidedAt
-				r.DecidedAt = &at
-				a.AccessRequests[id] = r
-			}
-		}
-	}
+func (a Agreement) Clone() Agreement { return a.copyFrom(Agreement{}, false) }
+
+// CloneFrom is Clone for a, a new version of old that its store keeps: the slices and
+// maps equal to old's are old's, not copies. It is for a store that never writes to what
+// it keeps, and saves the copies of what a change left alone (an add changes only the
+// seat counts).
+func (a Agreement) CloneFrom(old Agreement) Agreement { return a.copyFrom(old, true) }
+
+// copyFrom copies every slice and map of a, or, when share is set, takes old's where it
+// is equal. It is the one list of them: a field left out would be shared with the caller.
+func (a Agreement) copyFrom(old Agreement, share bool) Agreement {
+	a.Lines = shareOr(share, a.Lines, old.Lines, slices.Equal, func(l []vssubs.OrderLine) []vssubs.OrderLine {
+		return append([]vssubs.OrderLine(nil), l...)
+	})
+	a.Roles = shareOr(share, a.Roles, old.Roles, maps.Equal, cloneMap)
+	a.Admins = shareOr(share, a.Admins, old.Admins, maps.Equal, cloneMap)
+	a.Grants = shareOr(share, a.Grants, old.Grants, maps.Equal, cloneMap)
+	a.Seats = shareOr(share, a.Seats, old.Seats, maps.Equal, cloneMap)
+	a.AccessRequests = shareOr(share, a.AccessRequests, old.AccessRequests, sameAccessRequests, cloneAccessRequests)
 	return a
+}
+
+// shareOr returns old when share is set and v equals it, else clone(v).
+func shareOr[T any](share bool, v, old T, equal func(T, T) bool, clone func(T) T) T {
+	if share && equal(v, old) {
+		return old
+	}
+	return clone(v)
 }
 
 func cloneMap[K comparable, V any](m map[K]V) map[K]V {
@@ -205,6 +218,31 @@ func cloneMap[K comparable, V any](m map[K]V) map[K]V {
 		out[k] = v
 	}
 	return out
+}
+
+// cloneAccessRequests copies m and the decision times its requests point to; nil stays
+// nil, as most agreements have none.
+func cloneAccessRequests(m map[string]vssubs.AccessRequest) map[string]vssubs.AccessRequest {
+	if m == nil {
+		return nil
+	}
+	out := cloneMap(m)
+	for id, r := range out {
+		if r.DecidedAt != nil {
+			at := *r.DecidedAt
+			r.DecidedAt = &at
+			out[id] = r
+		}
+	}
+	return out
+}
+
+func sameAccessRequests(a, b map[string]vssubs.AccessRequest) bool {
+	return maps.EqualFunc(a, b, func(x, y vssubs.AccessRequest) bool {
+		dx, dy := x.DecidedAt, y.DecidedAt
+		x.DecidedAt, y.DecidedAt = nil, nil
+		return x == y && (dx == dy || dx != nil && dy != nil && *dx == *dy)
+	})
 }
 
 // Members is every email with a role or a grant on a, for the AgreementsOf index.

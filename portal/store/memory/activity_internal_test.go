@@ -2,7 +2,6 @@ package memory
 
 import (
 	"fmt"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -75,40 +74,5 @@ func TestLoggedEntriesReadBackWhole(t *testing.T) {
 				t.Errorf("entry (-want +got):\n%s", diff)
 			}
 		})
-	}
-}
-
-// A stored agreement shares with the version it replaces the maps that did not change,
-// and copies those that did.
-func TestKeepSharesTheMapsThatDidNotChange(t *testing.T) {
-	old := store.Agreement{ID: "agr_k", Lines: []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: 5}},
-		Roles:  map[string]vssubs.Role{"it@k.example": vssubs.RoleSuperAdmin},
-		Admins: map[string]store.Admin{}, Grants: map[string]store.Grant{"p@k.example": {Email: "p@k.example"}},
-		Seats: map[vssubs.Level]store.SeatCount{vssubs.LevelEnterprise: {Purchased: 5}}}
-	doc := old.Clone()
-	doc.Seats[vssubs.LevelEnterprise] = store.SeatCount{Purchased: 5, Assigned: 1, Touched: 1}
-	kept := keep(doc, old)
-	same := func(a, b any) bool { return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() }
-	for _, c := range []struct {
-		name       string
-		kept, old  any
-		doc        any
-		wantShared bool
-	}{
-		{"lines", kept.Lines, old.Lines, doc.Lines, true},
-		{"roles", kept.Roles, old.Roles, doc.Roles, true},
-		{"admins", kept.Admins, old.Admins, doc.Admins, true},
-		{"grants", kept.Grants, old.Grants, doc.Grants, true},
-		{"seats, which changed", kept.Seats, old.Seats, doc.Seats, false},
-	} {
-		if got := same(c.kept, c.old); got != c.wantShared {
-			t.Errorf("%s shared with the old version = %t, want %t", c.name, got, c.wantShared)
-		}
-		if same(c.kept, c.doc) {
-			t.Errorf("%s is the caller's own", c.name)
-		}
-	}
-	if diff := cmp.Diff(doc, kept); diff != "" {
-		t.Errorf("kept (-want +got):\n%s", diff)
 	}
 }

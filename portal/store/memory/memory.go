@@ -6,7 +6,6 @@ package memory
 import (
 	"cmp"
 	"context"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -348,7 +347,8 @@ func (t *tx) PutAgreement(_ context.Context, doc store.Agreement) error {
 		return err
 	}
 	old := a.doc
-	doc = keep(doc, old)
+	// The store never writes to what it keeps: the maps doc left alone stay shared.
+	doc = doc.CloneFrom(old)
 	// Most changes (a seat taken, a usage count) leave the members as they were.
 	moved := !sameMembers(old, doc)
 	t.s.mu.Lock()
@@ -367,40 +367,6 @@ func (t *tx) PutAgreement(_ context.Context, doc store.Agreement) error {
 		a.doc = old
 	})
 	return nil
-}
-
-// keep returns the copy of doc the store keeps, doc being the new version of old. The
-// caller may go on changing doc, so its slices and maps are copied, except those equal to
-// old's, which the copy shares: the store never writes to a stored map, and most changes
-// touch one map (an add changes a seat count), so the others cost a comparison rather
-// than an allocation.
-func keep(doc, old store.Agreement) store.Agreement {
-	doc.Lines = sameOr(doc.Lines, old.Lines, slices.Equal, slices.Clone)
-	doc.Roles = sameOr(doc.Roles, old.Roles, maps.Equal, maps.Clone)
-	doc.Admins = sameOr(doc.Admins, old.Admins, maps.Equal, maps.Clone)
-	doc.Grants = sameOr(doc.Grants, old.Grants, maps.Equal, maps.Clone)
-	doc.Seats = sameOr(doc.Seats, old.Seats, maps.Equal, maps.Clone)
-	if !maps.EqualFunc(doc.AccessRequests, old.AccessRequests, sameAccessRequest) {
-		// Their decision times are pointers, which only Clone copies.
-		doc.AccessRequests = store.Agreement{AccessRequests: doc.AccessRequests}.Clone().AccessRequests
-	} else {
-		doc.AccessRequests = old.AccessRequests
-	}
-	return doc
-}
-
-// sameOr returns old when it equals v, else a copy of v.
-func sameOr[T any](v, old T, equal func(T, T) bool, clone func(T) T) T {
-	if equal(v, old) {
-		return old
-	}
-	return clone(v)
-}
-
-func sameAccessRequest(a, b vssubs.AccessRequest) bool {
-	da, db := a.DecidedAt, b.DecidedAt
-	a.DecidedAt, b.DecidedAt = nil, nil
-	return a == b && (da == db || da != nil && db != nil && da.Equal(*db) && da.Location() == db.Location())
 }
 
 // sameMembers reports whether a and b have the same Members, without listing them.
