@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -243,6 +244,19 @@ func sameAccessRequests(a, b map[string]vssubs.AccessRequest) bool {
 		x.DecidedAt, y.DecidedAt = nil, nil
 		return x == y && (dx == dy || dx != nil && dy != nil && *dx == *dy)
 	})
+}
+
+// UnixNano is t in Unix nanoseconds, which hold the years 1678 to 2262; a time past
+// either end, the zero time included, is held as that end rather than wrapped around, so
+// that it still compares as it should.
+func UnixNano(t time.Time) int64 {
+	switch {
+	case t.Before(time.Unix(0, math.MinInt64)):
+		return math.MinInt64
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
 
 // Members is every email with a role or a grant on a, for the AgreementsOf index.

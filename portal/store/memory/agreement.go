@@ -461,14 +461,7 @@ func (p usagePoint) point() store.UsagePoint {
 
 // firstAtOrAfter is the index of the first point at or after at.
 func firstAtOrAfter(pts []usagePoint, at time.Time) int {
-	// Unix nanoseconds hold the years 1678 to 2262; the zero time is before them.
-	switch {
-	case at.Before(time.Unix(0, math.MinInt64)):
-		return 0
-	case at.After(time.Unix(0, math.MaxInt64)):
-		return len(pts)
-	}
-	i, _ := slices.BinarySearchFunc(pts, at.UnixNano(), func(p usagePoint, at int64) int { return cmp.Compare(p.at, at) })
+	i, _ := slices.BinarySearchFunc(pts, store.UnixNano(at), func(p usagePoint, at int64) int { return cmp.Compare(p.at, at) })
 	return i
 }
 

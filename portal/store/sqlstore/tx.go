@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"math"
 	"strings"
 	"time"
 
@@ -100,17 +99,10 @@ func encode(v any) (string, error) {
 
 // nanos stores a time as Unix nanoseconds, the zero time as 0.
 func nanos(t time.Time) int64 {
-	// Unix nanoseconds hold the years 1678 to 2262: a time past either end is held as
-	// that end, so that it still compares as it should, rather than wrapping around.
-	switch {
-	case t.IsZero():
+	if t.IsZero() {
 		return 0
-	case t.Before(time.Unix(0, math.MinInt64)):
-		return math.MinInt64
-	case t.After(time.Unix(0, math.MaxInt64)):
-		return math.MaxInt64
 	}
-	return t.UnixNano()
+	return store.UnixNano(t)
 }
 
 func fromNanos(n int64) time.Time {
