@@ -168,7 +168,7 @@ type tx struct {
 	agreements []string
 	write      bool
 	undo       []func()
-	// undoSpace holds the undo steps of a single add, which takes seven.
+	// undoSpace holds the undo steps of a single add: six, or seven for a new user.
 	undoSpace [8]func()
 	after     []func() // run on commit
 	// tidied are the agreements whose tombstones and stale search entries are dropped on
