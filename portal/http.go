@@ -32,7 +32,7 @@ type request struct {
 	ep     *Endpoint
 	notes  []vssubs.Notification
 	// claim is the request's idempotency key, when it has one; claimSettled is set once
-	// a transaction recorded its answer.
+	// a committed transaction recorded its answer.
 	claim        *store.Claim
 	claimSettled bool
 	// raw is the body once read (readErr, if that failed): the idempotency layer, the

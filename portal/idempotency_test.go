@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +15,9 @@ import (
 
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/portal"
+	"github.com/vssubs/vssubs-go/portal/store"
+	"github.com/vssubs/vssubs-go/portal/store/memory"
+	"github.com/vssubs/vssubs-go/portal/store/storetest"
 )
 
 // fakeClock is the portal's clock in tests: it moves only when told to.
@@ -304,5 +308,58 @@ func TestAReplayIsMarked(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"201 Created replayed=", "201 Created replayed=true"}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// commitFails is a store whose next write transaction fails to commit after its body ran,
+// as a database's commit does when the connection drops or the caller's context ends.
+type commitFails struct {
+	store.Store
+	armed atomic.Bool
+}
+
+func (s *commitFails) Update(ctx context.Context, locks []string, fn func(store.Tx) error) error {
+	return s.Store.Update(ctx, locks, func(tx store.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if s.armed.CompareAndSwap(true, false) {
+			return errors.New("commit: connection lost")
+		}
+		return nil
+	})
+}
+
+func TestAWriteThatFailedToCommitLeavesItsKeyFree(t *testing.T) {
+	ctx := context.Background()
+	inner := storetest.FromEnv(t)
+	if inner == nil {
+		inner = memory.New()
+	}
+	s := &commitFails{Store: inner}
+	p := newPortal(t, portal.WithStore(s))
+	c := clientOf(t, p, "pat@reseller.com", vssubs.WithRetry(vssubs.RetryPolicy{MaxRetries: 0, MinWait: time.Millisecond, MaxWait: time.Millisecond}))
+	key := vssubs.WithIdempotencyKey("order-commit-lost")
+	s.armed.Store(true)
+	if _, err := c.Orders.Place(ctx, orderFor("ann@contoso.com", 3), key); err == nil {
+		t.Fatal("want the lost commit to fail the order")
+	}
+	// The answer recorded in the failed transaction was rolled back with it, so the key
+	// is free at once: a repeat places the order instead of waiting out the claim's lease.
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	o, err := c.Orders.Place(ctx, orderFor("ann@contoso.com", 3), key)
+	if err != nil {
+		t.Fatalf("the repeat: %v", err)
+	}
+	again, err := c.Orders.Place(ctx, orderFor("ann@contoso.com", 3), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.ID != o.ID {
+		t.Errorf("a second repeat placed order %s, want the replay of %s", again.ID, o.ID)
+	}
+	if got := sent(t, p)[vssubs.KindOrderInvitation]; got != 1 {
+		t.Errorf("%d invitations, want 1", got)
 	}
 }

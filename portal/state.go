@@ -30,9 +30,10 @@ func (p *Portal) update(rq *request, locks []string, fn rule) (int, any, error) 
 		status  int
 		body    any
 		refusal error
+		settled bool
 	)
 	err := p.store.Update(ctx, locks, func(tx store.Tx) error {
-		rq.notes = rq.notes[:0]
+		rq.notes, settled = rq.notes[:0], false // a store may run fn again after a conflict
 		s, b, err := fn(ctx, tx)
 		var after refusalAfterWrite
 		if errors.As(err, &after) {
@@ -51,7 +52,7 @@ func (p *Portal) update(rq *request, locks []string, fn rule) (int, any, error) 
 				if err := tx.FinishKey(ctx, *rq.claim, ans); err != nil {
 					return err
 				}
-				rq.claimSettled = true
+				settled = true
 				if ans.Body != nil {
 					b = ans.Body // encoded once, for the record and the answer
 				}
@@ -66,6 +67,11 @@ func (p *Portal) update(rq *request, locks []string, fn rule) (int, any, error) 
 	if err != nil {
 		return 0, nil, err
 	}
+	// Only a committed transaction settles the claim: one that recorded the answer and
+	// then failed to commit (a lost connection, the caller gone) rolled the answer back,
+	// and the key must be released, or every repeat is told "in progress" until the
+	// lease runs out.
+	rq.claimSettled = settled
 	if len(rq.notes) > 0 {
 		p.outbox.committed(ctx, rq.notes)
 	}
