@@ -61,7 +61,7 @@ func (p *Portal) idempotent(w http.ResponseWriter, rq *request, h handler) (int,
 	p.purgeExpired(ctx)
 	deadline := time.Now().Add(pendingWait)
 	for {
-		res, err := p.store.ClaimKey(ctx, rq.caller, key, fp, p.cfg.now(), p.cfg.claimLease)
+		res, err := p.claimKey(ctx, rq.caller, key, fp)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -94,6 +94,16 @@ func (p *Portal) idempotent(w http.ResponseWriter, rq *request, h handler) (int,
 			return 0, nil, inProgress()
 		}
 	}
+}
+
+// claimKey claims the key with a context its caller cannot cancel. A claim whose commit was
+// cut short by the caller may still have committed, and then nothing would release it:
+// every repeat would be told "in progress" until the lease ran out. Made in full, the
+// claim is the request's, and runFirst releases it however the request ends.
+func (p *Portal) claimKey(ctx context.Context, caller, key string, fp [sha256.Size]byte) (store.ClaimResult, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	return p.store.ClaimKey(ctx, caller, key, fp, p.cfg.now(), p.cfg.claimLease)
 }
 
 func replay(a store.Answer) (int, any, error) {

@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -16,8 +17,6 @@ import (
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/portal"
 	"github.com/vssubs/vssubs-go/portal/store"
-	"github.com/vssubs/vssubs-go/portal/store/memory"
-	"github.com/vssubs/vssubs-go/portal/store/storetest"
 )
 
 // fakeClock is the portal's clock in tests: it moves only when told to.
@@ -332,13 +331,9 @@ func (s *commitFails) Update(ctx context.Context, locks []string, fn func(store.
 
 func TestAWriteThatFailedToCommitLeavesItsKeyFree(t *testing.T) {
 	ctx := context.Background()
-	inner := storetest.FromEnv(t)
-	if inner == nil {
-		inner = memory.New()
-	}
-	s := &commitFails{Store: inner}
+	s := &commitFails{Store: testStore(t)}
 	p := newPortal(t, portal.WithStore(s))
-	c := clientOf(t, p, "pat@reseller.com", vssubs.WithRetry(vssubs.RetryPolicy{MaxRetries: 0, MinWait: time.Millisecond, MaxWait: time.Millisecond}))
+	c := clientOf(t, p, "pat@reseller.com", noRetries())
 	key := vssubs.WithIdempotencyKey("order-commit-lost")
 	s.armed.Store(true)
 	if _, err := c.Orders.Place(ctx, orderFor("ann@contoso.com", 3), key); err == nil {
@@ -358,6 +353,47 @@ func TestAWriteThatFailedToCommitLeavesItsKeyFree(t *testing.T) {
 	}
 	if again.ID != o.ID {
 		t.Errorf("a second repeat placed order %s, want the replay of %s", again.ID, o.ID)
+	}
+	if got := sent(t, p)[vssubs.KindOrderInvitation]; got != 1 {
+		t.Errorf("%d invitations, want 1", got)
+	}
+}
+
+// claimCutOff is a store that ends the caller's context as its next claim commits, and
+// then answers as a database driver does: the claim is in the store, and the caller is
+// told its context was canceled.
+type claimCutOff struct {
+	store.Store
+	cancel atomic.Pointer[context.CancelFunc]
+}
+
+func (s *claimCutOff) ClaimKey(ctx context.Context, caller, key string, fp [sha256.Size]byte, now time.Time, lease time.Duration) (store.ClaimResult, error) {
+	res, err := s.Store.ClaimKey(ctx, caller, key, fp, now, lease)
+	if cancel := s.cancel.Swap(nil); cancel != nil {
+		(*cancel)()
+		if err == nil {
+			err = ctx.Err()
+		}
+	}
+	return res, err
+}
+
+func TestACallerGoneAsItsKeyIsClaimedLeavesTheKeyFree(t *testing.T) {
+	s := &claimCutOff{Store: testStore(t)}
+	p := newPortal(t, portal.WithStore(s))
+	c := clientOf(t, p, "pat@reseller.com", noRetries())
+	key := vssubs.WithIdempotencyKey("order-caller-gone")
+	gone, cancel := context.WithCancel(context.Background())
+	s.cancel.Store(&cancel)
+	if _, err := c.Orders.Place(gone, orderFor("ann@contoso.com", 3), key); err == nil {
+		t.Fatal("want the caller's cancellation to fail the order")
+	}
+	// The claim is made whatever becomes of its caller, so the request that holds it
+	// also releases it: a repeat places the order instead of waiting out the lease.
+	ctx, cancelRepeat := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelRepeat()
+	if _, err := c.Orders.Place(ctx, orderFor("ann@contoso.com", 3), key); err != nil {
+		t.Fatalf("the repeat: %v", err)
 	}
 	if got := sent(t, p)[vssubs.KindOrderInvitation]; got != 1 {
 		t.Errorf("%d invitations, want 1", got)

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/vssubs/vssubs-go/portal"
+	"github.com/vssubs/vssubs-go/portal/store"
+	"github.com/vssubs/vssubs-go/portal/store/memory"
 	"github.com/vssubs/vssubs-go/portal/store/storetest"
 )
 
@@ -14,4 +16,13 @@ func storeOptions(tb testing.TB) []portal.Option {
 		return []portal.Option{portal.WithStore(s)}
 	}
 	return nil
+}
+
+// testStore is the backend VSSUBS_TEST_STORE names, memory by default, for a test that
+// wraps it in a store of its own.
+func testStore(tb testing.TB) store.Store {
+	if s := storetest.FromEnv(tb); s != nil {
+		return s
+	}
+	return memory.New()
 }
