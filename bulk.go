@@ -282,8 +282,10 @@ func (s *SubscribersService) BulkAdd(ctx context.Context, agreementID string, re
 // failure stops the uploads not yet started and cancels those in flight; it is returned
 // once every upload has ended, so no goroutine outlives the call.
 func uploadChunks(ctx context.Context, n, parallel int, upload func(ctx context.Context, i int) (int, error), progress func(done int)) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The failure is the cancellation's cause: the uploads it cancels fail too, and
+	// their "context canceled" can reach the results before the failure itself does.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	type result struct {
 		rows int
 		err  error
@@ -300,7 +302,7 @@ func uploadChunks(ctx context.Context, n, parallel int, upload func(ctx context.
 				}
 				rows, err := upload(ctx, i)
 				if err != nil {
-					cancel() // before this worker can take another chunk
+					cancel(err) // before this worker can take another chunk
 				}
 				results <- result{rows, err}
 			}
@@ -318,21 +320,14 @@ func uploadChunks(ctx context.Context, n, parallel int, upload func(ctx context.
 	}()
 	go func() { wg.Wait(); close(results) }()
 	done := 0
-	var first error
 	for r := range results {
-		switch {
-		case first != nil: // the uploads cancelled after a failure
-		case r.err != nil:
-			first = r.err
-		default:
+		if r.err == nil && ctx.Err() == nil {
 			done += r.rows
 			progress(done)
 		}
 	}
-	if first == nil {
-		first = ctx.Err() // the caller's: this call cancels only after a failure
-	}
-	return first
+	// The first failure, or the caller's own cancellation; nil when every chunk went up.
+	return context.Cause(ctx)
 }
 
 // GetBulk returns where one of the caller's bulk adds stands: rows received and status.
