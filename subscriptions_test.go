@@ -25,6 +25,7 @@ const day = 24 * time.Hour
 func TestSubscriberRules(t *testing.T) {
 	ent, pro := vssubs.LevelEnterprise, vssubs.LevelProfessional
 	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	epoch := time.Unix(0, 0).UTC()
 	type env struct {
 		*world
 		ctx context.Context
@@ -43,6 +44,15 @@ func TestSubscriberRules(t *testing.T) {
 		if _, err := e.partner.Subscribers.Remove(e.ctx, e.agreementID, []string{id}); err != nil {
 			e.t.Fatalf("setup: removing %s: %v", id, err)
 		}
+	}
+	// freedSeatToSomeoneElse gives a seat to a, removes a 30 days later, and gives the
+	// freed seat to b.
+	freedSeatToSomeoneElse := func(e env) error {
+		s := add(e, person("a", pro))
+		e.clock.Advance(30 * day)
+		remove(e, s.ID)
+		_, err := e.partner.Subscribers.Add(e.ctx, e.agreementID, person("b", pro))
+		return err
 	}
 	tests := []struct {
 		name string
@@ -119,16 +129,19 @@ func TestSubscriberRules(t *testing.T) {
 			},
 		},
 		{
-			name: "a removed subscriber's seat waits 90 days before going to someone else",
-			act: func(e env) error {
-				s := add(e, person("a", pro))
-				e.clock.Advance(30 * day)
-				remove(e, s.ID)
-				_, err := e.partner.Subscribers.Add(e.ctx, e.agreementID, person("b", pro))
-				return err
-			},
+			name:        "a removed subscriber's seat waits 90 days before going to someone else",
+			act:         freedSeatToSomeoneElse,
 			want:        vssubs.ErrReassignTooSoon,
 			wantReassig: start.Add(90 * day),
+		},
+		{
+			name: "the 90-day rule holds for a clock at the Unix epoch, as for any other",
+			act: func(e env) error {
+				e.clock.Advance(epoch.Sub(e.clock.Now()))
+				return freedSeatToSomeoneElse(e)
+			},
+			want:        vssubs.ErrReassignTooSoon,
+			wantReassig: epoch.Add(90 * day),
 		},
 		{
 			name: "a removed subscriber gets their seat back at once",

@@ -247,8 +247,9 @@ func sameAccessRequests(a, b map[string]vssubs.AccessRequest) bool {
 }
 
 // UnixNano is t in Unix nanoseconds, which hold the years 1678 to 2262; a time past
-// either end, the zero time included, is held as that end rather than wrapped around, so
-// that it still compares as it should.
+// either end is held as that end rather than wrapped around, so that it still compares
+// as it should. The zero time, before them all, is math.MinInt64, which FromUnixNano
+// reads back as the zero time: 0 is the Unix epoch, a time a test's clock may well hold.
 func UnixNano(t time.Time) int64 {
 	switch {
 	case t.Before(time.Unix(0, math.MinInt64)):
@@ -257,6 +258,15 @@ func UnixNano(t time.Time) int64 {
 		return math.MaxInt64
 	}
 	return t.UnixNano()
+}
+
+// FromUnixNano is the time UnixNano held as n, in UTC: the zero time for math.MinInt64,
+// as for any time before 1678.
+func FromUnixNano(n int64) time.Time {
+	if n == math.MinInt64 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
 }
 
 // Members is every email with a role or a grant on a, for the AgreementsOf index.

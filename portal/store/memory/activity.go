@@ -3,9 +3,7 @@ package memory
 import (
 	"context"
 	"encoding/binary"
-	"math"
 	"slices"
-	"time"
 
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/portal/store"
@@ -25,9 +23,9 @@ type activityLog struct {
 	n      int
 }
 
-// loggedEntry is an entry as the log keeps it: At in Unix nanoseconds (UTC; zeroTime for
-// none), and its texts, each preceded by its length as a uvarint: ID, Actor, Action,
-// Subject, RequestID, then a key and a value for each detail, sorted by key.
+// loggedEntry is an entry as the log keeps it: At as store.UnixNano holds it, and its
+// texts, each preceded by its length as a uvarint: ID, Actor, Action, Subject,
+// RequestID, then a key and a value for each detail, sorted by key.
 type loggedEntry struct {
 	at   int64
 	text string
@@ -81,15 +79,8 @@ func logEntry(e vssubs.ActivityEntry) loggedEntry {
 	for _, k := range keys {
 		buf = appendText(appendText(buf, k), e.Details[k])
 	}
-	at := int64(zeroTime)
-	if !e.At.IsZero() {
-		at = e.At.UnixNano()
-	}
-	return loggedEntry{at: at, text: string(buf)}
+	return loggedEntry{at: store.UnixNano(e.At), text: string(buf)}
 }
-
-// zeroTime is the at of an entry without a time, which Unix nanoseconds cannot hold.
-const zeroTime = math.MinInt64
 
 func appendText(buf []byte, s string) []byte {
 	return append(binary.AppendUvarint(buf, uint64(len(s))), s...)
@@ -117,10 +108,7 @@ func (l loggedEntry) entry(agreementID string, seq int64) store.Activity {
 		s, rest = cutText(rest)
 		return s
 	}
-	e := vssubs.ActivityEntry{AgreementID: agreementID}
-	if l.at != zeroTime {
-		e.At = time.Unix(0, l.at).UTC()
-	}
+	e := vssubs.ActivityEntry{AgreementID: agreementID, At: store.FromUnixNano(l.at)}
 	e.ID, e.Actor, e.Action, e.Subject, e.RequestID = next(), next(), next(), next(), next()
 	for rest != "" {
 		if e.Details == nil {

@@ -81,7 +81,7 @@ func (a *agreement) pack(s store.Subscriber) (*sub, error) {
 	n := &sub{
 		text:      s.Email + s.FirstName + s.LastName + s.Reference + s.NotificationEmail,
 		downloads: s.Downloads, seatNo: int32(s.SeatNo),
-		assignedAt: s.AssignedAt.UnixNano(), updatedAt: s.UpdatedAt.UnixNano(),
+		assignedAt: store.UnixNano(s.AssignedAt), updatedAt: store.UnixNano(s.UpdatedAt),
 	}
 	end := 0
 	for i, f := range texts {
@@ -109,7 +109,7 @@ func (a *agreement) unpack(s *sub) store.Subscriber {
 	c := a.codes.vals
 	return store.Subscriber{SeatNo: int(s.seatNo), Subscriber: vssubs.Subscriber{
 		ID: s.id, AgreementID: a.doc.ID, Status: vssubs.SubscriberStatus(c[s.status]),
-		AssignedAt: time.Unix(0, s.assignedAt).UTC(), UpdatedAt: time.Unix(0, s.updatedAt).UTC(),
+		AssignedAt: store.FromUnixNano(s.assignedAt), UpdatedAt: store.FromUnixNano(s.updatedAt),
 		SubscriberInput: vssubs.SubscriberInput{
 			FirstName: s.field(1), LastName: s.field(2), Email: s.email(), Level: vssubs.Level(c[s.level]), Reference: s.field(3),
 			Country: c[s.country], Language: vssubs.Language(c[s.lang]), Downloads: s.downloads, NotificationEmail: s.field(4),
@@ -305,7 +305,7 @@ type seat struct {
 
 func (p *pool) get(no int) store.Seat {
 	s := p.seats[no-1]
-	return store.Seat{Level: p.level, No: no, LastEmail: s.lastEmail, LastAssigned: time.Unix(0, s.at).UTC(), Held: s.held}
+	return store.Seat{Level: p.level, No: no, LastEmail: s.lastEmail, LastAssigned: store.FromUnixNano(s.at), Held: s.held}
 }
 
 // set stores seat s, keeping the indexes current.
@@ -321,11 +321,11 @@ func (p *pool) set(s store.Seat) {
 			delete(p.free, old.lastEmail)
 		}
 	}
-	p.seats[i] = seat{lastEmail: s.LastEmail, at: s.LastAssigned.UnixNano(), held: s.Held}
+	p.seats[i] = seat{lastEmail: s.LastEmail, at: store.UnixNano(s.LastAssigned), held: s.Held}
 	if !s.Held {
 		p.nfree++
 		p.free[s.LastEmail] = int32(s.No)
-		heap.Push(&p.oldest, heapEntry{no: int32(s.No), at: s.LastAssigned.UnixNano()})
+		heap.Push(&p.oldest, heapEntry{no: int32(s.No), at: store.UnixNano(s.LastAssigned)})
 		// Entries of seats since taken are dropped lazily; rebuild when they dominate.
 		if len(p.oldest) > 2*p.nfree+64 {
 			p.rebuild()
@@ -456,7 +456,7 @@ type usagePoint struct {
 }
 
 func (p usagePoint) point() store.UsagePoint {
-	return store.UsagePoint{At: time.Unix(0, p.at).UTC(), Assigned: p.assigned}
+	return store.UsagePoint{At: store.FromUnixNano(p.at), Assigned: p.assigned}
 }
 
 // firstAtOrAfter is the index of the first point at or after at.
@@ -491,7 +491,19 @@ func (t *tx) AddUsage(_ context.Context, agreementID string, level vssubs.Level,
 		return err
 	}
 	old := a.usage[level]
-	pts := append(old, usagePoint{at: pt.At.UnixNano(), assigned: pt.Assigned})
+	p := usagePoint{at: store.UnixNano(pt.At), assigned: pt.Assigned}
+	// Points are kept in time order, after any at the same instant. A clock set back puts
+	// one before the last: it goes in its place, in a copy, so the undo's old stays whole.
+	i := len(old)
+	for i > 0 && old[i-1].at > p.at {
+		i--
+	}
+	var pts []usagePoint
+	if i == len(old) {
+		pts = append(old, p)
+	} else {
+		pts = slices.Insert(slices.Clone(old), i, p)
+	}
 	// Drop what no window can need any more, keeping the last point before the cut.
 	if cut := firstAtOrAfter(pts, pt.At.Add(-usageKept)); cut > 1 {
 		pts = slices.Clone(pts[cut-1:])

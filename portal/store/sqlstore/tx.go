@@ -97,20 +97,11 @@ func encode(v any) (string, error) {
 	return string(b), err
 }
 
-// nanos stores a time as Unix nanoseconds, the zero time as 0.
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return store.UnixNano(t)
-}
+// nanos and fromNanos store a time as Unix nanoseconds, the zero time apart from the
+// epoch (migration 00003 moved the zero times stored as 0 before it).
+func nanos(t time.Time) int64 { return store.UnixNano(t) }
 
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
+func fromNanos(n int64) time.Time { return store.FromUnixNano(n) }
 
 func (t *tx) User(ctx context.Context, email string) (store.User, bool, error) {
 	u := store.User{Email: email}

@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("access requests are kept with their agreement", func(t *testing.T) { testAccessRequestsKept(t, open(t)) })
 	t.Run("a stored agreement is a copy, whatever the caller changes after", func(t *testing.T) { testAgreementStoredAsACopy(t, open(t)) })
 	t.Run("usage points read from a time, with the last one before it", func(t *testing.T) { testUsageSince(t, open(t)) })
+	t.Run("times at and before the Unix epoch read back as stored, apart from the zero time", func(t *testing.T) { testEpochTimes(t, open(t)) })
 }
 
 func testActivityLog(t *testing.T, s store.Store) {
@@ -138,6 +139,57 @@ func testUsageSince(t *testing.T, s store.Store) {
 			}))
 		})
 	}
+}
+
+// testEpochTimes stores seats and usage points at the Unix epoch and before it, as a test
+// kit's clock started at time.Unix(0, 0) would: none may read back as the zero time, and
+// the zero time, a seat never assigned, must not read back as the epoch.
+func testEpochTimes(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, agreementDoc("agr_epoch", 5)) }))
+	lock := []string{store.AgreementLock("agr_epoch")}
+	epoch := time.Unix(0, 0).UTC()
+	times := []time.Time{epoch, epoch.Add(-time.Hour), epoch.Add(time.Nanosecond), {}}
+	must(t, s.Update(ctx, lock, func(tx store.Tx) error {
+		for i, at := range times {
+			if err := tx.PutSeat(ctx, "agr_epoch", store.Seat{Level: vssubs.LevelEnterprise, No: i + 1, LastEmail: fmt.Sprintf("s%d@x", i), LastAssigned: at}); err != nil {
+				return err
+			}
+			if !at.IsZero() {
+				if err := tx.AddUsage(ctx, "agr_epoch", vssubs.LevelEnterprise, store.UsagePoint{At: at, Assigned: i + 1}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}))
+	must(t, s.View(ctx, func(tx store.Tx) error {
+		var got []time.Time
+		for i := range times {
+			seat, ok, err := tx.Seat(ctx, "agr_epoch", vssubs.LevelEnterprise, i+1)
+			if err != nil || !ok {
+				return fmt.Errorf("seat %d: %t, %v", i+1, ok, err)
+			}
+			got = append(got, seat.LastAssigned)
+		}
+		if diff := cmp.Diff(times, got); diff != "" {
+			t.Errorf("seats' last assignments (-stored +read):\n%s", diff)
+		}
+		pts, before, err := tx.Usage(ctx, "agr_epoch", vssubs.LevelEnterprise, time.Time{})
+		want := []store.UsagePoint{{At: epoch.Add(-time.Hour), Assigned: 2}, {At: epoch, Assigned: 1}, {At: epoch.Add(time.Nanosecond), Assigned: 3}}
+		if diff := cmp.Diff(want, pts); diff != "" || before != nil {
+			t.Errorf("usage from the zero time: before %+v, points (-want +got):\n%s", before, diff)
+		}
+		return err
+	}))
+	// The oldest free seat is the one never assigned, before the one before the epoch.
+	must(t, s.Update(ctx, lock, func(tx store.Tx) error {
+		oldest, _, err := tx.OldestFreeSeat(ctx, "agr_epoch", vssubs.LevelEnterprise)
+		if err == nil && oldest.No != 4 {
+			t.Errorf("OldestFreeSeat = seat %d, want 4, never assigned", oldest.No)
+		}
+		return err
+	}))
 }
 
 // testAgreementStoredAsACopy changes every map of an agreement after storing it, on its
