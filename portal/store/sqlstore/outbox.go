@@ -42,7 +42,7 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration
 			rows.Close()
 			return nil, time.Time{}, err
 		}
-		e.Due = fromNanos(due)
+		e.Due = store.FromUnixNano(due)
 		out = append(out, e)
 	}
 	rows.Close()
@@ -121,7 +121,7 @@ func (s *Store) DeadLetters(ctx context.Context) ([]store.Envelope, error) {
 		if err := json.Unmarshal([]byte(raw), &e.Notification); err != nil {
 			return nil, err
 		}
-		e.DeadAt = fromNanos(dead)
+		e.DeadAt = store.FromUnixNano(dead)
 		out = append(out, e)
 	}
 	return out, rows.Err()

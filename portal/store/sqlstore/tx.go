@@ -97,12 +97,6 @@ func encode(v any) (string, error) {
 	return string(b), err
 }
 
-// nanos and fromNanos store a time as Unix nanoseconds, the zero time apart from the
-// epoch (migration 00003 moved the zero times stored as 0 before it).
-func nanos(t time.Time) int64 { return store.UnixNano(t) }
-
-func fromNanos(n int64) time.Time { return store.FromUnixNano(n) }
-
 func (t *tx) User(ctx context.Context, email string) (store.User, bool, error) {
 	u := store.User{Email: email}
 	ok, err := t.one(ctx, "SELECT id, language FROM users WHERE email = ?", []any{email}, &u.ID, &u.Language)
@@ -379,7 +373,7 @@ func (t *tx) seat(ctx context.Context, level vssubs.Level, where string, args ..
 	s := store.Seat{Level: level}
 	var at, held int64
 	ok, err := t.one(ctx, "SELECT no, last_email, last_assigned, held FROM seats WHERE "+where, args, &s.No, &s.LastEmail, &at, &held)
-	s.LastAssigned, s.Held = fromNanos(at), held == 1
+	s.LastAssigned, s.Held = store.FromUnixNano(at), held == 1
 	return s, ok, err
 }
 
@@ -402,11 +396,11 @@ func (t *tx) PutSeat(ctx context.Context, agreementID string, s store.Seat) erro
 	}
 	return t.exec(ctx, `INSERT INTO seats (agreement_id, level, no, last_email, last_assigned, held) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (agreement_id, level, no) DO UPDATE SET last_email = excluded.last_email, last_assigned = excluded.last_assigned, held = excluded.held`,
-		agreementID, string(s.Level), s.No, s.LastEmail, nanos(s.LastAssigned), held)
+		agreementID, string(s.Level), s.No, s.LastEmail, store.UnixNano(s.LastAssigned), held)
 }
 
 func (t *tx) Usage(ctx context.Context, agreementID string, level vssubs.Level, since time.Time) ([]store.UsagePoint, *store.UsagePoint, error) {
-	rows, err := t.query(ctx, "SELECT at, assigned FROM seat_usage WHERE agreement_id = ? AND level = ? AND at >= ? ORDER BY at, id", agreementID, string(level), nanos(since))
+	rows, err := t.query(ctx, "SELECT at, assigned FROM seat_usage WHERE agreement_id = ? AND level = ? AND at >= ? ORDER BY at, id", agreementID, string(level), store.UnixNano(since))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -418,7 +412,7 @@ func (t *tx) Usage(ctx context.Context, agreementID string, level vssubs.Level, 
 		if err := rows.Scan(&at, &p.Assigned); err != nil {
 			return nil, nil, err
 		}
-		p.At = fromNanos(at)
+		p.At = store.FromUnixNano(at)
 		pts = append(pts, p)
 	}
 	if err := rows.Err(); err != nil {
@@ -427,16 +421,16 @@ func (t *tx) Usage(ctx context.Context, agreementID string, level vssubs.Level, 
 	var at int64
 	var b store.UsagePoint
 	ok, err := t.one(ctx, "SELECT at, assigned FROM seat_usage WHERE agreement_id = ? AND level = ? AND at < ? ORDER BY at DESC, id DESC LIMIT 1",
-		[]any{agreementID, string(level), nanos(since)}, &at, &b.Assigned)
+		[]any{agreementID, string(level), store.UnixNano(since)}, &at, &b.Assigned)
 	if err != nil || !ok {
 		return pts, nil, err
 	}
-	b.At = fromNanos(at)
+	b.At = store.FromUnixNano(at)
 	return pts, &b, nil
 }
 
 func (t *tx) AddUsage(ctx context.Context, agreementID string, level vssubs.Level, p store.UsagePoint) error {
-	return t.exec(ctx, "INSERT INTO seat_usage (agreement_id, level, at, assigned) VALUES (?, ?, ?, ?)", agreementID, string(level), nanos(p.At), p.Assigned)
+	return t.exec(ctx, "INSERT INTO seat_usage (agreement_id, level, at, assigned) VALUES (?, ?, ?, ?)", agreementID, string(level), store.UnixNano(p.At), p.Assigned)
 }
 
 func (t *tx) bulk(ctx context.Context, where string, args ...any) (store.Bulk, bool, error) {
@@ -459,14 +453,14 @@ func (t *tx) PutBulk(ctx context.Context, b store.Bulk) error {
 		return err
 	}
 	return t.exec(ctx, `INSERT INTO bulks (id, agreement_id, owner, idem_key, created, doc) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`, b.ID, b.AgreementID, b.Owner, b.Key, nanos(b.Created), doc)
+		ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`, b.ID, b.AgreementID, b.Owner, b.Key, store.UnixNano(b.Created), doc)
 }
 
 func (t *tx) DeleteBulksBefore(ctx context.Context, agreementID string, before time.Time) error {
-	if err := t.exec(ctx, "DELETE FROM bulk_chunks WHERE bulk_id IN (SELECT id FROM bulks WHERE agreement_id = ? AND created < ?)", agreementID, nanos(before)); err != nil {
+	if err := t.exec(ctx, "DELETE FROM bulk_chunks WHERE bulk_id IN (SELECT id FROM bulks WHERE agreement_id = ? AND created < ?)", agreementID, store.UnixNano(before)); err != nil {
 		return err
 	}
-	return t.exec(ctx, "DELETE FROM bulks WHERE agreement_id = ? AND created < ?", agreementID, nanos(before))
+	return t.exec(ctx, "DELETE FROM bulks WHERE agreement_id = ? AND created < ?", agreementID, store.UnixNano(before))
 }
 
 func (t *tx) Chunk(ctx context.Context, agreementID, bulkID string, index int) ([sha256.Size]byte, []vssubs.BulkRow, bool, error) {
