@@ -22,10 +22,6 @@ const IdempotencyTTL = 24 * time.Hour
 // with the same Idempotency-Key.
 const HeaderIdempotentReplayed = "Idempotent-Replayed"
 
-// settleTimeout bounds how long releasing or answering a key may take once its request is
-// done, its caller's context ended or not.
-const settleTimeout = 10 * time.Second
-
 // pendingWait bounds how long a repeat waits for the first request with its key before it
 // is told to retry.
 const pendingWait = 10 * time.Second
@@ -96,12 +92,20 @@ func (p *Portal) idempotent(w http.ResponseWriter, rq *request, h handler) (int,
 	}
 }
 
-// claimKey claims the key with a context its caller cannot cancel. A claim whose commit was
-// cut short by the caller may still have committed, and then nothing would release it:
-// every repeat would be told "in progress" until the lease ran out. Made in full, the
-// claim is the request's, and runFirst releases it however the request ends.
+// keyContext is ctx for one step on a key's claim (claiming, answering, releasing), which
+// the caller going away must not cut short: it keeps ctx's values, and only the portal's
+// settle timeout ends it. It is made for each step, when the step starts: a write that ran
+// longer than the timeout must still be able to release its key.
+func (p *Portal) keyContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), p.cfg.settleTimeout)
+}
+
+// claimKey claims the key under keyContext. A claim whose commit was cut short by the
+// caller may still have committed, and then nothing would release it: every repeat would
+// be told "in progress" until the lease ran out. Made in full, the claim is the
+// request's, and runFirst releases it however the request ends.
 func (p *Portal) claimKey(ctx context.Context, caller, key string, fp [sha256.Size]byte) (store.ClaimResult, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	ctx, cancel := p.keyContext(ctx)
 	defer cancel()
 	return p.store.ClaimKey(ctx, caller, key, fp, p.cfg.now(), p.cfg.claimLease)
 }
@@ -126,13 +130,13 @@ func replay(a store.Answer) (int, any, error) {
 func (p *Portal) runFirst(rq *request, h handler, c store.Claim) (status int, body any, err error) {
 	rq.claim = &c
 	finished := false
-	// The claim is settled even when the caller has gone away: a release or an answer
-	// that failed with the caller's context would leave the key claimed, and every repeat
-	// told "in progress", until the lease ran out.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(rq.Context()), settleTimeout)
-	defer cancel()
+	// The claim is settled even when the caller has gone away (keyContext): a release or
+	// an answer that failed with the caller's context would leave the key claimed, and
+	// every repeat told "in progress", until the lease ran out.
 	defer func() {
-		if !finished {
+		if !finished { // h panicked
+			ctx, cancel := p.keyContext(rq.Context())
+			defer cancel()
 			_ = p.store.ReleaseKey(ctx, c)
 		}
 	}()
@@ -141,6 +145,8 @@ func (p *Portal) runFirst(rq *request, h handler, c store.Claim) (status int, bo
 	if rq.claimSettled {
 		return status, body, err
 	}
+	ctx, cancel := p.keyContext(rq.Context())
+	defer cancel()
 	ans, kept := answerOf(status, body, err)
 	if !kept {
 		_ = p.store.ReleaseKey(ctx, c)

@@ -72,6 +72,9 @@ type config struct {
 	// answered; after it, a repeat may take the key over (the first one's write is then
 	// rolled back, never applied twice).
 	claimLease time.Duration
+	// settleTimeout bounds each step on an idempotency key once it has started (see
+	// keyContext), whether its caller is still there or not.
+	settleTimeout time.Duration
 	// partnersLink builds the partners page's URL that partner_added links to; nil: none.
 	partnersLink func(agreementID string) string
 }
@@ -221,6 +224,7 @@ func New(opts ...Option) (*Portal, error) {
 		claimLease: 2 * time.Minute,
 		devTTL:     DefaultDevTokenTTL,
 
+		settleTimeout:  10 * time.Second,
 		licenseLockout: DefaultLicenseLockoutPolicy(),
 	}
 	for _, o := range opts {
