@@ -52,9 +52,23 @@ func TestADatabaseNewerThanTheBinaryIsRefused(t *testing.T) {
 // A database written before migration 3 holds the zero time as 0: after the upgrade it
 // still reads back as the zero time, while 0 written since is the Unix epoch.
 func TestAnUpgradedDatabaseKeepsItsZeroTimes(t *testing.T) {
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) { testUpgradeKeepsZeroTimes(t, kind) })
+	}
+}
+
+func testUpgradeKeepsZeroTimes(t *testing.T, kind string) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "portal.db")
-	s, err := sqlstore.OpenSQLite(ctx, path)
+	dsn := filepath.Join(t.TempDir(), "portal.db")
+	if kind == "postgres" {
+		url, drop, err := storetest.CreateDatabase(ctx, storetest.PostgresURL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(drop)
+		dsn = url
+	}
+	s, err := sqlstore.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +82,7 @@ func TestAnUpgradedDatabaseKeepsItsZeroTimes(t *testing.T) {
 		}
 	}
 	s.Close()
-	s, err = sqlstore.OpenSQLite(ctx, path)
+	s, err = sqlstore.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
