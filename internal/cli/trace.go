@@ -31,12 +31,17 @@ func (t *tracer) StartAttempt(ctx context.Context, _ *observe.Attempt) context.C
 	return ctx
 }
 
+// minWaitShown is the shortest limiter wait a trace line mentions. The wait is wall time,
+// so an attempt that found a token at once still takes a few microseconds, and more when
+// the process is descheduled; under a millisecond it is not why a command was slow.
+const minWaitShown = time.Millisecond
+
 func (t *tracer) EndAttempt(_ context.Context, a *observe.Attempt) {
 	var notes []string
 	if a.RetryReason != "" {
 		notes = append(notes, "retry after "+a.RetryReason)
 	}
-	if a.LimiterWait >= 100*time.Microsecond {
+	if a.LimiterWait >= minWaitShown {
 		notes = append(notes, "waited "+ms(a.LimiterWait)+" for the rate limit")
 	}
 	head := fmt.Sprintf("%s attempt %d", a.Call.Operation, a.N)
