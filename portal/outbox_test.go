@@ -355,9 +355,11 @@ func TestCloseKeepsWhatItCouldNotDeliver(t *testing.T) {
 
 func TestCloseAbandonsATryInFlight(t *testing.T) {
 	started := make(chan struct{})
+	ended := make(chan error, 1)
 	hung := vssubs.NotifierFunc(func(ctx context.Context, _ vssubs.Notification) error {
 		close(started)
 		<-ctx.Done()
+		ended <- ctx.Err()
 		return ctx.Err()
 	})
 	p := newOutboxPortal(t, portal.WithNotifier(hung))
@@ -365,6 +367,10 @@ func TestCloseAbandonsATryInFlight(t *testing.T) {
 	<-started
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
+	}
+	// Close waits for the worker, so the try has ended: by Close, not by its deadline.
+	if err := <-ended; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the try in flight ended with %v, want context.Canceled from Close", err)
 	}
 	if p.Store().Durable() {
 		// The try counts, and the notification waits for the next start.
