@@ -122,9 +122,10 @@ func TestAHungTryEndsAtItsDeadline(t *testing.T) {
 // the notifier runs), however long the worker has been delivering.
 func TestEveryTryHasAlmostAllOfItsTimeout(t *testing.T) {
 	const (
-		timeout = 320 * time.Millisecond
+		timeout = 3200 * time.Millisecond // a 32nd is 100 ms
 		notes   = 25
-		slack   = 20 * time.Millisecond
+		pause   = 12 * time.Millisecond // so the 25 tries span three 32nds
+		slack   = 100 * time.Millisecond
 	)
 	var (
 		mu   sync.Mutex
@@ -139,7 +140,7 @@ func TestEveryTryHasAlmostAllOfItsTimeout(t *testing.T) {
 		mu.Lock()
 		left = append(left, dl.Sub(start))
 		mu.Unlock()
-		time.Sleep(4 * time.Millisecond) // 25 tries outlast a 32nd of the timeout 10 times
+		time.Sleep(pause)
 		return nil
 	})
 	var to []string
