@@ -70,7 +70,8 @@ func enqueue(t *testing.T, p *Portal, to ...string) {
 	p.outbox.committed(ctx, notes)
 }
 
-// delivering is a portal whose one worker tries each notification with notify, once.
+// delivering is a portal whose one worker hands each notification to notify, and tries
+// a failed one once more at once.
 func delivering(t *testing.T, timeout time.Duration, notify vssubs.NotifierFunc) *Portal {
 	t.Helper()
 	p, err := New(WithNotifier(notify), WithDelivery(DeliveryPolicy{MaxAttempts: 2, Backoff: func(int) time.Duration { return 0 },
