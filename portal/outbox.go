@@ -398,18 +398,22 @@ type tryDeadlines struct {
 	timeout time.Duration
 	shared  context.Context // nil until the first try
 	cancel  context.CancelFunc
-	until   time.Time // shared's deadline
 }
 
 // start returns the context of a try that starts now, and its end.
 func (d *tryDeadlines) start() (context.Context, context.CancelFunc) {
 	now := time.Now()
-	if d.shared == nil || d.until.Sub(now) < d.timeout-d.timeout/32 {
+	if d.shared == nil || d.left(now) < d.timeout-d.timeout/32 {
 		d.stop()
-		d.until = now.Add(d.timeout)
-		d.shared, d.cancel = context.WithDeadline(d.parent, d.until)
+		d.shared, d.cancel = context.WithDeadline(d.parent, now.Add(d.timeout))
 	}
 	return context.WithCancel(d.shared)
+}
+
+// left is how long the shared deadline leaves a try that starts at now.
+func (d *tryDeadlines) left(now time.Time) time.Duration {
+	until, _ := d.shared.Deadline()
+	return until.Sub(now)
 }
 
 // stop releases the shared deadline's timer.
