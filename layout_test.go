@@ -27,6 +27,7 @@ func TestTheClientLinksNoneOfThePortalsDependencies(t *testing.T) {
 		"github.com/emersion/go-smtp",
 		"github.com/emersion/go-sasl",
 		"github.com/getkin/kin-openapi",
+		"github.com/go-json-experiment/json", // the portal's request decoding
 		"html/template",
 		"net/smtp",
 		"github.com/vssubs/vssubs-go/portal",

@@ -31,17 +31,15 @@ func TestLooseJSONIsRefusedNamingTheProblem(t *testing.T) {
 		{"an unknown field", `{"customer_email":"it@contoso.com","colour":"red"}`,
 			[]wire.FieldError{{Field: "colour", Reason: "is not a field of this request"}}},
 		{"data after the JSON value", goodOrder + ` {"customer_email":"other@contoso.com"}`,
-			[]wire.FieldError{{Field: "body", Reason: fmt.Sprintf("has data after the JSON value, at offset %d", len(goodOrder)+2)}}},
+			[]wire.FieldError{{Field: "body", Reason: fmt.Sprintf("has data after the JSON value, at offset %d", len(goodOrder)+1)}}},
 		{"a key given twice", `{"customer_email":"it@contoso.com","customer_email":"evil@contoso.com"}`,
 			[]wire.FieldError{{Field: "customer_email", Reason: "appears more than once in the same object"}}},
-		{"a key given twice in another case, which a decoder matches to the same field", `{"customer_name":"A","CUSTOMER_NAME":"B"}`,
-			[]wire.FieldError{{Field: "CUSTOMER_NAME", Reason: "appears more than once in the same object"}}},
-		{"a key given twice with a Kelvin sign for the K, which a decoder folds to k", "{\"x\u212a\":1,\"xk\":2}",
-			[]wire.FieldError{{Field: "xk", Reason: "appears more than once in the same object"}}},
-		{"a key given twice among many keys", "{" + manyKeys(40) + `,"k7":0}`,
-			[]wire.FieldError{{Field: "k7", Reason: "appears more than once in the same object"}}},
-		{"a key given twice in another case among many keys", "{" + manyKeys(40) + `,"K39":0}`,
-			[]wire.FieldError{{Field: "K39", Reason: "appears more than once in the same object"}}},
+		{"a key given twice, once escaped", `{"customer_email":"it@contoso.com","customer_\u0065mail":"evil@contoso.com"}`,
+			[]wire.FieldError{{Field: "customer_email", Reason: "appears more than once in the same object"}}},
+		{"a field's name in another case, which is not the field", `{"customer_name":"A","CUSTOMER_NAME":"B"}`,
+			[]wire.FieldError{{Field: "CUSTOMER_NAME", Reason: "is not a field of this request"}}},
+		{"a Kelvin sign for a k, which v1 decoders fold to k", "{\"customer_name\":\"A\",\"lines\":[{\"level\":\"enterprise\",\"quantity\":1}],\"\u212aey\":1}",
+			[]wire.FieldError{{Field: "\u212aey", Reason: "is not a field of this request"}}},
 		{"a key given twice inside a list", `{"lines":[{"level":"enterprise","level":"professional"}]}`,
 			[]wire.FieldError{{Field: "lines[0].level", Reason: "appears more than once in the same object"}}},
 		{"invalid UTF-8, found in the raw bytes before a decoder replaces it", "{\"customer_name\":\"Caf\xe9\"}",
@@ -49,12 +47,15 @@ func TestLooseJSONIsRefusedNamingTheProblem(t *testing.T) {
 		{"a value of the wrong type", `{"lines":"enterprise"}`,
 			[]wire.FieldError{{Field: "lines", Reason: "must be a list, not a JSON string"}}},
 		{"a number out of range", `{"lines":[{"level":"enterprise","quantity":1e40}]}`,
-			[]wire.FieldError{{Field: "lines.quantity", Reason: "must be a whole number within range, not a JSON number 1e40"}}},
+			[]wire.FieldError{{Field: "lines[0].quantity", Reason: "must be a whole number within range, not a JSON number 1e40"}}},
+		{"a problem further down a list", `{"lines":[{"level":"enterprise","quantity":1},{"level":"enterprise","quantity":"2"}]}`,
+			[]wire.FieldError{{Field: "lines[1].quantity", Reason: "must be a whole number within range, not a JSON string"}}},
 		{"no body", ``, []wire.FieldError{{Field: "body", Reason: "is required: a JSON object"}}},
 		{"broken JSON", `{"customer_email":`, []wire.FieldError{{Field: "body", Reason: "is not valid JSON: it ends before the value is complete"}}},
-		{"a stray character", `{"customer_email" "x"}`, []wire.FieldError{{Field: "body", Reason: "is not valid JSON at offset 18: invalid character '\"' after object key"}}},
-		{"nesting deeper than any request needs", strings.Repeat("[", 40) + strings.Repeat("]", 40),
-			[]wire.FieldError{{Field: "body", Reason: "nests deeper than 32 levels"}}},
+		{"a stray character", `{"customer_email" "x"}`, []wire.FieldError{{Field: "body", Reason: "is not valid JSON at offset 18: invalid character '\"' after object name (expecting ':')"}}},
+		{"nesting deeper than the request", `{"lines":[` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `]}`,
+			[]wire.FieldError{{Field: "lines[0]", Reason: "must be an object, not a JSON array"}}},
+		{"a list for the body", `[]`, []wire.FieldError{{Field: "body", Reason: "must be an object, not a JSON array"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -210,13 +211,4 @@ func TestEveryRouteTakesItsLimitNotMore(t *testing.T) {
 	if status != http.StatusRequestEntityTooLarge || len(eb.Fields) != 1 || eb.Fields[0].Field != "body" {
 		t.Errorf("2 MiB registration: %d %+v, want 413 naming the body", status, eb.Fields)
 	}
-}
-
-// manyKeys is n distinct keys of one object, more than an object of a request holds.
-func manyKeys(n int) string {
-	keys := make([]string, n)
-	for i := range keys {
-		keys[i] = fmt.Sprintf(`"k%d":0`, i)
-	}
-	return strings.Join(keys, ",")
 }
