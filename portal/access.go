@@ -126,7 +126,7 @@ func (p *Portal) removePartner(rq *request) (int, any, error) {
 			return 0, nil, apiError(http.StatusNotFound, vssubs.CodeNotFound, "no partner with this id has access to this agreement")
 		}
 		g.RemovedAt = p.cfg.now().UTC()
-		a.Grants[g.Email] = g
+		a.SetGrant(g.Email, g)
 		if err := tx.PutAgreement(ctx, a); err != nil {
 			return 0, nil, err
 		}

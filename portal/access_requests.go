@@ -50,10 +50,7 @@ func (p *Portal) requestAccess(ctx context.Context, tx store.Tx, rq *request, a 
 	}
 	now := p.cfg.now().UTC()
 	r := vssubs.AccessRequest{ID: p.ids.next("acr"), AgreementID: a.ID, Email: rq.caller, Via: via, Status: accessPendingStatus, RequestedAt: now}
-	if a.AccessRequests == nil {
-		a.AccessRequests = map[string]vssubs.AccessRequest{}
-	}
-	a.AccessRequests[r.ID] = r
+	a.SetAccessRequest(r)
 	if err := tx.PutAgreement(ctx, a); err != nil {
 		return 0, nil, err
 	}
@@ -126,7 +123,7 @@ func (p *Portal) decideAccess(rq *request, decision string) (int, any, error) {
 		}
 		now := p.cfg.now().UTC()
 		r.Status, r.DecidedAt, r.DecidedBy = decision, &now, rq.caller
-		a.AccessRequests[r.ID] = r
+		a.SetAccessRequest(r)
 		kind, action := vssubs.KindPartnerAccessDeclined, actAccessDeclined
 		if decision == accessApproved {
 			kind, action = vssubs.KindPartnerAccessApproved, actAccessApproved
@@ -134,7 +131,7 @@ func (p *Portal) decideAccess(rq *request, decision string) (int, any, error) {
 			if err != nil {
 				return 0, nil, err
 			}
-			a.Grants[r.Email] = store.Grant{PartnerID: partner.ID, Email: r.Email, Via: r.Via, GrantedAt: now}
+			a.SetGrant(r.Email, store.Grant{PartnerID: partner.ID, Email: r.Email, Via: r.Via, GrantedAt: now})
 		}
 		if err := tx.PutAgreement(ctx, a); err != nil {
 			return 0, nil, err

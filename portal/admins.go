@@ -69,8 +69,7 @@ func (p *Portal) addAdmin(rq *request) (int, any, error) {
 			return 0, nil, apiError(http.StatusConflict, vssubs.CodeConflict, vssubs.MaskEmail(in.Email)+" already has the role "+string(role)+" on this agreement")
 		}
 		now := p.cfg.now().UTC()
-		a.Roles[in.Email] = in.Role
-		a.Admins[in.Email] = store.Admin{Name: in.Name, AddedBy: rq.caller, AddedAt: now}
+		a.SetAdmin(in.Email, in.Role, store.Admin{Name: in.Name, AddedBy: rq.caller, AddedAt: now})
 		if err := tx.PutAgreement(ctx, a); err != nil {
 			return 0, nil, err
 		}
@@ -128,8 +127,7 @@ func (p *Portal) removeAdmin(rq *request) (int, any, error) {
 					"an agreement keeps at least two super admins: add another super admin before removing this one")
 			}
 		}
-		delete(a.Roles, email)
-		delete(a.Admins, email)
+		a.RemoveAdmin(email)
 		if err := p.record(ctx, tx, rq, a.ID, actAdminRemoved, email, map[string]string{"role": string(role)}); err != nil {
 			return 0, nil, err
 		}

@@ -230,6 +230,7 @@ func (p *Portal) planBulk(ctx context.Context, tx store.Tx, a *store.Agreement, 
 		failed[e.Row] = true
 	}
 	seats := make([]store.Seat, len(rows))
+	counts := a.EditSeats()
 	for i, row := range rows {
 		if failed[row.Row] {
 			continue
@@ -247,7 +248,7 @@ func (p *Portal) planBulk(ctx context.Context, tx store.Tx, a *store.Agreement, 
 			fail(vssubs.FieldLevel, notPurchased(row.Level))
 			continue
 		}
-		s, err := takeSeat(ctx, tx, a, row.Level, row.Email, now)
+		s, err := takeSeat(ctx, tx, a.ID, counts, row.Level, row.Email, now)
 		var ae *vssubs.APIError
 		switch {
 		case errors.As(err, &ae):

@@ -50,6 +50,10 @@ func (p *Portal) placeOrder(rq *request) (int, any, error) {
 		if err != nil {
 			return 0, nil, err
 		}
+		seats := make(map[vssubs.Level]store.SeatCount, len(req.Lines))
+		for _, l := range req.Lines {
+			seats[l.Level] = store.SeatCount{Purchased: l.Quantity}
+		}
 		a := store.Agreement{
 			ID:                  p.ids.next("agr"),
 			AuthorizationNumber: auth,
@@ -62,10 +66,7 @@ func (p *Portal) placeOrder(rq *request) (int, any, error) {
 			Roles:               map[string]vssubs.Role{req.CustomerEmail: vssubs.RoleSuperAdmin},
 			Admins:              map[string]store.Admin{},
 			Grants:              map[string]store.Grant{},
-			Seats:               map[vssubs.Level]store.SeatCount{},
-		}
-		for _, l := range req.Lines {
-			a.Seats[l.Level] = store.SeatCount{Purchased: l.Quantity}
+			Seats:               seats,
 		}
 		if err := tx.PutAgreement(ctx, a); err != nil {
 			return 0, nil, err

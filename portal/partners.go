@@ -126,7 +126,7 @@ func (p *Portal) grant(ctx context.Context, tx store.Tx, rq *request, a store.Ag
 	if err != nil {
 		return 0, nil, err
 	}
-	a.Grants[rq.caller] = store.Grant{PartnerID: partner.ID, Email: rq.caller, Via: via, GrantedAt: p.cfg.now().UTC()}
+	a.SetGrant(rq.caller, store.Grant{PartnerID: partner.ID, Email: rq.caller, Via: via, GrantedAt: p.cfg.now().UTC()})
 	if err := tx.PutAgreement(ctx, a); err != nil {
 		return 0, nil, err
 	}

@@ -23,9 +23,9 @@ func reassignableAt(s store.Seat) time.Time { return s.LastAssigned.Add(vssubs.R
 // seat never used, else the freed seat whose last assignment is the oldest, if that is
 // old enough. A full level is capacity_exceeded; free seats that all went to someone else
 // too recently are reassign_too_soon, with the date the first becomes possible. It counts
-// the seat in a.Seats; the caller stores a.
-func takeSeat(ctx context.Context, tx store.Tx, a *store.Agreement, level vssubs.Level, email string, now time.Time) (store.Seat, error) {
-	c := a.Seats[level]
+// the seat in seats, the agreement's own (Agreement.EditSeats); the caller stores it.
+func takeSeat(ctx context.Context, tx store.Tx, agreementID string, seats map[vssubs.Level]store.SeatCount, level vssubs.Level, email string, now time.Time) (store.Seat, error) {
+	c := seats[level]
 	if c.Assigned >= c.Purchased {
 		return store.Seat{}, capacityError(level, c)
 	}
@@ -36,7 +36,7 @@ func takeSeat(ctx context.Context, tx store.Tx, a *store.Agreement, level vssubs
 	)
 	// Seats touched and not assigned are the free ones; with none, there is nothing to look up.
 	if c.Touched > c.Assigned {
-		if s, ok, err = tx.FreeSeatFor(ctx, a.ID, level, email); err != nil {
+		if s, ok, err = tx.FreeSeatFor(ctx, agreementID, level, email); err != nil {
 			return s, err
 		}
 	}
@@ -47,12 +47,12 @@ func takeSeat(ctx context.Context, tx store.Tx, a *store.Agreement, level vssubs
 		c.Touched++
 		s = store.Seat{Level: level, No: c.Touched, LastEmail: email, LastAssigned: now}
 	default:
-		s, ok, err = tx.OldestFreeSeat(ctx, a.ID, level)
+		s, ok, err = tx.OldestFreeSeat(ctx, agreementID, level)
 		if err != nil {
 			return s, err
 		}
 		if !ok {
-			return s, fmt.Errorf("agreement %s level %s: %d of %d seats assigned and none free", a.ID, level, c.Assigned, c.Purchased)
+			return s, fmt.Errorf("agreement %s level %s: %d of %d seats assigned and none free", agreementID, level, c.Assigned, c.Purchased)
 		}
 		if now.Before(reassignableAt(s)) {
 			return store.Seat{}, reassignError(level, reassignableAt(s))
@@ -60,28 +60,29 @@ func takeSeat(ctx context.Context, tx store.Tx, a *store.Agreement, level vssubs
 		s.LastEmail, s.LastAssigned = email, now
 	}
 	s.Held = true
-	if err := tx.PutSeat(ctx, a.ID, s); err != nil {
+	if err := tx.PutSeat(ctx, agreementID, s); err != nil {
 		return s, err
 	}
 	c.Assigned++
-	a.Seats[level] = c
+	seats[level] = c
 	return s, nil
 }
 
-// releaseSeat frees a subscriber's seat, keeping its history.
-func releaseSeat(ctx context.Context, tx store.Tx, a *store.Agreement, level vssubs.Level, no int) error {
-	s, ok, err := tx.Seat(ctx, a.ID, level, no)
+// releaseSeat frees a subscriber's seat, keeping its history, and counts it in seats, the
+// agreement's own.
+func releaseSeat(ctx context.Context, tx store.Tx, agreementID string, seats map[vssubs.Level]store.SeatCount, level vssubs.Level, no int) error {
+	s, ok, err := tx.Seat(ctx, agreementID, level, no)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("agreement %s level %s: seat %d is not stored", a.ID, level, no)
+		return fmt.Errorf("agreement %s level %s: seat %d is not stored", agreementID, level, no)
 	}
 	s.Held = false
-	c := a.Seats[level]
+	c := seats[level]
 	c.Assigned--
-	a.Seats[level] = c
-	return tx.PutSeat(ctx, a.ID, s)
+	seats[level] = c
+	return tx.PutSeat(ctx, agreementID, s)
 }
 
 func capacityError(level vssubs.Level, c store.SeatCount) *vssubs.APIError {

@@ -42,7 +42,7 @@ func (p *Portal) addSubscriber(rq *request) (int, any, error) {
 			return 0, nil, orDuplicate(err, in.Email)
 		}
 		now := p.cfg.now().UTC()
-		s, err := takeSeat(ctx, tx, &a, in.Level, in.Email, now)
+		s, err := takeSeat(ctx, tx, a.ID, a.EditSeats(), in.Level, in.Email, now)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -157,10 +157,11 @@ func (p *Portal) updateSubscriber(rq *request) (int, any, error) {
 		var seat store.Seat
 		switch {
 		case in.Level != oldLevel:
-			if seat, err = takeSeat(ctx, tx, &a, in.Level, in.Email, now); err != nil {
+			seats := a.EditSeats()
+			if seat, err = takeSeat(ctx, tx, a.ID, seats, in.Level, in.Email, now); err != nil {
 				return 0, nil, err
 			}
-			if err := releaseSeat(ctx, tx, &a, oldLevel, sub.SeatNo); err != nil {
+			if err := releaseSeat(ctx, tx, a.ID, seats, oldLevel, sub.SeatNo); err != nil {
 				return 0, nil, err
 			}
 			if err := recordUsage(ctx, tx, a, oldLevel, now); err != nil {
@@ -232,9 +233,10 @@ func (p *Portal) removeSubscribers(rq *request) (int, any, error) {
 		}
 		now := p.cfg.now().UTC()
 		levels := map[vssubs.Level]bool{}
+		seats := a.EditSeats()
 		for _, id := range req.IDs {
 			sub := gone[id]
-			if err := releaseSeat(ctx, tx, &a, sub.Level, sub.SeatNo); err != nil {
+			if err := releaseSeat(ctx, tx, a.ID, seats, sub.Level, sub.SeatNo); err != nil {
 				return 0, nil, err
 			}
 			if err := tx.DeleteSubscriber(ctx, a.ID, sub.ID); err != nil {

@@ -17,7 +17,6 @@ import (
 	"errors"
 	"maps"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -160,6 +159,12 @@ type User struct {
 
 // Agreement is an Open License agreement with its customer side and partner grants. The
 // subscriptions it holds are stored beside it (Subscriber, Seat, UsagePoint).
+//
+// The maps and Lines of an Agreement that a Tx returns may be the store's own (the memory
+// store shares them rather than copy five maps on every read), and so may those of one
+// passed to PutAgreement once it is stored. Read them freely; change an Agreement only
+// through its Set and Remove methods, which give it a fresh copy of the map they change.
+// The maps of an agreement not yet stored are its creator's to fill.
 type Agreement struct {
 	ID                  string
 	AuthorizationNumber string
@@ -182,42 +187,63 @@ type Agreement struct {
 	AccessRequests map[string]vssubs.AccessRequest `json:",omitempty"`
 }
 
-// Clone copies a deeply, so a change to the copy does not reach the original.
-func (a Agreement) Clone() Agreement { return a.copyFrom(Agreement{}, false) }
-
-// CloneFrom is Clone for a, a new version of old that its store keeps: the slices and
-// maps equal to old's are old's, not copies. It is for a store that never writes to what
-// it keeps, and saves the copies of what a change left alone (an add changes only the
-// seat counts).
-func (a Agreement) CloneFrom(old Agreement) Agreement { return a.copyFrom(old, true) }
-
-// copyFrom copies every slice and map of a, or, when share is set, takes old's where it
-// is equal. It is the one list of them: a field left out would be shared with the caller.
-func (a Agreement) copyFrom(old Agreement, share bool) Agreement {
-	a.Lines = shareOr(share, a.Lines, old.Lines, slices.Equal, func(l []vssubs.OrderLine) []vssubs.OrderLine {
-		return append([]vssubs.OrderLine(nil), l...)
-	})
-	a.Roles = shareOr(share, a.Roles, old.Roles, maps.Equal, cloneMap)
-	a.Admins = shareOr(share, a.Admins, old.Admins, maps.Equal, cloneMap)
-	a.Grants = shareOr(share, a.Grants, old.Grants, maps.Equal, cloneMap)
-	a.Seats = shareOr(share, a.Seats, old.Seats, maps.Equal, cloneMap)
-	a.AccessRequests = shareOr(share, a.AccessRequests, old.AccessRequests, sameAccessRequests, cloneAccessRequests)
+// Clone copies a deeply, so a change to the copy does not reach the original. It is the
+// one list of an Agreement's slices and maps: a field left out would be shared.
+func (a Agreement) Clone() Agreement {
+	a.Lines = append([]vssubs.OrderLine(nil), a.Lines...)
+	a.Roles = cloneMap(a.Roles, 0)
+	a.Admins = cloneMap(a.Admins, 0)
+	a.Grants = cloneMap(a.Grants, 0)
+	a.Seats = cloneMap(a.Seats, 0)
+	a.AccessRequests = cloneAccessRequests(a.AccessRequests)
 	return a
 }
 
-// shareOr returns old when share is set and v equals it, else clone(v).
-func shareOr[T any](share bool, v, old T, equal func(T, T) bool, clone func(T) T) T {
-	if share && equal(v, old) {
-		return old
-	}
-	return clone(v)
+// EditSeats gives a its own copy of its seat counts and returns it, to change in place
+// until a is stored: a bulk add counts every row's seat in it, with one copy.
+func (a *Agreement) EditSeats() map[vssubs.Level]SeatCount {
+	a.Seats = cloneMap(a.Seats, 0)
+	return a.Seats
 }
 
-func cloneMap[K comparable, V any](m map[K]V) map[K]V {
-	out := make(map[K]V, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
+// SetAdmin makes email an admin or super admin of the customer's side, with its details.
+func (a *Agreement) SetAdmin(email string, role vssubs.Role, ad Admin) {
+	a.Roles = with(a.Roles, email, role)
+	a.Admins = with(a.Admins, email, ad)
+}
+
+// RemoveAdmin takes email off the customer's side.
+func (a *Agreement) RemoveAdmin(email string) {
+	a.Roles = without(a.Roles, email)
+	a.Admins = without(a.Admins, email)
+}
+
+// SetGrant sets a partner's grant, by the partner's email.
+func (a *Agreement) SetGrant(email string, g Grant) { a.Grants = with(a.Grants, email, g) }
+
+// SetAccessRequest sets an access request, by its id.
+func (a *Agreement) SetAccessRequest(r vssubs.AccessRequest) {
+	a.AccessRequests = with(a.AccessRequests, r.ID, r)
+}
+
+// with is m, copied, with k set to v: m itself may be a store's.
+func with[K comparable, V any](m map[K]V, k K, v V) map[K]V {
+	out := cloneMap(m, 1)
+	out[k] = v
+	return out
+}
+
+// without is m, copied, without k.
+func without[K comparable, V any](m map[K]V, k K) map[K]V {
+	out := cloneMap(m, 0)
+	delete(out, k)
+	return out
+}
+
+// cloneMap copies m into a map with room for extra more.
+func cloneMap[K comparable, V any](m map[K]V, extra int) map[K]V {
+	out := make(map[K]V, len(m)+extra)
+	maps.Copy(out, m)
 	return out
 }
 
@@ -227,7 +253,7 @@ func cloneAccessRequests(m map[string]vssubs.AccessRequest) map[string]vssubs.Ac
 	if m == nil {
 		return nil
 	}
-	out := cloneMap(m)
+	out := cloneMap(m, 0)
 	for id, r := range out {
 		if r.DecidedAt != nil {
 			at := *r.DecidedAt
@@ -236,14 +262,6 @@ func cloneAccessRequests(m map[string]vssubs.AccessRequest) map[string]vssubs.Ac
 		}
 	}
 	return out
-}
-
-func sameAccessRequests(a, b map[string]vssubs.AccessRequest) bool {
-	return maps.EqualFunc(a, b, func(x, y vssubs.AccessRequest) bool {
-		dx, dy := x.DecidedAt, y.DecidedAt
-		x.DecidedAt, y.DecidedAt = nil, nil
-		return x == y && (dx == dy || dx != nil && dy != nil && *dx == *dy)
-	})
 }
 
 // UnixNano is t in Unix nanoseconds, which hold the years 1678 to 2262; a time past

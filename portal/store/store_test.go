@@ -2,6 +2,7 @@ package store
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -10,51 +11,93 @@ import (
 	vssubs "github.com/vssubs/vssubs-go"
 )
 
-// Clone shares nothing with the original; CloneFrom shares with the old version the
-// slices and maps that did not change, and copies those that did. Both read back equal.
-func TestCloneFromSharesWhatDidNotChange(t *testing.T) {
+func sampleAgreement() Agreement {
 	at := time.Unix(1700000000, 0).UTC()
-	old := Agreement{ID: "agr_k", Lines: []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: 5}},
+	return Agreement{ID: "agr_k", Lines: []vssubs.OrderLine{{Level: vssubs.LevelEnterprise, Quantity: 5}},
 		Roles:  map[string]vssubs.Role{"it@k.example": vssubs.RoleSuperAdmin},
 		Admins: map[string]Admin{}, Grants: map[string]Grant{"p@k.example": {Email: "p@k.example"}},
 		Seats:          map[vssubs.Level]SeatCount{vssubs.LevelEnterprise: {Purchased: 5}},
 		AccessRequests: map[string]vssubs.AccessRequest{"acr_1": {ID: "acr_1", DecidedAt: &at}}}
-	doc := old.Clone()
-	doc.Seats[vssubs.LevelEnterprise] = SeatCount{Purchased: 5, Assigned: 1, Touched: 1}
-	same := func(a, b any) bool { return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() }
+}
+
+// same reports whether two maps or slices are one.
+func same(a, b any) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
+// fields lists an agreement's maps and slices by name, as Clone must copy them all.
+func fields(a Agreement) map[string]any {
+	return map[string]any{"lines": a.Lines, "roles": a.Roles, "admins": a.Admins, "grants": a.Grants,
+		"seats": a.Seats, "access requests": a.AccessRequests}
+}
+
+// Clone shares nothing with the original, a decision time included, and reads back equal.
+func TestCloneSharesNothing(t *testing.T) {
+	orig := sampleAgreement()
+	c := orig.Clone()
+	for name, f := range fields(c) {
+		if same(f, fields(orig)[name]) {
+			t.Errorf("%s is the original's own", name)
+		}
+	}
+	if c.AccessRequests["acr_1"].DecidedAt == orig.AccessRequests["acr_1"].DecidedAt {
+		t.Error("a decision time is the original's own")
+	}
+	if diff := cmp.Diff(orig, c); diff != "" {
+		t.Errorf("copy (-want +got):\n%s", diff)
+	}
+}
+
+// A store may hand out the maps it keeps: each change through a method gives the changed
+// agreement a fresh copy of the maps it touches, leaves the store's version as it was,
+// and keeps sharing the maps it did not touch.
+func TestAChangeCopiesOnlyTheMapsItTouches(t *testing.T) {
 	for _, tc := range []struct {
-		name       string
-		copy       Agreement
-		wantShared map[string]bool
+		name    string
+		change  func(*Agreement)
+		touches []string
+		want    func(Agreement) bool
 	}{
-		{"Clone shares nothing", doc.Clone(), map[string]bool{}},
-		{"CloneFrom shares what did not change", doc.CloneFrom(old), map[string]bool{"lines": true, "roles": true, "admins": true, "grants": true, "access requests": true}},
+		{"EditSeats", func(a *Agreement) { a.EditSeats()[vssubs.LevelEnterprise] = SeatCount{Purchased: 5, Assigned: 1} },
+			[]string{"seats"}, func(a Agreement) bool { return a.Seats[vssubs.LevelEnterprise].Assigned == 1 }},
+		{"SetAdmin", func(a *Agreement) { a.SetAdmin("ad@k.example", vssubs.RoleAdmin, Admin{Name: "Ad"}) },
+			[]string{"roles", "admins"}, func(a Agreement) bool {
+				return a.Roles["ad@k.example"] == vssubs.RoleAdmin && a.Admins["ad@k.example"].Name == "Ad"
+			}},
+		{"RemoveAdmin", func(a *Agreement) { a.RemoveAdmin("it@k.example") },
+			[]string{"roles", "admins"}, func(a Agreement) bool { _, ok := a.Roles["it@k.example"]; return !ok }},
+		{"SetGrant", func(a *Agreement) { a.SetGrant("q@k.example", Grant{Email: "q@k.example"}) },
+			[]string{"grants"}, func(a Agreement) bool { return a.Grants["q@k.example"].Email == "q@k.example" }},
+		{"SetAccessRequest", func(a *Agreement) { a.SetAccessRequest(vssubs.AccessRequest{ID: "acr_2", Status: "pending"}) },
+			[]string{"access requests"}, func(a Agreement) bool { return a.AccessRequests["acr_2"].Status == "pending" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, f := range []struct {
-				name          string
-				copy, old, in any
-			}{
-				{"lines", tc.copy.Lines, old.Lines, doc.Lines},
-				{"roles", tc.copy.Roles, old.Roles, doc.Roles},
-				{"admins", tc.copy.Admins, old.Admins, doc.Admins},
-				{"grants", tc.copy.Grants, old.Grants, doc.Grants},
-				{"seats", tc.copy.Seats, old.Seats, doc.Seats},
-				{"access requests", tc.copy.AccessRequests, old.AccessRequests, doc.AccessRequests},
-			} {
-				if got := same(f.copy, f.old); got != tc.wantShared[f.name] {
-					t.Errorf("%s shared with the old version = %t, want %t", f.name, got, tc.wantShared[f.name])
-				}
-				if same(f.copy, f.in) {
-					t.Errorf("%s is the original's own", f.name)
-				}
+			kept := sampleAgreement()
+			before := kept.Clone()
+			changed := kept // as a store's read hands it out: the same maps
+			tc.change(&changed)
+			if diff := cmp.Diff(before, kept); diff != "" {
+				t.Errorf("the kept version changed (-before +after):\n%s", diff)
 			}
-			if tc.copy.AccessRequests["acr_1"].DecidedAt == doc.AccessRequests["acr_1"].DecidedAt {
-				t.Error("a decision time is the original's own")
+			if !tc.want(changed) {
+				t.Errorf("the change is not in the changed agreement: %+v", changed)
 			}
-			if diff := cmp.Diff(doc, tc.copy); diff != "" {
-				t.Errorf("copy (-want +got):\n%s", diff)
+			for name, f := range fields(changed) {
+				touched := slices.Contains(tc.touches, name)
+				if shared := same(f, fields(kept)[name]); shared == touched {
+					t.Errorf("%s shared with the kept version = %t, want %t", name, shared, !touched)
+				}
 			}
 		})
+	}
+}
+
+// A map that was nil gets one from the first change.
+func TestAChangeToANilMapMakesOne(t *testing.T) {
+	var a Agreement
+	a.SetAccessRequest(vssubs.AccessRequest{ID: "acr_1"})
+	a.RemoveAdmin("x@k.example")
+	if len(a.AccessRequests) != 1 || a.Roles == nil {
+		t.Errorf("after changes to nil maps: %+v", a)
 	}
 }

@@ -307,7 +307,8 @@ func (t *tx) Agreement(_ context.Context, id string) (store.Agreement, bool, err
 	if a == nil {
 		return store.Agreement{}, false, nil
 	}
-	return a.doc.Clone(), true, nil
+	// What the store keeps is never written to (see store.Agreement): the caller gets it.
+	return a.doc, true, nil
 }
 
 func (t *tx) AgreementByLicense(ctx context.Context, lic string) (store.Agreement, bool, error) {
@@ -325,6 +326,7 @@ func (t *tx) PutAgreement(_ context.Context, doc store.Agreement) error {
 	a := t.s.agreements[doc.ID]
 	if a == nil {
 		doc = doc.Clone()
+		doc.Lines = slices.Clip(doc.Lines)
 		// A new agreement: nobody can name it before this transaction commits, so its
 		// lock need not be held.
 		a = newAgreement(doc)
@@ -347,8 +349,9 @@ func (t *tx) PutAgreement(_ context.Context, doc store.Agreement) error {
 		return err
 	}
 	old := a.doc
-	// The store never writes to what it keeps: the maps doc left alone stay shared.
-	doc = doc.CloneFrom(old)
+	// doc's maps are old's, or copies its Set and Remove methods made: kept as they are.
+	// Lines is clipped, as on creation, so that appending to a read of it copies it.
+	doc.Lines = slices.Clip(doc.Lines)
 	// Most changes (a seat taken, a usage count) leave the members as they were.
 	moved := !sameMembers(old, doc)
 	t.s.mu.Lock()

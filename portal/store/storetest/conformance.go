@@ -192,21 +192,22 @@ func testEpochTimes(t *testing.T, s store.Store) {
 	}))
 }
 
-// testAgreementStoredAsACopy changes every map of an agreement after storing it, on its
-// creation and on an update that changes one map: what is read back is what was stored.
+// testAgreementStoredAsACopy changes an agreement after storing it, on its creation (whose
+// maps are its creator's) and through the methods on an update and on a read: what is
+// read back is what was stored.
 func testAgreementStoredAsACopy(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	doc := agreementDoc("agr_copy", 5)
 	doc.Grants["p@x.example"] = store.Grant{PartnerID: "usr_p", Email: "p@x.example", Via: vssubs.GrantOLPRegistration, GrantedAt: time.Unix(1700000000, 0).UTC()}
 	doc.Admins["a@x.example"] = store.Admin{Name: "A", AddedBy: "it@agr_copy.example", AddedAt: time.Unix(1700000000, 0).UTC()}
 	doc.Roles["a@x.example"] = vssubs.RoleAdmin
-	scribble := func(a store.Agreement) {
-		a.Lines[0].Quantity = 99
-		a.Roles["x@x.example"] = vssubs.RoleSuperAdmin
-		a.Admins["x@x.example"] = store.Admin{Name: "X"}
-		a.Grants["x@x.example"] = store.Grant{Email: "x@x.example"}
-		a.Seats[vssubs.LevelProfessional] = store.SeatCount{Purchased: 1}
-		a.Seats[vssubs.LevelEnterprise] = store.SeatCount{Purchased: 99}
+	change := func(a *store.Agreement) {
+		a.Lines = append(a.Lines, vssubs.OrderLine{Level: vssubs.LevelProfessional, Quantity: 1})
+		a.SetAdmin("x@x.example", vssubs.RoleSuperAdmin, store.Admin{Name: "X"})
+		a.RemoveAdmin("a@x.example")
+		a.SetGrant("x@x.example", store.Grant{Email: "x@x.example"})
+		a.EditSeats()[vssubs.LevelEnterprise] = store.SeatCount{Purchased: 99}
+		a.SetAccessRequest(vssubs.AccessRequest{ID: "acr_x"})
 	}
 	read := func() store.Agreement {
 		var got store.Agreement
@@ -220,17 +221,25 @@ func testAgreementStoredAsACopy(t *testing.T, s store.Store) {
 	lock := []string{store.AgreementLock("agr_copy")}
 	want := doc.Clone()
 	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, doc) }))
-	scribble(doc)
+	// The creator's maps: written in place, as a creator may before storing.
+	doc.Lines[0].Quantity = 99
+	doc.Roles["y@x.example"] = vssubs.RoleSuperAdmin
+	doc.Seats[vssubs.LevelEnterprise] = store.SeatCount{Purchased: 99}
 	if diff := cmp.Diff(want, read()); diff != "" {
 		t.Errorf("after a change to the created agreement's maps (-want +got):\n%s", diff)
 	}
 	next := read()
-	next.Seats[vssubs.LevelEnterprise] = store.SeatCount{Purchased: 5, Assigned: 1, Touched: 1}
+	next.EditSeats()[vssubs.LevelEnterprise] = store.SeatCount{Purchased: 5, Assigned: 1, Touched: 1}
 	want = next.Clone()
 	must(t, s.Update(ctx, lock, func(tx store.Tx) error { return tx.PutAgreement(ctx, next) }))
-	scribble(next)
+	change(&next)
 	if diff := cmp.Diff(want, read()); diff != "" {
-		t.Errorf("after a change to the updated agreement's maps (-want +got):\n%s", diff)
+		t.Errorf("after a change to the updated agreement (-want +got):\n%s", diff)
+	}
+	got := read()
+	change(&got)
+	if diff := cmp.Diff(want, read()); diff != "" {
+		t.Errorf("after a change to an agreement read (-want +got):\n%s", diff)
 	}
 }
 
@@ -273,7 +282,7 @@ func testRollback(t *testing.T, s store.Store) {
 	boom := errors.New("a rule refused")
 	err := s.Update(ctx, []string{store.AgreementLock("agr_a")}, func(tx store.Tx) error {
 		a, _, _ := tx.Agreement(ctx, "agr_a")
-		a.Roles["new@x.example"] = vssubs.RoleAdmin
+		a.SetAdmin("new@x.example", vssubs.RoleAdmin, store.Admin{Name: "New"})
 		must(t, tx.PutAgreement(ctx, a))
 		must(t, tx.PutUser(ctx, store.User{ID: "usr_1", Email: "new@x.example", Language: "en"}))
 		must(t, tx.PutSubscriber(ctx, store.Subscriber{SeatNo: 1, Subscriber: vssubs.Subscriber{ID: "sub_1", AgreementID: "agr_a", SubscriberInput: vssubs.SubscriberInput{Email: "s@x.example", Level: vssubs.LevelEnterprise}}}))
@@ -321,7 +330,7 @@ func testLockSerializes(t *testing.T, s store.Store) {
 					}
 					c := a.Seats[vssubs.LevelEnterprise]
 					c.Assigned++
-					a.Seats[vssubs.LevelEnterprise] = c
+					a.EditSeats()[vssubs.LevelEnterprise] = c
 					return tx.PutAgreement(ctx, a)
 				})
 			}
