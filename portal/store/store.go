@@ -162,9 +162,10 @@ type User struct {
 //
 // The maps and Lines of an Agreement that a Tx returns may be the store's own (the memory
 // store shares them rather than copy five maps on every read), and so may those of one
-// passed to PutAgreement once it is stored. Read them freely; change an Agreement only
-// through its Set and Remove methods, which give it a fresh copy of the map they change.
-// The maps of an agreement not yet stored are its creator's to fill.
+// passed to PutAgreement once it is stored. Read them freely, and the decision times its
+// access requests point to; change an Agreement only through its methods (SetAdmin,
+// RemoveAdmin, SetGrant, SetAccessRequest, EditSeats), which give it a fresh copy of the
+// map they change. The maps of an agreement not yet stored are its creator's to fill.
 type Agreement struct {
 	ID                  string
 	AuthorizationNumber string
