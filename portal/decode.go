@@ -98,7 +98,7 @@ func jsonProblem(raw []byte, err error) vssubs.FieldError {
 	case errors.As(err, &se):
 		switch {
 		case errors.Is(se.Err, jsontext.ErrDuplicateName):
-			return vssubs.FieldError{Field: fieldOf(se.JSONPointer, false), Reason: "appears more than once in the same object"}
+			return vssubs.FieldError{Field: fieldOf(se.JSONPointer, true), Reason: "appears more than once in the same object"}
 		case errors.Is(se.Err, io.ErrUnexpectedEOF):
 			return vssubs.FieldError{Field: "body", Reason: "is not valid JSON: it ends before the value is complete"}
 		case se.JSONPointer == "" && json.Valid(raw[:se.ByteOffset]):
@@ -110,12 +110,14 @@ func jsonProblem(raw []byte, err error) vssubs.FieldError {
 		if errors.Is(me.Err, jsonv2.ErrUnknownName) {
 			return vssubs.FieldError{Field: fieldOf(me.JSONPointer, true), Reason: "is not a field of this request"}
 		}
-		got := map[jsontext.Kind]string{'"': "string", '0': "number", 't': "bool", 'f': "bool", '{': "object", '[': "array"}[me.JSONKind]
-		if me.JSONKind == '0' && len(me.JSONValue) > 0 {
-			got += " " + string(me.JSONValue)
+		reason := "does not fit this request"
+		if me.GoType != nil {
+			reason = "must be " + kindName(me.GoType)
 		}
-		reason := "must be " + kindName(me.GoType)
-		if got != "" {
+		if got := jsonKindName(me.JSONKind); got != "" {
+			if me.JSONKind == '0' && len(me.JSONValue) > 0 {
+				got += " " + string(me.JSONValue)
+			}
 			reason += ", not a JSON " + got
 		}
 		return vssubs.FieldError{Field: fieldOf(me.JSONPointer, false), Reason: reason}
@@ -125,8 +127,9 @@ func jsonProblem(raw []byte, err error) vssubs.FieldError {
 
 // fieldOf spells a JSON pointer as the API names fields: rows[3].email, or body for the
 // whole. Every request is an object of objects and lists, without maps, so a token of
-// digits below the top is a list index; the name a decoder did not know is always the
-// last token, which a caller marks with lastIsName. The empty name is spelled "".
+// digits below the top is a list index; the name a decoder did not know, or found twice,
+// is always the last token, which a caller marks with lastIsName. The empty name is
+// spelled "".
 func fieldOf(ptr jsontext.Pointer, lastIsName bool) string {
 	var toks []string
 	for tok := range ptr.Tokens() {
@@ -151,6 +154,24 @@ func fieldOf(ptr jsontext.Pointer, lastIsName bool) string {
 		}
 	}
 	return b.String()
+}
+
+// jsonKindName says what a JSON value of kind k is, as v1's errors did, or "" for a
+// kind no field refuses (null).
+func jsonKindName(k jsontext.Kind) string {
+	switch k {
+	case '"':
+		return "string"
+	case '0':
+		return "number"
+	case 't', 'f':
+		return "bool"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	}
+	return ""
 }
 
 func kindName(t reflect.Type) string {
