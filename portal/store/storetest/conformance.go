@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -240,6 +241,16 @@ func testAgreementStoredAsACopy(t *testing.T, s store.Store) {
 	change(&got)
 	if diff := cmp.Diff(want, read()); diff != "" {
 		t.Errorf("after a change to an agreement read (-want +got):\n%s", diff)
+	}
+	// Lines stored with room to spare: two reads that each append must not share it.
+	roomy := read()
+	roomy.Lines = slices.Grow(roomy.Lines, 4)
+	must(t, s.Update(ctx, lock, func(tx store.Tx) error { return tx.PutAgreement(ctx, roomy) }))
+	first, second := read(), read()
+	first.Lines = append(first.Lines, vssubs.OrderLine{Level: vssubs.LevelProfessional, Quantity: 1})
+	second.Lines = append(second.Lines, vssubs.OrderLine{Level: vssubs.LevelEnterpriseGitHub, Quantity: 2})
+	if last := first.Lines[len(first.Lines)-1]; last.Level != vssubs.LevelProfessional {
+		t.Errorf("a line appended to one read became %+v, appended to another", last)
 	}
 }
 
