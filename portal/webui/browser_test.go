@@ -52,13 +52,18 @@ func newSite(t *testing.T, uiOpts ...webui.Option) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
+	serve(t, srv, ui, p)
+	return s
+}
+
+// serve starts srv with the UI, and stops it and the portal when the test ends.
+func serve(t *testing.T, srv *httptest.Server, ui *webui.UI, p *portal.Portal) {
 	srv.Config.Handler = ui
 	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
 		_ = p.Close()
 	})
-	return s
 }
 
 // client is the API as someone signed in sees it, to check what the UI did.

@@ -52,7 +52,9 @@ func TestNewValidatesItsOptions(t *testing.T) {
 		want string
 	}{
 		{"the API is required", []webui.Option{signIn}, "WithAPI is required"},
-		{"a sign-in is required", []webui.Option{api}, "WithDevSignIn is required"},
+		{"a sign-in is required", []webui.Option{api}, "a sign-in is required"},
+		{"one sign-in only", []webui.Option{api, signIn, webui.WithOIDCSignIn(new(webui.OIDCSignIn))}, "choose one sign-in"},
+		{"a nil OIDC sign-in is refused", []webui.Option{api, webui.WithOIDCSignIn(nil)}, "nil sign-in"},
 		{"an empty base URL is refused", []webui.Option{webui.WithAPI("", nil), signIn}, "base URL is required"},
 		{"a short session key is refused", []webui.Option{api, signIn, webui.WithSessionKey([]byte("short"))}, "32 bytes"},
 		{"a page size over the portal's maximum is refused", []webui.Option{api, signIn, webui.WithPageSize(5000)}, "between 1 and 1000"},

@@ -42,14 +42,21 @@ func (u *UI) agreementPage(r *http.Request, c *call, nav string) (*page, error) 
 	return p, nil
 }
 
+// signInPage asks for an email in dev mode; with OIDC (Data true) it offers the button
+// that goes to the identity provider.
 func (u *UI) signInPage(w http.ResponseWriter, r *http.Request, c *call) error {
 	p := c.newPage()
 	p.Form = map[string]string{"next": localPath(r.URL.Query().Get("next"))}
+	p.Data = u.cfg.oidc != nil
 	u.render(w, r, http.StatusOK, "signin", p)
 	return nil
 }
 
 func (u *UI) signIn(w http.ResponseWriter, r *http.Request, c *call) error {
+	if u.cfg.oidc != nil {
+		u.startOIDC(w, r, r.PostFormValue("next"))
+		return nil
+	}
 	p := c.newPage()
 	p.Form = formValues(r, "email", "next")
 	email := vssubs.NormalizeEmail(p.Form["email"])
@@ -63,7 +70,7 @@ func (u *UI) signIn(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
-	u.startSession(w, r, email, token)
+	u.startSession(w, r, email, token, time.Time{})
 	http.Redirect(w, r, localPath(p.Form["next"]), http.StatusSeeOther)
 	return nil
 }

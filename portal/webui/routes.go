@@ -29,6 +29,7 @@ func (u *UI) routes() http.Handler {
 
 	open("GET /signin", u.signInPage)
 	open("POST /signin", u.signIn)
+	open("GET "+CallbackPath, u.signInCallback)
 	open("POST /signout", u.signOut)
 	open("POST /language", u.switchLanguage)
 	signed("GET /{$}", u.home)

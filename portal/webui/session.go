@@ -38,25 +38,40 @@ func newSealer(key []byte) (sealer, error) {
 	return sealer{aead}, err
 }
 
-func (s sealer) seal(v session) string {
+// sealAs seals v for the cookie name: a value sealed for one cookie does not open as
+// another's.
+func (s sealer) sealAs(name string, v any) string {
 	plain, _ := json.Marshal(v)
 	nonce := make([]byte, s.aead.NonceSize())
 	rand.Read(nonce)
-	return base64.RawURLEncoding.EncodeToString(s.aead.Seal(nonce, nonce, plain, []byte(sessionCookie)))
+	return base64.RawURLEncoding.EncodeToString(s.aead.Seal(nonce, nonce, plain, []byte(name)))
 }
 
-func (s sealer) open(raw string, now time.Time) (session, error) {
+// openAs opens into v what sealAs sealed for the cookie name.
+func (s sealer) openAs(name, raw string, v any) error {
 	b, err := base64.RawURLEncoding.DecodeString(raw)
 	if err != nil || len(b) < s.aead.NonceSize() {
-		return session{}, errors.New("webui: malformed session")
+		return errors.New("webui: malformed " + name)
 	}
 	n := s.aead.NonceSize()
-	plain, err := s.aead.Open(nil, b[:n], b[n:], []byte(sessionCookie))
+	plain, err := s.aead.Open(nil, b[:n], b[n:], []byte(name))
 	if err != nil {
-		return session{}, errors.New("webui: session not sealed by this UI")
+		return errors.New("webui: " + name + " not sealed by this UI")
 	}
+	if err := json.Unmarshal(plain, v); err != nil {
+		return errors.New("webui: malformed " + name)
+	}
+	return nil
+}
+
+func (s sealer) seal(v session) string { return s.sealAs(sessionCookie, v) }
+
+func (s sealer) open(raw string, now time.Time) (session, error) {
 	var v session
-	if err := json.Unmarshal(plain, &v); err != nil || v.Token == "" {
+	if err := s.openAs(sessionCookie, raw, &v); err != nil {
+		return session{}, err
+	}
+	if v.Token == "" {
 		return session{}, errors.New("webui: malformed session")
 	}
 	if now.Unix() >= v.Expires {
@@ -86,9 +101,15 @@ func (u *UI) currentSession(r *http.Request) (session, bool) {
 	return s, err == nil
 }
 
-func (u *UI) startSession(w http.ResponseWriter, r *http.Request, email, token string) {
-	v := session{Email: email, Token: token, Expires: u.cfg.now().Add(sessionTTL).Unix()}
-	http.SetCookie(w, u.cookie(r, sessionCookie, u.sessions.seal(v), sessionTTL))
+// startSession signs email in with token for sessionTTL, or until the token expires when
+// that is sooner (zero: a token the UI cannot see expire).
+func (u *UI) startSession(w http.ResponseWriter, r *http.Request, email, token string, tokenExpires time.Time) {
+	ttl := sessionTTL
+	if !tokenExpires.IsZero() {
+		ttl = min(ttl, tokenExpires.Sub(u.cfg.now()))
+	}
+	v := session{Email: email, Token: token, Expires: u.cfg.now().Add(ttl).Unix()}
+	http.SetCookie(w, u.cookie(r, sessionCookie, u.sessions.seal(v), ttl))
 }
 
 func (u *UI) endSession(w http.ResponseWriter, r *http.Request) {

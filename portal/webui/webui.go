@@ -46,6 +46,7 @@ type config struct {
 	baseURL    string
 	transport  http.RoundTripper
 	signIn     DevSignIn
+	oidc       *OIDCSignIn
 	sessionKey []byte
 	clientOpts []vssubs.Option
 	logger     *slog.Logger
@@ -70,7 +71,7 @@ func WithAPI(baseURL string, rt http.RoundTripper) Option {
 }
 
 // WithDevSignIn signs users in by email alone, with tokens from f: the emulator's dev
-// mode. Required until an identity provider is supported.
+// mode. A UI has it or WithOIDCSignIn.
 func WithDevSignIn(f DevSignIn) Option {
 	return func(c *config) error {
 		if f == nil {
@@ -141,8 +142,11 @@ func New(opts ...Option) (*UI, error) {
 	if cfg.baseURL == "" {
 		return nil, errors.New("webui: WithAPI is required")
 	}
-	if cfg.signIn == nil {
-		return nil, errors.New("webui: WithDevSignIn is required")
+	switch {
+	case cfg.signIn == nil && cfg.oidc == nil:
+		return nil, errors.New("webui: a sign-in is required: WithDevSignIn or WithOIDCSignIn")
+	case cfg.signIn != nil && cfg.oidc != nil:
+		return nil, errors.New("webui: WithDevSignIn and WithOIDCSignIn: choose one sign-in")
 	}
 	if cfg.sessionKey == nil {
 		cfg.sessionKey = make([]byte, 32)
