@@ -5,8 +5,9 @@
 // and which are therefore served on loopback only, or with JWTs from an OpenID Connect
 // issuer such as Microsoft Entra ID.
 //
-// The API is under /v1/; with -dev-tokens, the browser UI (package webui) is at /, a
-// client of that API.
+// The API is under /v1/. The browser UI (package webui), a client of that API, is at /
+// with -dev-tokens, where it signs people in by email, and with -ui-oidc-client-id, where
+// it signs them in with the OIDC issuer.
 //
 //	go run ./cmd/vssubs-portal -dev-tokens           # http://127.0.0.1:8080, state in ./vssubs-portal.db
 //	go run ./cmd/vssubs-portal -dev-tokens -db :memory:          # an empty throwaway portal
@@ -15,7 +16,8 @@
 //	go run ./cmd/vssubs-portal snapshot copy.db      # a consistent copy of the SQLite state
 //	go run ./cmd/vssubs-portal -dev-tokens -faults 503=0.1,429=0.05,retry-after=1s,reset=0.05,latency=20ms
 //	go run ./cmd/vssubs-portal -addr :8443 -oidc-issuer https://login.microsoftonline.com/$TENANT/v2.0 \
-//		-oidc-audience api://vssubs-portal -oidc-email-claim preferred_username
+//		-oidc-audience api://vssubs-portal -oidc-email-claim preferred_username \
+//		-url https://portal.example.com -ui-oidc-client-id $UI_CLIENT_ID -ui-oidc-scopes api://vssubs-portal/access
 //
 // It shuts down gracefully on SIGINT and SIGTERM: requests in flight are answered first,
 // and every answer it gave was committed before it was sent.
@@ -77,6 +79,9 @@ type options struct {
 	devTokens bool
 	devTTL    time.Duration
 	oidc      portal.OIDCConfig
+	// uiOIDC is the browser UI's client registration with the same issuer; without a
+	// client id an OIDC server serves the API alone.
+	uiOIDC    webui.OIDCConfig
 	anonRate  float64
 	anonBurst int
 	limits    serverLimits
@@ -105,6 +110,10 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.StringVar(&o.oidc.Issuer, "oidc-issuer", "", "sign callers in with JWTs from this OpenID Connect issuer")
 	fs.StringVar(&o.oidc.Audience, "oidc-audience", "", "the audience (aud) the issuer's tokens must carry")
 	fs.StringVar(&o.oidc.EmailClaim, "oidc-email-claim", "email", "the token claim holding the caller's email (Entra ID: preferred_username or email)")
+	fs.StringVar(&o.uiOIDC.ClientID, "ui-oidc-client-id", "", "serve the browser UI at /, signing people in with -oidc-issuer as this client; its secret is $VSSUBS_UI_OIDC_CLIENT_SECRET (unset for a public client), its redirect URL -url + "+webui.CallbackPath)
+	var uiScopes string
+	fs.StringVar(&uiScopes, "ui-oidc-scopes", "", "scopes the UI asks for beside openid, email and profile, comma-separated: the portal's API scope, so access tokens carry -oidc-audience")
+	fs.BoolVar(&o.uiOIDC.CallWithIDToken, "ui-oidc-id-token", false, "the UI calls the API with the ID token, for issuers whose access tokens are not JWTs (-oidc-audience is then the UI's client id)")
 	fs.Float64Var(&o.anonRate, "anon-rate", 2, "per-address limit, requests per second, of requests that sign no one in and of dev tokens minted (0 turns it off)")
 	fs.IntVar(&o.anonBurst, "anon-burst", 20, "per-address burst of -anon-rate")
 	fs.DurationVar(&o.limits.readHeader, "read-header-timeout", 5*time.Second, "how long a client may take to send a request's headers")
@@ -133,6 +142,18 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	}
 	if o.anonRate < 0 || (o.anonRate > 0 && o.anonBurst < 1) {
 		return o, &cmdline.UsageError{Msg: "-anon-rate must not be negative, and -anon-burst must be at least 1", Usage: cmdline.UsageOf(fs)}
+	}
+	for sc := range strings.SplitSeq(uiScopes, ",") {
+		if sc = strings.TrimSpace(sc); sc != "" {
+			o.uiOIDC.Scopes = append(o.uiOIDC.Scopes, sc)
+		}
+	}
+	o.uiOIDC.ClientSecret = os.Getenv("VSSUBS_UI_OIDC_CLIENT_SECRET")
+	switch {
+	case o.uiOIDC.ClientID == "" && (len(o.uiOIDC.Scopes) > 0 || o.uiOIDC.CallWithIDToken):
+		return o, &cmdline.UsageError{Msg: "-ui-oidc-scopes and -ui-oidc-id-token need -ui-oidc-client-id", Usage: cmdline.UsageOf(fs)}
+	case o.uiOIDC.ClientID != "" && o.oidc.Issuer == "":
+		return o, &cmdline.UsageError{Msg: "-ui-oidc-client-id needs -oidc-issuer: with -dev-tokens the UI signs people in by email", Usage: cmdline.UsageOf(fs)}
 	}
 	switch {
 	case o.devTokens && o.oidc.Issuer != "":
@@ -245,27 +266,43 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", api)
+	var signIn webui.Option
 	if o.devTokens {
 		// Dev endpoints: anyone who reaches them can sign in as anyone, or read anyone's
 		// mail, so they exist only on loopback (checked above). The browser UI signs in the
-		// same way, so it is served with them; an OIDC sign-in for it is not built yet.
+		// same way.
 		mux.Handle("GET /dev/token", p.DevTokenHandler())
 		mux.Handle("GET /dev/notifications", recent)
+		signIn = webui.WithDevSignIn(func(_ context.Context, email string) (string, error) { return p.Token(email), nil })
+	} else if o.uiOIDC.ClientID != "" {
+		cfg := o.uiOIDC
+		cfg.Issuer, cfg.EmailClaim, cfg.RedirectURL = o.oidc.Issuer, o.oidc.EmailClaim, public+webui.CallbackPath
+		s, err := webui.NewOIDCSignIn(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		signIn = webui.WithOIDCSignIn(s)
+	}
+	if signIn == nil {
+		mux.Handle("/", api)
+	} else {
 		// The UI reaches the API as any client would, over this server's own socket.
 		uiTransport := http.DefaultTransport.(*http.Transport).Clone()
 		defer uiTransport.CloseIdleConnections()
-		ui, err := webui.New(
-			webui.WithAPI(self, uiTransport),
-			webui.WithDevSignIn(func(_ context.Context, email string) (string, error) { return p.Token(email), nil }),
+		uiOpts := []webui.Option{
+			webui.WithAPI(self, uiTransport), signIn,
 			webui.WithClientOptions(vssubs.WithRules(p.Rules())),
 			webui.WithLogger(logger),
-		)
+		}
+		if strings.HasPrefix(public, "https://") {
+			// Behind a proxy that terminates TLS: the cookies must still be Secure.
+			uiOpts = append(uiOpts, webui.WithSecureCookies())
+		}
+		ui, err := webui.New(uiOpts...)
 		if err != nil {
 			return err
 		}
 		mux.Handle("/", ui)
-	} else {
-		mux.Handle("/", api)
 	}
 	l := o.limits
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: l.readHeader, ReadTimeout: l.read, WriteTimeout: l.write,

@@ -156,6 +156,9 @@ func TestBadFlagsAreRefused(t *testing.T) {
 		{"-dev-tokens", "-oidc-issuer", "http://127.0.0.1:1", "-oidc-audience", "a"},
 		{"-oidc-issuer", "http://127.0.0.1:1"},
 		{"-oidc-issuer", "http://127.0.0.1:1", "-oidc-audience", "unreachable"},
+		{"-dev-tokens", "-ui-oidc-client-id", "ui"},
+		{"-dev-tokens", "-ui-oidc-scopes", "api://x/access"},
+		{"-dev-tokens", "-ui-oidc-id-token"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			if args[0] == "-no-sign-in" {
@@ -206,6 +209,46 @@ func TestAnOIDCServerTakesTheIssuersTokensAndMintsNone(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("/dev/token on an OIDC server: %s, want 404", resp.Status)
+	}
+}
+
+// With a client id for the UI, an OIDC server serves the browser UI, which signs people
+// in at the issuer and calls the API over the server's socket with the token it got.
+func TestAnOIDCServerServesTheUISignedInAtTheIssuer(t *testing.T) {
+	const aud, client, secret = "api://vssubs-portal", "vssubs-webui", "ui-secret"
+	is := oidctest.New(t, aud)
+	t.Setenv("VSSUBS_UI_OIDC_CLIENT_SECRET", secret)
+	s := start(t, "-oidc-issuer", is.URL, "-oidc-audience", aud, "-ui-oidc-client-id", client)
+	base := "http://" + s.addr
+	is.AddCodeClient(client, secret, base+"/signin/callback")
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The browser: it follows redirects, except to the UI's own pages, which are checked.
+	c := &http.Client{Transport: s.hc.Transport, Jar: jar}
+	resp, err := c.PostForm(base+"/signin", url.Values{"next": {"/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	authorize := resp.Request.URL // the issuer's sign-in page, where the redirect led
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(authorize.String(), is.URL+"/authorize?") {
+		t.Fatalf("the sign-in button leads to %s (%s), want the issuer's page", authorize, resp.Status)
+	}
+	form := authorize.Query()
+	form.Set("email", "pat@reseller.com")
+	form.Set("approve", "yes")
+	resp, err = c.PostForm(is.URL+"/authorize", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// Signed in with no role yet: the UI shows the not-recognized notice, which it learnt
+	// from the API with the issuer's token.
+	if resp.Request.URL.Path != "/not-recognized" || resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "pat@reseller.com") {
+		t.Errorf("after signing in at the issuer the browser is at %s (%s), want /not-recognized naming the person", resp.Request.URL, resp.Status)
 	}
 }
 
