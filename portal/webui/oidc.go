@@ -85,14 +85,18 @@ func NewOIDCSignIn(ctx context.Context, cfg OIDCConfig) (*OIDCSignIn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webui: NewOIDCSignIn: discovery at %s: %w", cfg.Issuer, err)
 	}
-	return &OIDCSignIn{
+	s := &OIDCSignIn{
 		oauth: oauth2.Config{
 			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, RedirectURL: cfg.RedirectURL,
 			Endpoint: provider.Endpoint(), Scopes: append([]string{oidc.ScopeOpenID, "email", "profile"}, cfg.Scopes...),
 		},
 		verifier: provider.Verifier(&oidc.Config{ClientID: cfg.ClientID}),
 		claim:    cfg.EmailClaim, useID: cfg.CallWithIDToken, client: hc,
-	}, nil
+	}
+	if s.origin() == "" {
+		return nil, fmt.Errorf("webui: NewOIDCSignIn: the provider's authorization endpoint %q is not an http(s) URL", s.oauth.Endpoint.AuthURL)
+	}
+	return s, nil
 }
 
 // WithOIDCSignIn signs people in with an identity provider (see NewOIDCSignIn), in place
@@ -105,6 +109,22 @@ func WithOIDCSignIn(s *OIDCSignIn) Option {
 		c.oidc = s
 		return nil
 	}
+}
+
+// origin is the scheme and host of the provider's sign-in page, where the UI's sign-in
+// form sends the browser.
+func (o *OIDCSignIn) origin() string {
+	u, err := url.Parse(o.oauth.Endpoint.AuthURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return ""
+	}
+	// It goes into the Content-Security-Policy: nothing but a host and a port.
+	for _, c := range u.Host {
+		if !(c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return ""
+		}
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 const (

@@ -286,3 +286,33 @@ func TestTheCallbackIsNotFoundInDevMode(t *testing.T) {
 		t.Errorf("status %d, want 404", resp.StatusCode)
 	}
 }
+
+// In a real Chromium: the sign-in button leads to the identity provider's page, and the
+// person who signs in there comes back signed in to the UI.
+func TestBrowserSignInAtTheIdentityProvider(t *testing.T) {
+	o := newOIDCSite(t, false)
+	b := newBrowser(t, &site{URL: o.URL, Portal: o.Portal})
+	b.shot = 90 // its screens are numbered after the story's
+	pat := b.user("partner", patEmail)
+	pat.open("/register")
+	if got := pat.path(); !strings.HasPrefix(got, "/signin") {
+		t.Fatalf("a stranger lands on %s, want the sign-in page", got)
+	}
+	pat.see("#signin", "Sign in with your organization")
+	pat.step("oidc-sign-in")
+	pat.click("#signin")
+	if got := pat.path(); !strings.HasPrefix(got, o.Issuer.URL+"/authorize?") {
+		t.Fatalf("the sign-in button leads to %s, want the provider's page", got)
+	}
+	pat.fill(map[string]string{"#email": patEmail})
+	pat.click("#approve")
+	pat.see(".user", patEmail)
+	if got := pat.path(); got != "/register" {
+		t.Errorf("signed in, the partner is at %s, want /register, where they were going", got)
+	}
+	for _, u := range b.requested() {
+		if strings.Contains(u, "access_token") || strings.Contains(u, "id_token") {
+			t.Errorf("a URL carries a token: %s", u)
+		}
+	}
+}

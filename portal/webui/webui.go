@@ -206,10 +206,16 @@ func tokenFrom(ctx context.Context) (string, error) {
 }
 
 // securityHeaders are sent with every answer. The policy allows scripts, styles and
-// images from the UI's own origin only: no inline script, no CDN, no framing.
-func securityHeaders(next http.Handler) http.Handler {
-	const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
-		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+// images from the UI's own origin only: no inline script, no CDN, no framing. Forms post
+// to the UI alone, except that the sign-in form's answer may lead to formOrigin, the
+// identity provider's ("" when there is none).
+func securityHeaders(next http.Handler, formOrigin string) http.Handler {
+	formAction := "'self'"
+	if formOrigin != "" {
+		formAction += " " + formOrigin
+	}
+	csp := "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+		"form-action " + formAction + "; frame-ancestors 'none'; base-uri 'none'"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", csp)
