@@ -98,7 +98,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	var o options
 	var spec, level string
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	fs.StringVar(&o.url, "url", "", "the URL browsers reach the portal at, for the links in notifications (default http://ADDR/)")
+	fs.StringVar(&o.url, "url", "", "the URL browsers reach the portal at, for the links in notifications and the UI's OIDC redirect URL (default http://ADDR/)")
 	fs.StringVar(&spec, "faults", "", "faults to inject, such as 503=0.1,429=0.1,retry-after=1s,reset=0.1,latency=20ms,seed=7")
 	fs.Float64Var(&o.rate, "rate", 50, "per-caller rate limit, requests per second (0 turns it off)")
 	fs.IntVar(&o.burst, "burst", 100, "per-caller burst")

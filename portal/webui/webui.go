@@ -6,7 +6,9 @@
 // the portal and the UI works on every backend. Pages are rendered on the server with
 // html/template from embedded files, every flow works without JavaScript, and the
 // handler sets a Content-Security-Policy with no inline script, an HttpOnly SameSite=Lax
-// session cookie (Secure on TLS) and cross-origin protection on every form.
+// session cookie (Secure on TLS) and cross-origin protection on every form. People sign
+// in by email in the emulator's dev mode (WithDevSignIn), or at an OpenID Connect
+// provider (WithOIDCSignIn).
 package webui
 
 import (
