@@ -182,11 +182,13 @@ func (u *UI) signInCallback(w http.ResponseWriter, r *http.Request, c *call) err
 		return refuse(http.StatusUnauthorized, c.T("signin.refused", q.Get("error")))
 	}
 	email, token, until, err := u.cfg.oidc.finish(r.Context(), q.Get("code"), p)
+	if err == nil {
+		err = u.startSession(w, r, email, token, until)
+	}
 	if err != nil {
 		u.cfg.logger.Warn("webui: OIDC sign-in refused", slog.String("error", err.Error()))
 		return refuse(http.StatusUnauthorized, c.T("signin.failed"))
 	}
-	u.startSession(w, r, email, token, until)
 	http.Redirect(w, r, localPath(p.Next), http.StatusSeeOther)
 	return nil
 }

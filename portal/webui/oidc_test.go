@@ -187,10 +187,11 @@ func TestOIDCSignInCallsThePortalAsThePerson(t *testing.T) {
 // A sign-in comes back once, to the browser that started it, with what it was sent
 // with; anything else is refused and signs nobody in.
 func TestOIDCSignInRefusesWhatItDidNotStart(t *testing.T) {
-	s := newOIDCSite(t, false)
+	accessSite, idTokenSite := newOIDCSite(t, false), newOIDCSite(t, true)
 	email := "pat@fabrikam-partners.com"
 	for _, tc := range []struct {
 		name    string
+		site    *oidcSite // accessSite when nil
 		tamper  func(t *testing.T, c *http.Client, callback *url.URL) (*http.Client, *url.URL)
 		idToken func(claims map[string]any)
 		approve string
@@ -213,7 +214,7 @@ func TestOIDCSignInRefusesWhatItDidNotStart(t *testing.T) {
 					t.Fatal(err)
 				}
 				location(t, resp, http.StatusSeeOther)
-				out, err := c.PostForm(s.URL+"/signout", nil)
+				out, err := c.PostForm(accessSite.URL+"/signout", nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -225,8 +226,16 @@ func TestOIDCSignInRefusesWhatItDidNotStart(t *testing.T) {
 		{name: "an ID token for another client", idToken: func(c map[string]any) { c["aud"] = "another-app" }, status: http.StatusUnauthorized, says: "could not be verified"},
 		{name: "an expired ID token", idToken: func(c map[string]any) { c["exp"] = time.Now().Add(-time.Minute).Unix() }, status: http.StatusUnauthorized, says: "could not be verified"},
 		{name: "an ID token whose email is not one", idToken: func(c map[string]any) { c["email"] = "pat at fabrikam" }, status: http.StatusUnauthorized, says: "could not be verified"},
+		// Called with the ID token: one too large for a cookie is refused, not dropped by
+		// the browser, which would send the person back to sign in forever.
+		{name: "a token too large for the session cookie", site: idTokenSite, idToken: func(c map[string]any) { c["groups"] = strings.Repeat("g", 4000) },
+			status: http.StatusUnauthorized, says: "could not be verified"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			s := tc.site
+			if s == nil {
+				s = accessSite
+			}
 			s.Issuer.OnIDToken(tc.idToken)
 			t.Cleanup(func() { s.Issuer.OnIDToken(nil) })
 			c := noRedirect(t)

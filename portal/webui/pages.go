@@ -70,7 +70,9 @@ func (u *UI) signIn(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
-	u.startSession(w, r, email, token, time.Time{})
+	if err := u.startSession(w, r, email, token, time.Time{}); err != nil {
+		return err
+	}
 	http.Redirect(w, r, localPath(p.Form["next"]), http.StatusSeeOther)
 	return nil
 }

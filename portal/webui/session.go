@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -101,15 +102,26 @@ func (u *UI) currentSession(r *http.Request) (session, bool) {
 	return s, err == nil
 }
 
+// maxCookie is the largest cookie value browsers are bound to keep (RFC 6265 asks for
+// 4096 bytes per cookie, name and attributes included); a larger one is dropped silently
+// and would send the person back to sign in forever.
+const maxCookie = 3800
+
 // startSession signs email in with token for sessionTTL, or until the token expires when
-// that is sooner (zero: a token the UI cannot see expire).
-func (u *UI) startSession(w http.ResponseWriter, r *http.Request, email, token string, tokenExpires time.Time) {
+// that is sooner (zero: a token the UI cannot see expire). A token too large for a cookie
+// is an error, not a session the browser would drop.
+func (u *UI) startSession(w http.ResponseWriter, r *http.Request, email, token string, tokenExpires time.Time) error {
 	ttl := sessionTTL
 	if !tokenExpires.IsZero() {
 		ttl = min(ttl, tokenExpires.Sub(u.cfg.now()))
 	}
 	v := session{Email: email, Token: token, Expires: u.cfg.now().Add(ttl).Unix()}
-	http.SetCookie(w, u.cookie(r, sessionCookie, u.sessions.seal(v), ttl))
+	sealed := u.sessions.seal(v)
+	if len(sealed) > maxCookie {
+		return fmt.Errorf("webui: a %d-byte token does not fit in the session cookie (%d bytes sealed, at most %d)", len(token), len(sealed), maxCookie)
+	}
+	http.SetCookie(w, u.cookie(r, sessionCookie, sealed, ttl))
+	return nil
 }
 
 func (u *UI) endSession(w http.ResponseWriter, r *http.Request) {
