@@ -186,8 +186,14 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 		return err
 	}
 	defer ln.Close()
-	if tcp, ok := ln.Addr().(*net.TCPAddr); o.devTokens && (!ok || !tcp.IP.IsLoopback()) {
+	tcp, ok := ln.Addr().(*net.TCPAddr)
+	loopback := ok && tcp.IP.IsLoopback()
+	if o.devTokens && !loopback {
 		return fmt.Errorf("-dev-tokens let anyone who reaches the server sign in as anyone: listen on a loopback address such as 127.0.0.1:8080, not %s, or sign in with -oidc-issuer", ln.Addr())
+	}
+	if o.uiOIDC.ClientID != "" && o.url == "" && !loopback {
+		// The provider sends browsers back to -url: the listening address is no such URL.
+		return fmt.Errorf("-ui-oidc-client-id needs -url, the address browsers reach the UI at (the redirect URL registered with the issuer is -url + %s)", webui.CallbackPath)
 	}
 	self := "http://" + ln.Addr().String() + "/"
 	public := strings.TrimSuffix(o.url, "/")

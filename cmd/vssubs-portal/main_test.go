@@ -172,6 +172,19 @@ func TestBadFlagsAreRefused(t *testing.T) {
 	}
 }
 
+// Off loopback, the UI's redirect URL can only come from -url.
+func TestAnOIDCUIOffLoopbackNeedsItsURL(t *testing.T) {
+	is := oidctest.New(t, "api://vssubs-portal")
+	// Refused at once; a server that started instead is stopped after a while.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := run(ctx, []string{"-addr", "0.0.0.0:0", "-db", ":memory:", "-oidc-issuer", is.URL, "-oidc-audience", "api://vssubs-portal",
+		"-ui-oidc-client-id", "vssubs-webui"}, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "needs -url") {
+		t.Errorf("run = %v, want a refusal asking for -url", err)
+	}
+}
+
 // Dev tokens let anyone who reaches /dev/token sign in as anyone, so the server refuses
 // them on any address but loopback.
 func TestDevTokensAreRefusedOffLoopback(t *testing.T) {
