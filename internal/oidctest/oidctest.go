@@ -1,6 +1,6 @@
 // Package oidctest runs a local OpenID Connect issuer for tests: a discovery document, a
-// key set (JWKS), a sign-in page for the authorization code flow (with PKCE) and a token
-// endpoint for it and for client credentials, over httptest, with keys generated on each
+// key set (JWKS), a sign-in page for the authorization code flow (with PKCE), a token
+// endpoint for it and for client credentials, and an end-session page, over httptest, with keys generated on each
 // run, so sign-in is tested against real signed tokens and nothing leaves the machine.
 package oidctest
 
@@ -39,9 +39,11 @@ type Issuer struct {
 	keyFetch  int
 	// codeClients are the clients of the authorization code flow, by id; codes are the
 	// codes issued and not yet redeemed.
-	codeClients map[string]codeClient
-	codes       map[string]grant
-	idTokenHook func(claims map[string]any)
+	codeClients  map[string]codeClient
+	codes        map[string]grant
+	idTokenHook  func(claims map[string]any)
+	logouts      int
+	noEndSession bool
 }
 
 type codeClient struct{ secret, redirectURL string }
@@ -79,6 +81,7 @@ func New(tb testing.TB, audience string) *Issuer {
 	mux.HandleFunc("POST /token", is.token)
 	mux.HandleFunc("GET /authorize", is.authorizePage)
 	mux.HandleFunc("POST /authorize", is.authorize)
+	mux.HandleFunc("GET /logout", is.logout)
 	is.srv = httptest.NewServer(mux)
 	is.URL = is.srv.URL
 	tb.Cleanup(is.srv.Close)
@@ -186,16 +189,23 @@ func Unsigned(tb testing.TB, header, claims map[string]any) string {
 }
 
 func (is *Issuer) discovery(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{
+	doc := map[string]any{
 		"issuer":                                is.URL,
 		"jwks_uri":                              is.URL + "/keys",
 		"token_endpoint":                        is.URL + "/token",
 		"authorization_endpoint":                is.URL + "/authorize",
+		"end_session_endpoint":                  is.URL + "/logout",
 		"id_token_signing_alg_values_supported": []string{"ES256"},
 		"response_types_supported":              []string{"code"},
 		"subject_types_supported":               []string{"public"},
-	})
+	}
+	is.mu.Lock()
+	if is.noEndSession {
+		delete(doc, "end_session_endpoint")
+	}
+	is.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(doc)
 }
 
 func (is *Issuer) keys(w http.ResponseWriter, _ *http.Request) {
@@ -366,4 +376,39 @@ func (is *Issuer) authorize(w http.ResponseWriter, r *http.Request) {
 		back.Set("code", code)
 	}
 	http.Redirect(w, r, f.Get("redirect_uri")+"?"+back.Encode(), http.StatusFound)
+}
+
+// HideEndSession leaves the end-session page out of the discovery document from now on,
+// as providers without RP-initiated logout do.
+func (is *Issuer) HideEndSession() {
+	is.mu.Lock()
+	is.noEndSession = true
+	is.mu.Unlock()
+}
+
+// Logouts counts the sign-outs the end-session page took.
+func (is *Issuer) Logouts() int {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	return is.logouts
+}
+
+// logout is the end-session page (OpenID Connect RP-Initiated Logout): it ends the
+// person's session and sends the browser back to the client, on the client's own origin
+// only.
+func (is *Issuer) logout(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	is.mu.Lock()
+	c, known := is.codeClients[q.Get("client_id")]
+	is.mu.Unlock()
+	back, err := url.Parse(q.Get("post_logout_redirect_uri"))
+	registered, _ := url.Parse(c.redirectURL)
+	if !known || err != nil || registered == nil || back.Scheme != registered.Scheme || back.Host != registered.Host {
+		http.Error(w, "unknown client or post_logout_redirect_uri", http.StatusBadRequest)
+		return
+	}
+	is.mu.Lock()
+	is.logouts++
+	is.mu.Unlock()
+	http.Redirect(w, r, back.String(), http.StatusFound)
 }

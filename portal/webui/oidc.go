@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -57,6 +59,8 @@ type OIDCSignIn struct {
 	claim    string
 	useID    bool
 	client   *http.Client
+	// endSession is the provider's end_session_endpoint, "" when it publishes none.
+	endSession string
 }
 
 // NewOIDCSignIn fetches the provider's discovery document and returns the sign-in for
@@ -96,6 +100,15 @@ func NewOIDCSignIn(ctx context.Context, cfg OIDCConfig) (*OIDCSignIn, error) {
 	if s.origin() == "" {
 		return nil, fmt.Errorf("webui: NewOIDCSignIn: the provider's authorization endpoint %q is not an http(s) URL", s.oauth.Endpoint.AuthURL)
 	}
+	var meta struct {
+		EndSession string `json:"end_session_endpoint"`
+	}
+	if err := provider.Claims(&meta); err == nil && meta.EndSession != "" {
+		if originOf(meta.EndSession) == "" {
+			return nil, fmt.Errorf("webui: NewOIDCSignIn: the provider's end_session_endpoint %q is not an http(s) URL", meta.EndSession)
+		}
+		s.endSession = meta.EndSession
+	}
 	return s, nil
 }
 
@@ -111,10 +124,39 @@ func WithOIDCSignIn(s *OIDCSignIn) Option {
 	}
 }
 
-// origin is the scheme and host of the provider's sign-in page, where the UI's sign-in
-// form sends the browser.
-func (o *OIDCSignIn) origin() string {
-	u, err := url.Parse(o.oauth.Endpoint.AuthURL)
+// origins are the scheme and host of the provider's pages the UI's forms send the browser
+// to: its sign-in page, and its sign-out page when it has one.
+func (o *OIDCSignIn) origins() []string {
+	var out []string
+	for _, u := range []string{o.oauth.Endpoint.AuthURL, o.endSession} {
+		if origin := originOf(u); origin != "" && !slices.Contains(out, origin) {
+			out = append(out, origin)
+		}
+	}
+	return out
+}
+
+// origin is the scheme and host of the provider's sign-in page.
+func (o *OIDCSignIn) origin() string { return originOf(o.oauth.Endpoint.AuthURL) }
+
+// signOutURL is where signing out sends the browser: the provider's end-session page,
+// which sends it back to the UI's sign-in page, or "" when the provider has none.
+func (o *OIDCSignIn) signOutURL() string {
+	if o.endSession == "" {
+		return ""
+	}
+	back := strings.TrimSuffix(o.oauth.RedirectURL, CallbackPath) + "/signin"
+	q := url.Values{"client_id": {o.oauth.ClientID}, "post_logout_redirect_uri": {back}}
+	sep := "?"
+	if strings.Contains(o.endSession, "?") {
+		sep = "&"
+	}
+	return o.endSession + sep + q.Encode()
+}
+
+// originOf returns the scheme and host of an http(s) URL, or "" for anything else.
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return ""
 	}

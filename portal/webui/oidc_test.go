@@ -31,12 +31,16 @@ type oidcSite struct {
 }
 
 // newOIDCSite serves the UI with OIDC sign-in. With idToken, the UI calls the API with the
-// ID token and the portal's audience is the UI's client id.
-func newOIDCSite(t *testing.T, idToken bool) *oidcSite {
+// ID token and the portal's audience is the UI's client id. setUp readies the issuer
+// before the UI reads its discovery document.
+func newOIDCSite(t *testing.T, idToken bool, setUp ...func(*oidctest.Issuer)) *oidcSite {
 	t.Helper()
 	ctx := context.Background()
 	// Access tokens are for apiAudience; with idToken the portal takes only ID tokens.
 	is := oidctest.New(t, apiAudience)
+	for _, f := range setUp {
+		f(is)
+	}
 	audience := apiAudience
 	if idToken {
 		audience = uiClientID
@@ -261,6 +265,67 @@ func TestOIDCSignInRefusesWhatItDidNotStart(t *testing.T) {
 	}
 }
 
+// signInAs walks the whole sign-in of email in browser c.
+func (s *oidcSite) signInAs(t *testing.T, c *http.Client, email string) {
+	t.Helper()
+	resp, err := c.Get(atProvider(t, c, s.toProvider(t, c, "/"), email, "yes").String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	location(t, resp, http.StatusSeeOther)
+}
+
+// Signing out ends the UI's session, and the provider's when it has an end-session page,
+// which sends the browser back to the sign-in page.
+func TestOIDCSignOutEndsTheProvidersSessionToo(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		endSession bool
+	}{
+		{"at a provider with an end-session page", true},
+		{"at a provider without one", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var setUp []func(*oidctest.Issuer)
+			if !tc.endSession {
+				setUp = append(setUp, (*oidctest.Issuer).HideEndSession)
+			}
+			s := newOIDCSite(t, false, setUp...)
+			c := noRedirect(t)
+			s.signInAs(t, c, "pat@fabrikam-partners.com")
+			resp, err := c.PostForm(s.URL+"/signout", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ck := sessionCookie(resp); ck == nil || ck.MaxAge >= 0 {
+				t.Errorf("signing out leaves the session cookie: %+v", ck)
+			}
+			next := location(t, resp, http.StatusSeeOther)
+			want := s.URL + "/signin"
+			if tc.endSession {
+				if got := next.Scheme + "://" + next.Host + next.Path; got != s.Issuer.URL+"/logout" ||
+					next.Query().Get("client_id") != uiClientID || next.Query().Get("post_logout_redirect_uri") != want {
+					t.Fatalf("signing out goes to %s, want the provider's end-session page, back to %s", next, want)
+				}
+				resp, err := c.Get(next.String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				next = location(t, resp, http.StatusFound)
+			}
+			if next.String() != want {
+				t.Errorf("signed out, the browser ends at %s, want %s", next, want)
+			}
+			if got, wantLogouts := s.Issuer.Logouts(), map[bool]int{true: 1, false: 0}[tc.endSession]; got != wantLogouts {
+				t.Errorf("the provider took %d sign-outs, want %d", got, wantLogouts)
+			}
+			if resp, _ := get(t, c, s.URL+"/register"); resp.StatusCode != http.StatusSeeOther {
+				t.Errorf("signed out, /register answers %d, want the sign-in redirect", resp.StatusCode)
+			}
+		})
+	}
+}
+
 func TestNewOIDCSignInValidatesItsConfiguration(t *testing.T) {
 	is := oidctest.New(t, apiAudience)
 	good := webui.OIDCConfig{Issuer: is.URL, ClientID: uiClientID, RedirectURL: "https://portal.example.com/signin/callback", HTTPClient: is.Client()}
@@ -296,8 +361,9 @@ func TestTheCallbackIsNotFoundInDevMode(t *testing.T) {
 	}
 }
 
-// In a real Chromium: the sign-in button leads to the identity provider's page, and the
-// person who signs in there comes back signed in to the UI.
+// In a real Chromium: the sign-in button leads to the identity provider's page, the
+// person who signs in there comes back signed in to the UI, and signing out passes by the
+// provider's end-session page back to the sign-in page.
 func TestBrowserSignInAtTheIdentityProvider(t *testing.T) {
 	o := newOIDCSite(t, false)
 	b := newBrowser(t, &site{URL: o.URL, Portal: o.Portal})
@@ -318,6 +384,11 @@ func TestBrowserSignInAtTheIdentityProvider(t *testing.T) {
 	pat.see(".user", patEmail)
 	if got := pat.path(); got != "/register" {
 		t.Errorf("signed in, the partner is at %s, want /register, where they were going", got)
+	}
+	pat.click("#signout")
+	pat.see("#signin", "Sign in with your organization")
+	if got := o.Issuer.Logouts(); got != 1 {
+		t.Errorf("signing out ended %d sessions at the provider, want 1", got)
 	}
 	for _, u := range b.requested() {
 		if strings.Contains(u, "access_token") || strings.Contains(u, "id_token") {

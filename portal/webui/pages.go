@@ -77,9 +77,17 @@ func (u *UI) signIn(w http.ResponseWriter, r *http.Request, c *call) error {
 	return nil
 }
 
+// signOut ends the UI's session and, with a provider that has an end-session page, the
+// provider's too: the provider sends the browser back to the sign-in page.
 func (u *UI) signOut(w http.ResponseWriter, r *http.Request, c *call) error {
 	u.endSession(w, r)
-	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+	to := "/signin"
+	if u.cfg.oidc != nil {
+		if end := u.cfg.oidc.signOutURL(); end != "" {
+			to = end
+		}
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
 }
 

@@ -66,11 +66,11 @@ func (u *UI) routes() http.Handler {
 
 	// Every form posts to the UI's own origin; a cross-site POST is refused before any
 	// screen runs (Sec-Fetch-Site, else Origin against Host).
-	var provider string
+	var provider []string
 	if u.cfg.oidc != nil {
-		provider = u.cfg.oidc.origin()
+		provider = u.cfg.oidc.origins()
 	}
-	return securityHeaders(http.NewCrossOriginProtection().Handler(mux), provider)
+	return securityHeaders(http.NewCrossOriginProtection().Handler(mux), provider...)
 }
 
 // serve runs a screen with its language, session and client, and turns its error into

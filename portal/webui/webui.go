@@ -209,13 +209,10 @@ func tokenFrom(ctx context.Context) (string, error) {
 
 // securityHeaders are sent with every answer. The policy allows scripts, styles and
 // images from the UI's own origin only: no inline script, no CDN, no framing. Forms post
-// to the UI alone, except that the sign-in form's answer may lead to formOrigin, the
-// identity provider's ("" when there is none).
-func securityHeaders(next http.Handler, formOrigin string) http.Handler {
-	formAction := "'self'"
-	if formOrigin != "" {
-		formAction += " " + formOrigin
-	}
+// to the UI alone, except that the answers to signing in and out may lead to
+// formOrigins, the identity provider's.
+func securityHeaders(next http.Handler, formOrigins ...string) http.Handler {
+	formAction := strings.Join(append([]string{"'self'"}, formOrigins...), " ")
 	csp := "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 		"form-action " + formAction + "; frame-ancestors 'none'; base-uri 'none'"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
