@@ -97,7 +97,7 @@ func NewOIDCSignIn(ctx context.Context, cfg OIDCConfig) (*OIDCSignIn, error) {
 		verifier: provider.Verifier(&oidc.Config{ClientID: cfg.ClientID}),
 		claim:    cfg.EmailClaim, useID: cfg.CallWithIDToken, client: hc,
 	}
-	if s.origin() == "" {
+	if originOf(s.oauth.Endpoint.AuthURL) == "" {
 		return nil, fmt.Errorf("webui: NewOIDCSignIn: the provider's authorization endpoint %q is not an http(s) URL", s.oauth.Endpoint.AuthURL)
 	}
 	var meta struct {
@@ -135,9 +135,6 @@ func (o *OIDCSignIn) origins() []string {
 	}
 	return out
 }
-
-// origin is the scheme and host of the provider's sign-in page.
-func (o *OIDCSignIn) origin() string { return originOf(o.oauth.Endpoint.AuthURL) }
 
 // signOutURL is where signing out sends the browser: the provider's end-session page,
 // which sends it back to the UI's sign-in page, or "" when the provider has none.
@@ -221,7 +218,12 @@ func (u *UI) signInCallback(w http.ResponseWriter, r *http.Request, c *call) err
 	case !ok || subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(p.State)) != 1:
 		return refuse(http.StatusBadRequest, c.T("signin.stale"))
 	case q.Get("error") != "":
-		return refuse(http.StatusUnauthorized, c.T("signin.refused", q.Get("error")))
+		// An RFC 6749 error code, such as access_denied: short, and shown as text.
+		code := q.Get("error")
+		if len(code) > 64 {
+			code = strings.ToValidUTF8(code[:64], "")
+		}
+		return refuse(http.StatusUnauthorized, c.T("signin.refused", code))
 	}
 	email, token, until, err := u.cfg.oidc.finish(r.Context(), q.Get("code"), p)
 	if err == nil {
