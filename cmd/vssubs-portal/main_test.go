@@ -172,6 +172,36 @@ func TestBadFlagsAreRefused(t *testing.T) {
 	}
 }
 
+// Behind a proxy that terminates TLS (-url https://…), the UI's cookies are Secure even
+// though the server itself speaks plain HTTP, and the provider is told the public URL.
+func TestAnOIDCUIBehindTLSSetsSecureCookies(t *testing.T) {
+	is := oidctest.New(t, "api://vssubs-portal")
+	s := start(t, "-oidc-issuer", is.URL, "-oidc-audience", "api://vssubs-portal", "-ui-oidc-client-id", "vssubs-webui",
+		"-url", "https://portal.example.com")
+	c := &http.Client{Transport: s.hc.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.PostForm("http://"+s.addr+"/signin", url.Values{"next": {"/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	to, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := to.Query().Get("redirect_uri"); got != "https://portal.example.com/signin/callback" {
+		t.Errorf("the provider is told to send the browser back to %q, want the public URL's callback", got)
+	}
+	cookies := resp.Cookies()
+	if len(cookies) == 0 {
+		t.Fatal("no cookie for the sign-in under way")
+	}
+	for _, ck := range cookies {
+		if !ck.Secure || !ck.HttpOnly {
+			t.Errorf("cookie %s: Secure %v, HttpOnly %v; want both", ck.Name, ck.Secure, ck.HttpOnly)
+		}
+	}
+}
+
 // Off loopback, the UI's redirect URL can only come from -url.
 func TestAnOIDCUIOffLoopbackNeedsItsURL(t *testing.T) {
 	is := oidctest.New(t, "api://vssubs-portal")
