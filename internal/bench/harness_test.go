@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -35,6 +36,30 @@ func TestClientAndBaselineSendTheSameRequestAndDecodeTheSameSubscriber(t *testin
 	}
 	if diff := cmp.Diff(byHand, viaClient, cmpopts.IgnoreFields(vssubs.Subscriber{}, "ResponseMeta")); diff != "" {
 		t.Errorf("client and baseline disagree (-hand +client):\n%s", diff)
+	}
+}
+
+// A throughput ratio is taken within each round, so a baseline that ran slowly in one
+// round does not flatter the figure of another.
+func TestRatiosAreTakenWithinEachRound(t *testing.T) {
+	runs := func(ns ...int64) []testing.BenchmarkResult {
+		out := make([]testing.BenchmarkResult, len(ns))
+		for i, n := range ns {
+			out[i] = testing.BenchmarkResult{N: 1, T: time.Duration(n)}
+		}
+		return out
+	}
+	// Round 3's baseline ran slowly: the ratio of the medians (200/200) would be 1×.
+	f, base := runs(200, 400, 100), runs(100, 200, 400)
+	got := roundRatios(f, base)
+	if diff := cmp.Diff([]float64{0.5, 0.5, 4}, got); diff != "" {
+		t.Errorf("round ratios (-want +got):\n%s", diff)
+	}
+	if m := medianOf(got); m != 0.5 {
+		t.Errorf("median of the rounds = %v, want 0.5", m)
+	}
+	if !slices.Equal(got, []float64{0.5, 0.5, 4}) {
+		t.Errorf("medianOf reordered its input: %v", got)
 	}
 }
 

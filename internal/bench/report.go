@@ -70,6 +70,20 @@ type named struct {
 // interleave is pair for any number of benchmarks: each round runs every one in turn,
 // and each one's median run is returned, in the order given.
 func interleave(rounds int, bs ...named) ([]testing.BenchmarkResult, error) {
+	runs, err := inRounds(rounds, bs...)
+	if err != nil {
+		return nil, err
+	}
+	meds := make([]testing.BenchmarkResult, len(bs))
+	for i, rs := range runs {
+		meds[i] = median(slices.Clone(rs))
+	}
+	return meds, nil
+}
+
+// inRounds runs every benchmark in turn, rounds times, and returns each one's runs in
+// round order.
+func inRounds(rounds int, bs ...named) ([][]testing.BenchmarkResult, error) {
 	runs := make([][]testing.BenchmarkResult, len(bs))
 	for range rounds {
 		for i, b := range bs {
@@ -80,11 +94,35 @@ func interleave(rounds int, bs ...named) ([]testing.BenchmarkResult, error) {
 			runs[i] = append(runs[i], r)
 		}
 	}
-	meds := make([]testing.BenchmarkResult, len(bs))
-	for i, rs := range runs {
-		meds[i] = median(rs)
+	return runs, nil
+}
+
+// pairedRatios runs f and its baseline in alternation and returns, for each round, the
+// baseline's time per op over f's (a throughput ratio), and the median run of each. A
+// ratio taken within one round sees the same state of a shared machine on both sides;
+// the median of those ratios is steadier than the ratio of two medians.
+func pairedRatios(name string, f, base func(*testing.B), rounds int) (ratios []float64, fr, br testing.BenchmarkResult, err error) {
+	runs, err := inRounds(rounds, named{name, f}, named{name + " baseline", base})
+	if err != nil {
+		return nil, fr, br, err
 	}
-	return meds, nil
+	return roundRatios(runs[0], runs[1]), median(slices.Clone(runs[0])), median(slices.Clone(runs[1])), nil
+}
+
+// roundRatios is base's time per op over f's, round by round.
+func roundRatios(f, base []testing.BenchmarkResult) []float64 {
+	out := make([]float64, len(f))
+	for i := range f {
+		out[i] = float64(base[i].NsPerOp()) / float64(f[i].NsPerOp())
+	}
+	return out
+}
+
+// medianOf returns the median of xs, which it leaves as they were.
+func medianOf(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 func median(rs []testing.BenchmarkResult) testing.BenchmarkResult {
