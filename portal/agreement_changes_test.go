@@ -31,7 +31,13 @@ func TestTheRulesChangeAgreementsOnlyThroughItsMethods(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A local that names a shared field (seats := a.Seats) is the field itself: its
+		// writes count too. Locals are told apart by name within each function.
+		var aliases map[string]string
 		ast.Inspect(f, func(n ast.Node) bool {
+			if fn, ok := n.(*ast.FuncDecl); ok {
+				aliases = aliasesIn(fn)
+			}
 			var targets []ast.Expr
 			switch n := n.(type) {
 			case *ast.AssignStmt:
@@ -44,7 +50,7 @@ func TestTheRulesChangeAgreementsOnlyThroughItsMethods(t *testing.T) {
 				}
 			}
 			for _, e := range targets {
-				if field := writesIntoShared(e); field != "" {
+				if field := writesIntoShared(e, aliases); field != "" {
 					t.Errorf("%s: writes into an agreement's %s in place; use its methods", fset.Position(e.Pos()), field)
 				}
 			}
@@ -53,14 +59,51 @@ func TestTheRulesChangeAgreementsOnlyThroughItsMethods(t *testing.T) {
 	}
 }
 
+// aliasesIn returns the locals of fn (its closures included) given a shared field as it
+// is, by name: seats := a.Seats, or var lines = a.Lines. A copy (maps.Clone(a.Seats), a
+// method's result) is no alias.
+func aliasesIn(fn *ast.FuncDecl) map[string]string {
+	out := map[string]string{}
+	note := func(lhs []ast.Expr, rhs []ast.Expr) {
+		if len(lhs) != len(rhs) {
+			return
+		}
+		for i, r := range rhs {
+			id, ok := lhs[i].(*ast.Ident)
+			sel, isSel := ast.Unparen(r).(*ast.SelectorExpr)
+			if ok && isSel && agreementShared[sel.Sel.Name] {
+				out[id.Name] = sel.Sel.Name
+			}
+		}
+	}
+	ast.Inspect(fn, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			note(n.Lhs, n.Rhs)
+		case *ast.ValueSpec:
+			lhs := make([]ast.Expr, len(n.Names))
+			for i, id := range n.Names {
+				lhs[i] = id
+			}
+			note(lhs, n.Values)
+		}
+		return true
+	})
+	return out
+}
+
 // writesIntoShared names the shared field that writing to e writes into, or "": an
-// element of one (a.Seats[l], a.Lines[0].Quantity), or what a decision time points to.
-func writesIntoShared(e ast.Expr) string {
+// element of one (a.Seats[l], a.Lines[0].Quantity, or seats[l] where seats is one of
+// aliases), or what a decision time points to.
+func writesIntoShared(e ast.Expr, aliases map[string]string) string {
 	for {
 		switch x := e.(type) {
 		case *ast.IndexExpr:
 			if sel, ok := x.X.(*ast.SelectorExpr); ok && agreementShared[sel.Sel.Name] {
 				return sel.Sel.Name
+			}
+			if id, ok := x.X.(*ast.Ident); ok && aliases[id.Name] != "" {
+				return aliases[id.Name]
 			}
 			e = x.X
 		case *ast.SelectorExpr:
