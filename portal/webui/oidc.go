@@ -172,6 +172,22 @@ const (
 	pendingTTL = 10 * time.Minute
 )
 
+// pendingName is the cookie of the sign-in sent with state: each sign-in under way has
+// its own, so two tabs signing in at once do not spend each other's. It is "" for a state
+// the UI cannot have sent.
+func pendingName(state string) string {
+	const keyLen = 12
+	if len(state) < keyLen {
+		return ""
+	}
+	for _, c := range state[:keyLen] {
+		if !('A' <= c && c <= 'Z' || '0' <= c && c <= '9') { // rand.Text's alphabet
+			return ""
+		}
+	}
+	return pendingCookie + "_" + state[:keyLen]
+}
+
 // pending is a sign-in under way, sealed in a cookie of the browser that started it: the
 // callback is accepted only from that browser, once, with the state it was sent with.
 type pending struct {
@@ -188,7 +204,7 @@ func (u *UI) startOIDC(w http.ResponseWriter, r *http.Request, next string) {
 	o := u.cfg.oidc
 	p := pending{State: rand.Text(), Nonce: rand.Text(), Verifier: oauth2.GenerateVerifier(), Next: localPath(next),
 		Expires: u.cfg.now().Add(pendingTTL).Unix()}
-	http.SetCookie(w, u.cookie(r, pendingCookie, u.sessions.sealAs(pendingCookie, p), pendingTTL))
+	http.SetCookie(w, u.cookie(r, pendingName(p.State), u.sessions.sealAs(pendingCookie, p), pendingTTL))
 	http.Redirect(w, r, o.oauth.AuthCodeURL(p.State, oidc.Nonce(p.Nonce), oauth2.S256ChallengeOption(p.Verifier)), http.StatusSeeOther)
 }
 
@@ -198,15 +214,17 @@ func (u *UI) signInCallback(w http.ResponseWriter, r *http.Request, c *call) err
 	if u.cfg.oidc == nil {
 		return &vssubs.APIError{StatusCode: http.StatusNotFound, Code: vssubs.CodeNotFound}
 	}
+	q := r.URL.Query()
 	var p pending
 	ok := false
-	if ck, err := r.Cookie(pendingCookie); err == nil {
-		ok = u.sessions.openAs(pendingCookie, ck.Value, &p) == nil && u.cfg.now().Unix() < p.Expires
+	if name := pendingName(q.Get("state")); name != "" {
+		if ck, err := r.Cookie(name); err == nil {
+			ok = u.sessions.openAs(pendingCookie, ck.Value, &p) == nil && u.cfg.now().Unix() < p.Expires
+		}
+		gone := u.cookie(r, name, "", 0)
+		gone.MaxAge = -1
+		http.SetCookie(w, gone)
 	}
-	gone := u.cookie(r, pendingCookie, "", 0)
-	gone.MaxAge = -1
-	http.SetCookie(w, gone)
-	q := r.URL.Query()
 	refuse := func(status int, msg string) error {
 		pg := c.newPage()
 		pg.Data, pg.Error = true, msg

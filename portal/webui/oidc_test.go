@@ -204,7 +204,14 @@ func TestOIDCSignInRefusesWhatItDidNotStart(t *testing.T) {
 	}{
 		{name: "a callback in another browser", status: http.StatusBadRequest, says: "started in another browser",
 			tamper: func(t *testing.T, _ *http.Client, cb *url.URL) (*http.Client, *url.URL) { return noRedirect(t), cb }},
-		{name: "another state", status: http.StatusBadRequest, says: "started in another browser",
+		{name: "another state, naming this sign-in's cookie", status: http.StatusBadRequest, says: "started in another browser",
+			tamper: func(t *testing.T, c *http.Client, cb *url.URL) (*http.Client, *url.URL) {
+				q := cb.Query()
+				q.Set("state", q.Get("state")+"X")
+				cb.RawQuery = q.Encode()
+				return c, cb
+			}},
+		{name: "a state the UI cannot have sent", status: http.StatusBadRequest, says: "started in another browser",
 			tamper: func(t *testing.T, c *http.Client, cb *url.URL) (*http.Client, *url.URL) {
 				q := cb.Query()
 				q.Set("state", "x"+q.Get("state"))
@@ -273,6 +280,27 @@ func (s *oidcSite) signInAs(t *testing.T, c *http.Client, email string) {
 		t.Fatal(err)
 	}
 	location(t, resp, http.StatusSeeOther)
+}
+
+// Each sign-in under way has its own cookie: two tabs of one browser that sign in at once
+// both come back signed in, in either order.
+func TestTwoTabsSignInAtOnce(t *testing.T) {
+	s := newOIDCSite(t, false)
+	c := noRedirect(t)
+	first := atProvider(t, c, s.toProvider(t, c, "/register"), "pat@fabrikam-partners.com", "yes")
+	second := atProvider(t, c, s.toProvider(t, c, "/vlsc"), "pat@fabrikam-partners.com", "yes")
+	for _, tc := range []struct {
+		callback *url.URL
+		next     string
+	}{{second, "/vlsc"}, {first, "/register"}} {
+		resp, err := c.Get(tc.callback.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := location(t, resp, http.StatusSeeOther).Path; got != tc.next {
+			t.Errorf("the tab going to %s came back to %s", tc.next, got)
+		}
+	}
 }
 
 // Signing out ends the UI's session, and the provider's when it has an end-session page,
