@@ -173,11 +173,12 @@ func TestBadFlagsAreRefused(t *testing.T) {
 }
 
 // Behind a proxy that terminates TLS (-url https://…), the UI's cookies are Secure even
-// though the server itself speaks plain HTTP, and the provider is told the public URL.
+// though the server itself speaks plain HTTP, and the provider is told the public URL and
+// the scopes of -ui-oidc-scopes.
 func TestAnOIDCUIBehindTLSSetsSecureCookies(t *testing.T) {
 	is := oidctest.New(t, "api://vssubs-portal")
 	s := start(t, "-oidc-issuer", is.URL, "-oidc-audience", "api://vssubs-portal", "-ui-oidc-client-id", "vssubs-webui",
-		"-url", "https://portal.example.com")
+		"-url", "https://portal.example.com", "-ui-oidc-scopes", "api://vssubs-portal/access, offline_access")
 	c := &http.Client{Transport: s.hc.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.PostForm("http://"+s.addr+"/signin", url.Values{"next": {"/"}})
 	if err != nil {
@@ -190,6 +191,9 @@ func TestAnOIDCUIBehindTLSSetsSecureCookies(t *testing.T) {
 	}
 	if got := to.Query().Get("redirect_uri"); got != "https://portal.example.com/signin/callback" {
 		t.Errorf("the provider is told to send the browser back to %q, want the public URL's callback", got)
+	}
+	if got, want := to.Query().Get("scope"), "openid email profile api://vssubs-portal/access offline_access"; got != want {
+		t.Errorf("the provider is asked for scopes %q, want %q", got, want)
 	}
 	cookies := resp.Cookies()
 	if len(cookies) == 0 {

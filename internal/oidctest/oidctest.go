@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -319,12 +320,10 @@ func (is *Issuer) checkAuthorize(v url.Values) error {
 	case v.Get("code_challenge") == "" || v.Get("code_challenge_method") != "S256":
 		return fmt.Errorf("a PKCE challenge (S256) is required")
 	}
-	for _, s := range strings.Fields(v.Get("scope")) {
-		if s == "openid" {
-			return nil
-		}
+	if !slices.Contains(strings.Fields(v.Get("scope")), "openid") {
+		return fmt.Errorf("scope must include openid")
 	}
-	return fmt.Errorf("scope must include openid")
+	return nil
 }
 
 var signInPage = template.Must(template.New("").Parse(`<!doctype html>
