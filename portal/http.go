@@ -95,6 +95,13 @@ type handler func(rq *request) (int, any, error)
 // maxBody bounds a request body unless a route says otherwise.
 const maxBody = 1 << 20
 
+// The contract's header names as net/http keys them: a name that is not in canonical form
+// is canonicalized, in a fresh string, on every Get and Set of every request.
+const (
+	requestIDKey     = "X-Request-Id"     // vssubs.HeaderRequestID
+	correlationIDKey = "X-Correlation-Id" // vssubs.HeaderCorrelationID
+)
+
 // maxCorrelationID is the contract's bound on X-Correlation-ID.
 const maxCorrelationID = 128
 
@@ -180,7 +187,7 @@ func (p *Portal) serve(ep Endpoint) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		reqID := p.ids.next("req")
-		w.Header().Set(vssubs.HeaderRequestID, reqID)
+		w.Header().Set(requestIDKey, reqID)
 		// The limit wraps the body before anything reads it: no layer, idempotency
 		// included, ever buffers more than the route accepts.
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
@@ -192,8 +199,8 @@ func (p *Portal) serve(ep Endpoint) http.Handler {
 		rq := &request{Request: r, lang: acceptLanguage(r.Header.Get("Accept-Language")), id: reqID, ep: &ep}
 		status, err := 0, checkHeaders(r)
 		if err == nil {
-			if cid := r.Header.Get(vssubs.HeaderCorrelationID); cid != "" {
-				w.Header().Set(vssubs.HeaderCorrelationID, cid)
+			if cid := r.Header.Get(correlationIDKey); cid != "" {
+				w.Header().Set(correlationIDKey, cid)
 			}
 			err = p.signIn(rq)
 		}
@@ -228,7 +235,7 @@ func (p *Portal) serve(ep Endpoint) http.Handler {
 // checkHeaders refuses request headers the contract bounds, before they are echoed or
 // used: an over-long X-Correlation-ID is 400, and is not echoed.
 func checkHeaders(r *http.Request) error {
-	cid := r.Header.Get(vssubs.HeaderCorrelationID)
+	cid := r.Header.Get(correlationIDKey)
 	if n := utf8.RuneCountInString(cid); n > maxCorrelationID || !utf8.ValidString(cid) {
 		e := apiError(http.StatusBadRequest, vssubs.CodeValidation, "invalid input")
 		e.Fields = []vssubs.FieldError{{Field: vssubs.HeaderCorrelationID, Reason: fmt.Sprintf("must be at most %d characters of valid UTF-8", maxCorrelationID)}}

@@ -3,11 +3,14 @@ package portal
 import (
 	"errors"
 	"io"
+	"net/textproto"
 	"strings"
 	"testing"
 	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
+
+	vssubs "github.com/vssubs/vssubs-go"
 )
 
 // TestReadAllReadsWhatTheBodyHolds holds readAll to io.ReadAll's answer whatever length
@@ -43,5 +46,19 @@ func TestReadAllReadsWhatTheBodyHolds(t *testing.T) {
 				t.Errorf("body (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestTheHeaderKeysAreTheContractsNamesCanonicalized holds the portal's own keys to the
+// contract's names: a key that is not net/http's canonical form of its name would miss the
+// header it reads, and write a second one beside it.
+func TestTheHeaderKeysAreTheContractsNamesCanonicalized(t *testing.T) {
+	for name, key := range map[string]string{
+		vssubs.HeaderRequestID:     requestIDKey,
+		vssubs.HeaderCorrelationID: correlationIDKey,
+	} {
+		if want := textproto.CanonicalMIMEHeaderKey(name); key != want {
+			t.Errorf("the key of %s is %q, want %q", name, key, want)
+		}
 	}
 }

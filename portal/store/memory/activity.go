@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"slices"
+	"strings"
 
 	vssubs "github.com/vssubs/vssubs-go"
 	"github.com/vssubs/vssubs-go/portal/store"
@@ -67,9 +68,12 @@ func logEntry(e vssubs.ActivityEntry) loggedEntry {
 	for k, v := range e.Details {
 		size += 2*binary.MaxVarintLen64 + len(k) + len(v)
 	}
-	buf := make([]byte, 0, size)
+	// Written in a Builder, whose String takes the bytes as they are: one allocation.
+	var b strings.Builder
+	b.Grow(size)
+	buf := make([]byte, 0, 2*binary.MaxVarintLen64) // on the stack: a length's varint
 	for _, f := range fields {
-		buf = appendText(buf, f)
+		writeText(&b, buf, f)
 	}
 	keys := make([]string, 0, 8) // on the stack for the few details an entry has
 	for k := range e.Details {
@@ -77,16 +81,19 @@ func logEntry(e vssubs.ActivityEntry) loggedEntry {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		buf = appendText(appendText(buf, k), e.Details[k])
+		writeText(&b, buf, k)
+		writeText(&b, buf, e.Details[k])
 	}
-	return loggedEntry{at: store.UnixNano(e.At), text: string(buf)}
+	return loggedEntry{at: store.UnixNano(e.At), text: b.String()}
 }
 
-func appendText(buf []byte, s string) []byte {
-	return append(binary.AppendUvarint(buf, uint64(len(s))), s...)
+// writeText writes s after its length as a uvarint, with scratch for the length.
+func writeText(b *strings.Builder, scratch []byte, s string) {
+	b.Write(binary.AppendUvarint(scratch[:0], uint64(len(s))))
+	b.WriteString(s)
 }
 
-// cutText reads the text appendText wrote at the start of s.
+// cutText reads the text writeText wrote at the start of s.
 func cutText(s string) (text, rest string) {
 	var n uint64
 	i := 0

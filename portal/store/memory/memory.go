@@ -325,23 +325,7 @@ func (t *tx) PutAgreement(_ context.Context, doc store.Agreement) error {
 	t.s.mu.Lock()
 	a := t.s.agreements[doc.ID]
 	if a == nil {
-		doc = doc.Clone()
-		doc.Lines = slices.Clip(doc.Lines)
-		// A new agreement: nobody can name it before this transaction commits, so its
-		// lock need not be held.
-		a = newAgreement(doc)
-		t.s.agreements[doc.ID] = a
-		t.s.byLicense[doc.LicenseNumber] = doc.ID
-		t.s.index(doc.ID, nil, doc.Members())
-		t.s.mu.Unlock()
-		t.agreements = append(t.agreements, doc.ID)
-		t.undo = append(t.undo, func() {
-			t.s.mu.Lock()
-			defer t.s.mu.Unlock()
-			t.s.index(doc.ID, doc.Members(), nil)
-			delete(t.s.agreements, doc.ID)
-			delete(t.s.byLicense, doc.LicenseNumber)
-		})
+		t.create(doc)
 		return nil
 	}
 	t.s.mu.Unlock()
@@ -370,6 +354,28 @@ func (t *tx) PutAgreement(_ context.Context, doc store.Agreement) error {
 		a.doc = old
 	})
 	return nil
+}
+
+// create stores a new agreement; t.s.mu is held, and create releases it. Nobody can name
+// the agreement before this transaction commits, so its lock need not be held. It is a
+// function of its own so that the undo step's copy of doc is the only one on the heap:
+// captured in PutAgreement, doc escaped on every change of every agreement.
+func (t *tx) create(doc store.Agreement) {
+	doc = doc.Clone()
+	doc.Lines = slices.Clip(doc.Lines)
+	a := newAgreement(doc)
+	t.s.agreements[doc.ID] = a
+	t.s.byLicense[doc.LicenseNumber] = doc.ID
+	t.s.index(doc.ID, nil, doc.Members())
+	t.s.mu.Unlock()
+	t.agreements = append(t.agreements, doc.ID)
+	t.undo = append(t.undo, func() {
+		t.s.mu.Lock()
+		defer t.s.mu.Unlock()
+		t.s.index(doc.ID, doc.Members(), nil)
+		delete(t.s.agreements, doc.ID)
+		delete(t.s.byLicense, doc.LicenseNumber)
+	})
 }
 
 // sameMembers reports whether a and b have the same Members, without listing them.

@@ -299,6 +299,8 @@ func testRollback(t *testing.T, s store.Store) {
 		must(t, tx.PutSubscriber(ctx, store.Subscriber{SeatNo: 1, Subscriber: vssubs.Subscriber{ID: "sub_1", AgreementID: "agr_a", SubscriberInput: vssubs.SubscriberInput{Email: "s@x.example", Level: vssubs.LevelEnterprise}}}))
 		must(t, tx.PutSeat(ctx, "agr_a", store.Seat{Level: vssubs.LevelEnterprise, No: 1, LastEmail: "s@x.example", LastAssigned: time.Now(), Held: true}))
 		must(t, tx.Enqueue(ctx, vssubs.Notification{ID: "ntf_1", Kind: vssubs.KindPartnerAdded}))
+		// An agreement the update created goes too, with its license and its members.
+		must(t, tx.PutAgreement(ctx, agreementDoc("agr_new", 1)))
 		return boom
 	})
 	if !errors.Is(err, boom) {
@@ -310,8 +312,12 @@ func testRollback(t *testing.T, s store.Store) {
 		_, subKept, _ := tx.Subscriber(ctx, "agr_a", "sub_1")
 		_, seatKept, _ := tx.Seat(ctx, "agr_a", vssubs.LevelEnterprise, 1)
 		ids, _ := tx.AgreementsOf(ctx, "new@x.example")
-		got := fmt.Sprintf("role=%q user=%t subscriber=%t seat=%t member of %v", a.Roles["new@x.example"], userKept, subKept, seatKept, ids)
-		if got != `role="" user=false subscriber=false seat=false member of []` {
+		_, created, _ := tx.Agreement(ctx, "agr_new")
+		_, licensed, _ := tx.AgreementByLicense(ctx, "Lagr_new")
+		createdIDs, _ := tx.AgreementsOf(ctx, "it@agr_new.example")
+		got := fmt.Sprintf("role=%q user=%t subscriber=%t seat=%t member of %v; created=%t licensed=%t its customer in %v",
+			a.Roles["new@x.example"], userKept, subKept, seatKept, ids, created, licensed, createdIDs)
+		if got != `role="" user=false subscriber=false seat=false member of []; created=false licensed=false its customer in []` {
 			t.Errorf("after a failed update: %s", got)
 		}
 		return nil
