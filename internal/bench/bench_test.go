@@ -44,6 +44,7 @@ func BenchmarkStores(b *testing.B) {
 	}
 	b.Run("ParallelAdd64/memory", bench.ParallelAdd)
 	b.Run("ParallelAdd64/baseline=trivial-json", bench.TrivialJSONAdd)
+	b.Run("ParallelAdd64/baseline=64-agreements", bench.ParallelAddSpread)
 	b.Run("ReadStall100k/memory", bench.ReadStall)
 	b.Run("BulkAfter40kRemovals/memory", bench.BulkAfterRemovals(true))
 	b.Run("BulkAfter40kRemovals/baseline=fresh", bench.BulkAfterRemovals(false))

@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -167,5 +169,62 @@ func TestClientAndPeersReadTheSamePage(t *testing.T) {
 	a, err := oapiPage(t.Context(), newOapi(t, srv.URL, hc))
 	if err != nil || len(a) != PagePeerSize || string(a[PagePeerSize-1].Email) != subscriber(PagePeerSize-1).Email {
 		t.Errorf("oapi-codegen listed %d, %v; want %d", len(a), err, PagePeerSize)
+	}
+}
+
+// TestTheSpreadAddsReachEveryAgreement holds the lock baseline to its claim: its adds go
+// round robin to agreements of their own, so no two callers in a round share a lock.
+func TestTheSpreadAddsReachEveryAgreement(t *testing.T) {
+	ctx := context.Background()
+	f, target, err := newSpreadFixture(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := f.close(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	const each = 2
+	for i := range int64(each * SpreadAgreements) {
+		url, token := target(i)
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(addBody(i)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := f.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("add %d: status %d", i, resp.StatusCode)
+		}
+	}
+	var counts []int
+	for k := range SpreadAgreements {
+		c, err := f.p.Client(spreadCustomer(k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, n := map[string]bool{}, 0
+		for a, err := range c.Agreements.List(ctx) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[a.ID] = true
+			for _, err := range c.Subscribers.List(ctx, a.ID, vssubs.SubscriberFilter{}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				n++
+			}
+		}
+		if len(ids) != 1 {
+			t.Fatalf("%s has %d agreements, want 1", spreadCustomer(k), len(ids))
+		}
+		counts = append(counts, n)
+	}
+	if diff := cmp.Diff(slices.Repeat([]int{each}, SpreadAgreements), counts); diff != "" {
+		t.Errorf("subscribers per agreement (-want +got):\n%s", diff)
 	}
 }
