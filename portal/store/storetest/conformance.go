@@ -21,6 +21,7 @@ import (
 // the behaviour its own tests check. open returns a new, empty store.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("a failed update keeps nothing it wrote", func(t *testing.T) { testRollback(t, open(t)) })
+	t.Run("a failed update undoes every kind of write, over what was there", func(t *testing.T) { testRollbackOfEveryWrite(t, open(t)) })
 	t.Run("updates holding one lock take turns", func(t *testing.T) { testLockSerializes(t, open(t)) })
 	t.Run("seats are found by email and by age", func(t *testing.T) { testSeatIndexes(t, open(t)) })
 	t.Run("subscribers page in id order with filters", func(t *testing.T) { testSubscriberPages(t, open(t)) })
@@ -324,6 +325,162 @@ func testRollback(t *testing.T, s store.Store) {
 	}))
 	if _, ok, _ := s.OldestUnsettled(ctx); ok {
 		t.Error("a notification of a failed update was kept")
+	}
+}
+
+// rollbackState is what testRollbackOfEveryWrite reads back of the records its failed
+// update writes over.
+type rollbackState struct {
+	UserKept, NewUser                bool
+	User                             store.User
+	Order                            vssubs.Order
+	NewOrder, NewAuth                bool
+	Auth                             string
+	Relationships                    []vssubs.Relationship
+	Lockout                          store.Lockout
+	Subscriber                       store.Subscriber
+	SubscriberKept, SubscriberByMail bool
+	Seat                             store.Seat
+	OldBulk, NewBulk                 bool
+	Bulk                             store.Bulk
+	ChunkHash                        [sha256.Size]byte
+	ChunkRows                        []vssubs.BulkRow
+	NewChunk                         bool
+}
+
+func readRollbackState(ctx context.Context, t *testing.T, tx store.Tx) rollbackState {
+	t.Helper()
+	var st rollbackState
+	var err error
+	errs := func(e error) {
+		if e != nil && err == nil {
+			err = e
+		}
+	}
+	var e error
+	st.User, st.UserKept, e = tx.User(ctx, "kept@x.example")
+	errs(e)
+	_, st.NewUser, e = tx.User(ctx, "new@x.example")
+	errs(e)
+	st.Order, _, e = tx.Order(ctx, "ord_r")
+	errs(e)
+	_, st.NewOrder, e = tx.Order(ctx, "ord_new")
+	errs(e)
+	st.Auth, _, e = tx.Authorization(ctx, "cust@x.example")
+	errs(e)
+	_, st.NewAuth, e = tx.Authorization(ctx, "cust2@x.example")
+	errs(e)
+	st.Relationships, e = tx.Relationships(ctx, "rel@x.example")
+	errs(e)
+	st.Lockout, e = tx.Lockout(ctx, "caller@x.example")
+	errs(e)
+	st.Subscriber, st.SubscriberKept, e = tx.Subscriber(ctx, "agr_r", "sub_r")
+	errs(e)
+	_, st.SubscriberByMail, e = tx.SubscriberByEmail(ctx, "agr_r", "s@x.example")
+	errs(e)
+	st.Seat, _, e = tx.Seat(ctx, "agr_r", vssubs.LevelEnterprise, 1)
+	errs(e)
+	_, st.OldBulk, e = tx.Bulk(ctx, "agr_r", "blk_old")
+	errs(e)
+	_, st.NewBulk, e = tx.Bulk(ctx, "agr_r", "blk_new")
+	errs(e)
+	st.Bulk, _, e = tx.Bulk(ctx, "agr_r", "blk_r")
+	errs(e)
+	st.ChunkHash, st.ChunkRows, _, e = tx.Chunk(ctx, "agr_r", "blk_r", 0)
+	errs(e)
+	_, _, st.NewChunk, e = tx.Chunk(ctx, "agr_r", "blk_r", 1)
+	errs(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// testRollbackOfEveryWrite changes, in one update that then fails, a record of every kind
+// that was already stored, and adds one of each: afterwards each reads back as before.
+func testRollbackOfEveryWrite(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	row := func(n int) vssubs.BulkRow {
+		return vssubs.BulkRow{Row: n, SubscriberInput: vssubs.SubscriberInput{Email: fmt.Sprintf("r%d@x.example", n), Level: vssubs.LevelEnterprise}}
+	}
+	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, agreementDoc("agr_r", 3)) }))
+	must(t, s.Update(ctx, []string{store.AgreementLock("agr_r")}, func(tx store.Tx) error {
+		if _, err := tx.EnsureUser(ctx, store.User{ID: "usr_k", Email: "kept@x.example", Language: vssubs.LangEnglish}); err != nil {
+			return err
+		}
+		if _, err := tx.IssueNumber(ctx, "N1"); err != nil {
+			return err
+		}
+		return errors.Join(
+			tx.PutOrder(ctx, vssubs.Order{ID: "ord_r", AgreementID: "agr_r", CustomerEmail: "cust@x.example", PlacedAt: at}),
+			tx.PutAuthorization(ctx, "cust@x.example", "AUTH1"),
+			tx.PutRelationship(ctx, "rel@x.example", vssubs.Relationship{LicenseNumber: "L1", CustomerName: "One", AddedAt: at}),
+			tx.PutLockout(ctx, "caller@x.example", store.Lockout{Failures: []time.Time{at}}),
+			tx.PutSeat(ctx, "agr_r", store.Seat{Level: vssubs.LevelEnterprise, No: 1, LastEmail: "s@x.example", LastAssigned: at, Held: true}),
+			tx.PutSubscriber(ctx, store.Subscriber{SeatNo: 1, Subscriber: vssubs.Subscriber{ID: "sub_r", AgreementID: "agr_r",
+				SubscriberInput: vssubs.SubscriberInput{Email: "s@x.example", Level: vssubs.LevelEnterprise}, Status: vssubs.StatusAssigned, AssignedAt: at, UpdatedAt: at}}),
+			tx.PutBulk(ctx, store.Bulk{BulkSession: vssubs.BulkSession{ID: "blk_old", AgreementID: "agr_r", Total: 1, Chunks: 1, Status: vssubs.BulkOpen}, Owner: "it@agr_r.example", Created: at.Add(-48 * time.Hour)}),
+			tx.PutBulk(ctx, store.Bulk{BulkSession: vssubs.BulkSession{ID: "blk_r", AgreementID: "agr_r", Total: 2, Chunks: 2, Status: vssubs.BulkOpen}, Owner: "it@agr_r.example", Key: "k1", Created: at}),
+			tx.PutChunk(ctx, "agr_r", "blk_r", 0, sha256.Sum256([]byte("chunk 0")), []vssubs.BulkRow{row(2)}),
+		)
+	}))
+	var before rollbackState
+	must(t, s.View(ctx, func(tx store.Tx) error { before = readRollbackState(ctx, t, tx); return nil }))
+
+	boom := errors.New("a rule refused")
+	err := s.Update(ctx, []string{store.AgreementLock("agr_r")}, func(tx store.Tx) error {
+		if _, err := tx.EnsureUser(ctx, store.User{ID: "usr_n", Email: "new@x.example", Language: vssubs.LangFrench}); err != nil {
+			return err
+		}
+		if _, err := tx.IssueNumber(ctx, "N2"); err != nil {
+			return err
+		}
+		must(t, errors.Join(
+			tx.PutUser(ctx, store.User{ID: "usr_k", Email: "kept@x.example", Language: vssubs.LangFrench}),
+			tx.PutOrder(ctx, vssubs.Order{ID: "ord_r", AgreementID: "agr_r", CustomerEmail: "changed@x.example", PlacedAt: at}),
+			tx.PutOrder(ctx, vssubs.Order{ID: "ord_new", AgreementID: "agr_r", PlacedAt: at}),
+			tx.PutAuthorization(ctx, "cust@x.example", "AUTH2"),
+			tx.PutAuthorization(ctx, "cust2@x.example", "AUTH3"),
+			tx.PutRelationship(ctx, "rel@x.example", vssubs.Relationship{LicenseNumber: "L1", CustomerName: "Changed", AddedAt: at}),
+			tx.PutRelationship(ctx, "rel@x.example", vssubs.Relationship{LicenseNumber: "L2", CustomerName: "Two", AddedAt: at}),
+			tx.PutLockout(ctx, "caller@x.example", store.Lockout{Failures: []time.Time{at, at.Add(time.Second)}, LockedUntil: at.Add(time.Hour)}),
+			tx.DeleteSubscriber(ctx, "agr_r", "sub_r"),
+			tx.PutSeat(ctx, "agr_r", store.Seat{Level: vssubs.LevelEnterprise, No: 1, LastEmail: "s@x.example", LastAssigned: at, Held: false}),
+			tx.PutBulk(ctx, store.Bulk{BulkSession: vssubs.BulkSession{ID: "blk_new", AgreementID: "agr_r", Total: 1, Chunks: 1, Status: vssubs.BulkOpen}, Owner: "it@agr_r.example", Created: at}),
+			tx.PutBulk(ctx, store.Bulk{BulkSession: vssubs.BulkSession{ID: "blk_r", AgreementID: "agr_r", Total: 2, Chunks: 2, Received: 2, Status: vssubs.BulkCommitted}, Owner: "it@agr_r.example", Key: "k1", Created: at,
+				Result: &vssubs.BulkResult{BulkID: "blk_r", Added: 2}}),
+			tx.DeleteBulksBefore(ctx, "agr_r", at.Add(-time.Hour)),
+			// The rows dropped before chunks are written again: undoing the chunks alone
+			// would leave the rows that were there dropped.
+			tx.DropChunkRows(ctx, "agr_r", "blk_r"),
+			tx.PutChunk(ctx, "agr_r", "blk_r", 0, sha256.Sum256([]byte("chunk 0 again")), []vssubs.BulkRow{row(3)}),
+			tx.PutChunk(ctx, "agr_r", "blk_r", 1, sha256.Sum256([]byte("chunk 1")), []vssubs.BulkRow{row(4)}),
+		))
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update returns fn's error, got %v", err)
+	}
+	var after rollbackState
+	must(t, s.View(ctx, func(tx store.Tx) error { after = readRollbackState(ctx, t, tx); return nil }))
+	if diff := cmp.Diff(before, after, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("after a failed update (-before +after):\n%s", diff)
+	}
+	// A number the failed update issued was never issued: it still can be, once.
+	probe := errors.New("probe")
+	err = s.Update(ctx, nil, func(tx store.Tx) error {
+		fresh, err := tx.IssueNumber(ctx, "N2")
+		if err != nil {
+			return err
+		}
+		if !fresh {
+			t.Error("a number issued by a failed update stays issued")
+		}
+		return probe
+	})
+	if !errors.Is(err, probe) {
+		t.Fatal(err)
 	}
 }
 
