@@ -3,6 +3,8 @@ package memory
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,5 +89,40 @@ func TestEnqueueKeepsTheCallersNotesWithoutACopy(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"ntf_a", "ntf_b", "ntf_c"}, ids); diff != "" {
 		t.Errorf("claimed notes (-want +got):\n%s", diff)
+	}
+}
+
+// TestNamedLocksAreFreedWhenUnused holds the lock table to its promise: a lock lives
+// while an update holds it or waits for it, or a read holds it, and no longer, so the
+// table does not grow with every agreement ever written or read.
+func TestNamedLocksAreFreedWhenUnused(t *testing.T) {
+	ctx := context.Background()
+	s := New()
+	const agreements, writers = 4, 8
+	for k := range agreements {
+		doc := store.Agreement{ID: fmt.Sprintf("agr_%d", k), LicenseNumber: fmt.Sprintf("L%d", k)}
+		if err := s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, doc) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range 50 {
+				id := fmt.Sprintf("agr_%d", (w+i)%agreements)
+				_ = s.Update(ctx, []string{store.AgreementLock(id), store.AgreementLock(id)}, func(tx store.Tx) error {
+					_, _, err := tx.Agreement(ctx, id)
+					return err
+				})
+				// A read outside an update takes the agreement's read lock.
+				_ = s.View(ctx, func(tx store.Tx) error { _, _, err := tx.Agreement(ctx, id); return err })
+			}
+		})
+	}
+	wg.Wait()
+	s.locks.mu.Lock()
+	defer s.locks.mu.Unlock()
+	if n := len(s.locks.locks); n != 0 {
+		t.Errorf("%d named locks stay after every update and read ended, want 0", n)
 	}
 }

@@ -24,6 +24,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("a failed update undoes every kind of write, over what was there", func(t *testing.T) { testRollbackOfEveryWrite(t, open(t)) })
 	t.Run("updates holding one lock take turns", func(t *testing.T) { testLockSerializes(t, open(t)) })
 	t.Run("seats are found by email and by age", func(t *testing.T) { testSeatIndexes(t, open(t)) })
+	t.Run("a changed email frees the old one", func(t *testing.T) { testEmailChanges(t, open(t)) })
+	t.Run("bulk sessions expire by creation time", func(t *testing.T) { testExpiredBulks(t, open(t)) })
 	t.Run("subscribers page in id order with filters", func(t *testing.T) { testSubscriberPages(t, open(t)) })
 	t.Run("no outbox entry is claimed twice at once", func(t *testing.T) { testClaimsAreExclusive(t, open(t)) })
 	t.Run("outbox entries retry, die and revive", func(t *testing.T) { testOutboxLifecycle(t, open(t)) })
@@ -281,6 +283,13 @@ func agreementDoc(id string, qty int) store.Agreement {
 	}
 }
 
+// bulkDoc is an open bulk session of rows rows in as many chunks, started by the customer
+// of agreementDoc(agreement, …) with key (none when "").
+func bulkDoc(agreement, id, key string, rows int, created time.Time) store.Bulk {
+	return store.Bulk{BulkSession: vssubs.BulkSession{ID: id, AgreementID: agreement, Total: rows, Chunks: rows, Status: vssubs.BulkOpen},
+		Owner: "it@" + agreement + ".example", Key: key, Created: created}
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -340,6 +349,8 @@ type rollbackState struct {
 	Lockout                          store.Lockout
 	Subscriber                       store.Subscriber
 	SubscriberKept, SubscriberByMail bool
+	ChangedByMail, AddedByMail       bool
+	GoneSeatFree                     bool
 	Seat                             store.Seat
 	OldBulk, NewBulk                 bool
 	Bulk                             store.Bulk
@@ -378,7 +389,13 @@ func readRollbackState(ctx context.Context, t *testing.T, tx store.Tx) rollbackS
 	errs(e)
 	_, st.SubscriberByMail, e = tx.SubscriberByEmail(ctx, "agr_r", "s@x.example")
 	errs(e)
+	_, st.ChangedByMail, e = tx.SubscriberByEmail(ctx, "agr_r", "changed-s@x.example")
+	errs(e)
+	_, st.AddedByMail, e = tx.SubscriberByEmail(ctx, "agr_r", "added-s@x.example")
+	errs(e)
 	st.Seat, _, e = tx.Seat(ctx, "agr_r", vssubs.LevelEnterprise, 1)
+	errs(e)
+	_, st.GoneSeatFree, e = tx.FreeSeatFor(ctx, "agr_r", vssubs.LevelEnterprise, "gone@x.example")
 	errs(e)
 	_, st.OldBulk, e = tx.Bulk(ctx, "agr_r", "blk_old")
 	errs(e)
@@ -420,8 +437,8 @@ func testRollbackOfEveryWrite(t *testing.T, s store.Store) {
 			tx.PutSeat(ctx, "agr_r", store.Seat{Level: vssubs.LevelEnterprise, No: 1, LastEmail: "s@x.example", LastAssigned: at, Held: true}),
 			tx.PutSubscriber(ctx, store.Subscriber{SeatNo: 1, Subscriber: vssubs.Subscriber{ID: "sub_r", AgreementID: "agr_r",
 				SubscriberInput: vssubs.SubscriberInput{Email: "s@x.example", Level: vssubs.LevelEnterprise}, Status: vssubs.StatusAssigned, AssignedAt: at, UpdatedAt: at}}),
-			tx.PutBulk(ctx, store.Bulk{BulkSession: vssubs.BulkSession{ID: "blk_old", AgreementID: "agr_r", Total: 1, Chunks: 1, Status: vssubs.BulkOpen}, Owner: "it@agr_r.example", Created: at.Add(-48 * time.Hour)}),
-			tx.PutBulk(ctx, store.Bulk{BulkSession: vssubs.BulkSession{ID: "blk_r", AgreementID: "agr_r", Total: 2, Chunks: 2, Status: vssubs.BulkOpen}, Owner: "it@agr_r.example", Key: "k1", Created: at}),
+			tx.PutBulk(ctx, bulkDoc("agr_r", "blk_old", "", 1, at.Add(-48*time.Hour))),
+			tx.PutBulk(ctx, bulkDoc("agr_r", "blk_r", "k1", 2, at)),
 			tx.PutChunk(ctx, "agr_r", "blk_r", 0, sha256.Sum256([]byte("chunk 0")), []vssubs.BulkRow{row(2)}),
 		)
 	}))
@@ -445,9 +462,14 @@ func testRollbackOfEveryWrite(t *testing.T, s store.Store) {
 			tx.PutRelationship(ctx, "rel@x.example", vssubs.Relationship{LicenseNumber: "L1", CustomerName: "Changed", AddedAt: at}),
 			tx.PutRelationship(ctx, "rel@x.example", vssubs.Relationship{LicenseNumber: "L2", CustomerName: "Two", AddedAt: at}),
 			tx.PutLockout(ctx, "caller@x.example", store.Lockout{Failures: []time.Time{at, at.Add(time.Second)}, LockedUntil: at.Add(time.Hour)}),
+			tx.PutSubscriber(ctx, store.Subscriber{SeatNo: 1, Subscriber: vssubs.Subscriber{ID: "sub_r", AgreementID: "agr_r",
+				SubscriberInput: vssubs.SubscriberInput{Email: "changed-s@x.example", Level: vssubs.LevelEnterprise}, Status: vssubs.StatusAssigned, AssignedAt: at, UpdatedAt: at}}),
 			tx.DeleteSubscriber(ctx, "agr_r", "sub_r"),
+			tx.PutSubscriber(ctx, store.Subscriber{SeatNo: 3, Subscriber: vssubs.Subscriber{ID: "sub_n", AgreementID: "agr_r",
+				SubscriberInput: vssubs.SubscriberInput{Email: "added-s@x.example", Level: vssubs.LevelEnterprise}, Status: vssubs.StatusAssigned, AssignedAt: at, UpdatedAt: at}}),
+			tx.PutSeat(ctx, "agr_r", store.Seat{Level: vssubs.LevelEnterprise, No: 2, LastEmail: "gone@x.example", LastAssigned: at, Held: false}),
 			tx.PutSeat(ctx, "agr_r", store.Seat{Level: vssubs.LevelEnterprise, No: 1, LastEmail: "s@x.example", LastAssigned: at, Held: false}),
-			tx.PutBulk(ctx, store.Bulk{BulkSession: vssubs.BulkSession{ID: "blk_new", AgreementID: "agr_r", Total: 1, Chunks: 1, Status: vssubs.BulkOpen}, Owner: "it@agr_r.example", Created: at}),
+			tx.PutBulk(ctx, bulkDoc("agr_r", "blk_new", "", 1, at)),
 			tx.PutBulk(ctx, store.Bulk{BulkSession: vssubs.BulkSession{ID: "blk_r", AgreementID: "agr_r", Total: 2, Chunks: 2, Received: 2, Status: vssubs.BulkCommitted}, Owner: "it@agr_r.example", Key: "k1", Created: at,
 				Result: &vssubs.BulkResult{BulkID: "blk_r", Added: 2}}),
 			tx.DeleteBulksBefore(ctx, "agr_r", at.Add(-time.Hour)),
@@ -554,6 +576,73 @@ func testSeatIndexes(t *testing.T, s store.Store) {
 		next, ok, _ := tx.OldestFreeSeat(ctx, "agr_s", vssubs.LevelEnterprise)
 		if !ok || next.No != 1 {
 			t.Errorf("once seat 2 is taken the oldest free seat is 1, got %+v %t", next, ok)
+		}
+		// Seat 2 went to another email: its last one, a@x, has no free seat to take back,
+		// or a@x would be given the seat d@x holds.
+		oldest.LastEmail = "d@x"
+		must(t, tx.PutSeat(ctx, "agr_s", oldest))
+		if got, ok, _ := tx.FreeSeatFor(ctx, "agr_s", vssubs.LevelEnterprise, "a@x"); ok {
+			t.Errorf("FreeSeatFor(a@x) = %+v after d@x took that seat, want none", got)
+		}
+		return nil
+	}))
+}
+
+// testEmailChanges changes a subscriber's email: the old one finds nobody, so it may be
+// added again, and the new one finds the subscriber.
+func testEmailChanges(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	lock := []string{store.AgreementLock("agr_e")}
+	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, agreementDoc("agr_e", 2)) }))
+	sub := store.Subscriber{SeatNo: 1, Subscriber: vssubs.Subscriber{ID: "sub_e", AgreementID: "agr_e",
+		SubscriberInput: vssubs.SubscriberInput{Email: "old@x.example", Level: vssubs.LevelEnterprise}, Status: vssubs.StatusAssigned}}
+	must(t, s.Update(ctx, lock, func(tx store.Tx) error { return tx.PutSubscriber(ctx, sub) }))
+	sub.Email = "new@x.example"
+	must(t, s.Update(ctx, lock, func(tx store.Tx) error { return tx.PutSubscriber(ctx, sub) }))
+	must(t, s.View(ctx, func(tx store.Tx) error {
+		_, oldFound, err := tx.SubscriberByEmail(ctx, "agr_e", "old@x.example")
+		if err != nil {
+			return err
+		}
+		got, newFound, err := tx.SubscriberByEmail(ctx, "agr_e", "new@x.example")
+		if err != nil {
+			return err
+		}
+		if oldFound || !newFound || got.ID != "sub_e" {
+			t.Errorf("after the change: the old email finds a subscriber %t, the new one finds %q (%t); want false, sub_e", oldFound, got.ID, newFound)
+		}
+		return nil
+	}))
+}
+
+// testExpiredBulks deletes the bulk sessions created before a time, and only those.
+func testExpiredBulks(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	lock := []string{store.AgreementLock("agr_b")}
+	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, agreementDoc("agr_b", 2)) }))
+	must(t, s.Update(ctx, lock, func(tx store.Tx) error {
+		return errors.Join(
+			tx.PutBulk(ctx, bulkDoc("agr_b", "blk_old", "k_old", 1, at.Add(-48*time.Hour))),
+			tx.PutBulk(ctx, bulkDoc("agr_b", "blk_new", "k_new", 1, at)),
+		)
+	}))
+	must(t, s.Update(ctx, lock, func(tx store.Tx) error { return tx.DeleteBulksBefore(ctx, "agr_b", at.Add(-time.Hour)) }))
+	must(t, s.View(ctx, func(tx store.Tx) error {
+		_, oldKept, err := tx.Bulk(ctx, "agr_b", "blk_old")
+		if err != nil {
+			return err
+		}
+		_, oldByKey, err := tx.BulkByKey(ctx, "agr_b", "it@agr_b.example", "k_old")
+		if err != nil {
+			return err
+		}
+		_, newKept, err := tx.Bulk(ctx, "agr_b", "blk_new")
+		if err != nil {
+			return err
+		}
+		if oldKept || oldByKey || !newKept {
+			t.Errorf("after deleting the bulks before %v: the old one kept %t (by key %t), the new one %t; want false, false, true", at.Add(-time.Hour), oldKept, oldByKey, newKept)
 		}
 		return nil
 	}))
