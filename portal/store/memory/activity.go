@@ -63,15 +63,16 @@ func logEntry(e vssubs.ActivityEntry) loggedEntry {
 	fields := [...]string{e.ID, e.Actor, e.Action, e.Subject, e.RequestID}
 	size := 0
 	for _, f := range fields {
-		size += binary.MaxVarintLen64 + len(f)
+		size += textLen(f)
 	}
 	for k, v := range e.Details {
-		size += 2*binary.MaxVarintLen64 + len(k) + len(v)
+		size += textLen(k) + textLen(v)
 	}
-	// Written in a Builder, whose String takes the bytes as they are: one allocation.
+	// Written in a Builder sized exactly, whose String takes the bytes as they are: one
+	// allocation, and no spare capacity kept with the entry for as long as the log.
 	var b strings.Builder
 	b.Grow(size)
-	buf := make([]byte, 0, 2*binary.MaxVarintLen64) // on the stack: a length's varint
+	buf := make([]byte, 0, binary.MaxVarintLen64) // on the stack: a length's varint
 	for _, f := range fields {
 		writeText(&b, buf, f)
 	}
@@ -85,6 +86,15 @@ func logEntry(e vssubs.ActivityEntry) loggedEntry {
 		writeText(&b, buf, e.Details[k])
 	}
 	return loggedEntry{at: store.UnixNano(e.At), text: b.String()}
+}
+
+// textLen is how many bytes writeText writes for s.
+func textLen(s string) int {
+	n := len(s) + 1
+	for v := uint64(len(s)); v >= 0x80; v >>= 7 {
+		n++
+	}
+	return n
 }
 
 // writeText writes s after its length as a uvarint, with scratch for the length.

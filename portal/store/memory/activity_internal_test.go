@@ -76,3 +76,26 @@ func TestLoggedEntriesReadBackWhole(t *testing.T) {
 		})
 	}
 }
+
+// TestTextLenIsWhatWriteTextWrites holds the exact size an entry is allocated with to
+// what is written into it, at the lengths where a uvarint grows a byte.
+func TestTextLenIsWhatWriteTextWrites(t *testing.T) {
+	for _, n := range []int{0, 1, 127, 128, 16383, 16384, 1 << 21} {
+		s := strings.Repeat("x", n)
+		var b strings.Builder
+		writeText(&b, nil, s)
+		if got := textLen(s); got != b.Len() {
+			t.Errorf("textLen of %d bytes = %d, writeText wrote %d", n, got, b.Len())
+		}
+	}
+}
+
+// TestALoggedEntryIsOneAllocation: an add logs an entry, and every entry is kept for as
+// long as its agreement's log.
+func TestALoggedEntryIsOneAllocation(t *testing.T) {
+	e := vssubs.ActivityEntry{ID: "act_1", AgreementID: "agr_l", Actor: "a@x.example", Action: "subscriber_added", Subject: "sub_1",
+		RequestID: "req_1", Details: map[string]string{"email": "s@x.example", "level": "enterprise"}}
+	if n := testing.AllocsPerRun(100, func() { _ = logEntry(e) }); n != 1 {
+		t.Errorf("logEntry makes %v allocations, want 1", n)
+	}
+}
