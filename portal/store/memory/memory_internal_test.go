@@ -126,3 +126,34 @@ func TestNamedLocksAreFreedWhenUnused(t *testing.T) {
 		t.Errorf("%d named locks stay after every update and read ended, want 0", n)
 	}
 }
+
+// TestForgottenRecordsLeaveTheTables: a lockout cleared and a member removed from their
+// last agreement leave no entry behind, so the tables do not grow with every caller that
+// ever failed to sign in, or every person who ever was a member.
+func TestForgottenRecordsLeaveTheTables(t *testing.T) {
+	ctx := context.Background()
+	s := New()
+	doc := store.Agreement{ID: "agr_f", LicenseNumber: "Lf", Roles: map[string]vssubs.Role{"gone@x.example": vssubs.RoleAdmin}}
+	lock := []string{store.AgreementLock("agr_f")}
+	steps := []func(store.Tx) error{
+		func(tx store.Tx) error { return tx.PutAgreement(ctx, doc) },
+		func(tx store.Tx) error {
+			return tx.PutLockout(ctx, "caller@x.example", store.Lockout{Failures: []time.Time{time.Now()}})
+		},
+		func(tx store.Tx) error {
+			a, _, _ := tx.Agreement(ctx, "agr_f")
+			a.RemoveAdmin("gone@x.example")
+			return errors.Join(tx.PutAgreement(ctx, a), tx.PutLockout(ctx, "caller@x.example", store.Lockout{}))
+		},
+	}
+	for i, step := range steps {
+		if err := s.Update(ctx, lock, step); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if len(s.lockouts) != 0 || len(s.members) != 0 {
+		t.Errorf("%d lockouts and %d member lists stay, want none: %v %v", len(s.lockouts), len(s.members), s.lockouts, s.members)
+	}
+}
