@@ -601,14 +601,9 @@ func MeasureStores(postgresURL string) ([]Figure, error) {
 	if err != nil {
 		return figs, err
 	}
-	thr := medianOf(ratios)
-	figs = append(figs, Figure{CPURatio: cpuRatio(add, triv),
-		Name:     fmt.Sprintf("Subscribers.Add throughput at %d callers, memory store", AddCallers),
-		Measured: fmt.Sprintf("%.0f adds/s", 1e9/float64(add.NsPerOp())),
-		Baseline: fmt.Sprintf("%.0f/s (a trivial JSON handler)", 1e9/float64(triv.NsPerOp())),
-		Ratio:    thr, Goal: fmt.Sprintf("≥ %.1f×", GoalAddThroughput), Met: thr >= GoalAddThroughput,
-		Note: "median of rounds " + roundsOf(ratios),
-	})
+	fig := throughputFigure(fmt.Sprintf("Subscribers.Add throughput at %d callers, memory store", AddCallers), "a trivial JSON handler", ratios, add, triv)
+	fig.Goal, fig.Met = fmt.Sprintf("≥ %.1f×", GoalAddThroughput), fig.Ratio >= GoalAddThroughput
+	figs = append(figs, fig)
 
 	// What is left of the gap is not the agreement's lock: with every caller on an
 	// agreement of its own, no add ever waits for another, and the figure says how much
@@ -617,14 +612,10 @@ func MeasureStores(postgresURL string) ([]Figure, error) {
 	if err != nil {
 		return figs, err
 	}
-	lr := medianOf(lockRatios)
-	figs = append(figs, Figure{CPURatio: cpuRatio(one, spread),
-		Name:     fmt.Sprintf("Subscribers.Add throughput at %d callers on one agreement, against %d agreements", AddCallers, SpreadAgreements),
-		Measured: fmt.Sprintf("%.0f adds/s", 1e9/float64(one.NsPerOp())),
-		Baseline: fmt.Sprintf("%.0f/s (each caller on its own agreement)", 1e9/float64(spread.NsPerOp())),
-		Ratio:    lr, Goal: "stated: 1.0× is a lock that costs nothing", Met: true,
-		Note: "median of rounds " + roundsOf(lockRatios),
-	})
+	fig = throughputFigure(fmt.Sprintf("Subscribers.Add throughput at %d callers on one agreement, against %d agreements", AddCallers, SpreadAgreements),
+		"each caller on its own agreement", lockRatios, one, spread)
+	fig.Goal, fig.Met = "stated: 1.0× is a lock that costs nothing", true
+	figs = append(figs, fig)
 
 	stall, err := run("ReadStall", ReadStall)
 	if err != nil {
@@ -675,11 +666,17 @@ func MeasureStores(postgresURL string) ([]Figure, error) {
 	return figs, nil
 }
 
-// roundsOf lists per-round ratios for a figure's note.
-func roundsOf(ratios []float64) string {
-	out := make([]string, len(ratios))
+// throughputFigure is the figure of a throughput paired with its baseline's in rounds
+// (pairedRatios): the median of the rounds' ratios, which its note lists. The caller sets
+// the goal.
+func throughputFigure(name, baseline string, ratios []float64, f, base testing.BenchmarkResult) Figure {
+	rounds := make([]string, len(ratios))
 	for i, r := range ratios {
-		out[i] = fmt.Sprintf("%.2f×", r)
+		rounds[i] = fmt.Sprintf("%.2f×", r)
 	}
-	return strings.Join(out, ", ")
+	return Figure{Name: name, CPURatio: cpuRatio(f, base),
+		Measured: fmt.Sprintf("%.0f adds/s", 1e9/float64(f.NsPerOp())),
+		Baseline: fmt.Sprintf("%.0f/s (%s)", 1e9/float64(base.NsPerOp()), baseline),
+		Ratio:    medianOf(ratios), Note: "median of rounds " + strings.Join(rounds, ", "),
+	}
 }

@@ -72,9 +72,8 @@ func logEntry(e vssubs.ActivityEntry) loggedEntry {
 	// allocation, and no spare capacity kept with the entry for as long as the log.
 	var b strings.Builder
 	b.Grow(size)
-	buf := make([]byte, 0, binary.MaxVarintLen64) // on the stack: a length's varint
 	for _, f := range fields {
-		writeText(&b, buf, f)
+		writeText(&b, f)
 	}
 	keys := make([]string, 0, 8) // on the stack for the few details an entry has
 	for k := range e.Details {
@@ -82,8 +81,8 @@ func logEntry(e vssubs.ActivityEntry) loggedEntry {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		writeText(&b, buf, k)
-		writeText(&b, buf, e.Details[k])
+		writeText(&b, k)
+		writeText(&b, e.Details[k])
 	}
 	return loggedEntry{at: store.UnixNano(e.At), text: b.String()}
 }
@@ -97,9 +96,10 @@ func textLen(s string) int {
 	return n
 }
 
-// writeText writes s after its length as a uvarint, with scratch for the length.
-func writeText(b *strings.Builder, scratch []byte, s string) {
-	b.Write(binary.AppendUvarint(scratch[:0], uint64(len(s))))
+// writeText writes s after its length as a uvarint.
+func writeText(b *strings.Builder, s string) {
+	var n [binary.MaxVarintLen64]byte // on the stack: Write copies it
+	b.Write(binary.AppendUvarint(n[:0], uint64(len(s))))
 	b.WriteString(s)
 }
 

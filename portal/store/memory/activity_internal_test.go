@@ -83,7 +83,7 @@ func TestTextLenIsWhatWriteTextWrites(t *testing.T) {
 	for _, n := range []int{0, 1, 127, 128, 16383, 16384, 1 << 21} {
 		s := strings.Repeat("x", n)
 		var b strings.Builder
-		writeText(&b, nil, s)
+		writeText(&b, s)
 		if got := textLen(s); got != b.Len() {
 			t.Errorf("textLen of %d bytes = %d, writeText wrote %d", n, got, b.Len())
 		}

@@ -41,8 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 
 func testActivityLog(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, agreementDoc("agr_log", 1)) }))
-	lock := []string{store.AgreementLock("agr_log")}
+	lock := storeAgreement(t, s, agreementDoc("agr_log", 1))
 	entry := func(action string) store.Activity {
 		return store.Activity{ActivityEntry: vssubs.ActivityEntry{ID: "act_" + action, AgreementID: "agr_log", At: time.Unix(1700000000, 0).UTC(),
 			Actor: "it@agr_log.example", Action: action, RequestID: "req_1", Details: map[string]string{"k": "v"}}}
@@ -103,8 +102,7 @@ func testActivityLog(t *testing.T, s store.Store) {
 // from several moments: the points at or after each, and the one in force before.
 func testUsageSince(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, agreementDoc("agr_use", 5)) }))
-	lock := []string{store.AgreementLock("agr_use")}
+	lock := storeAgreement(t, s, agreementDoc("agr_use", 5))
 	day := func(d int) time.Time { return time.Date(2026, 1, d, 12, 0, 0, 500, time.UTC) }
 	point := func(d, n int) store.UsagePoint { return store.UsagePoint{At: day(d), Assigned: n} }
 	for _, p := range []store.UsagePoint{point(1, 1), point(3, 2), point(3, 3), point(7, 2)} {
@@ -150,8 +148,7 @@ func testUsageSince(t *testing.T, s store.Store) {
 // the zero time, a seat never assigned, must not read back as the epoch.
 func testEpochTimes(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, agreementDoc("agr_epoch", 5)) }))
-	lock := []string{store.AgreementLock("agr_epoch")}
+	lock := storeAgreement(t, s, agreementDoc("agr_epoch", 5))
 	epoch := time.Unix(0, 0).UTC()
 	times := []time.Time{epoch, epoch.Add(-time.Hour), epoch.Add(time.Nanosecond), {}}
 	must(t, s.Update(ctx, lock, func(tx store.Tx) error {
@@ -283,6 +280,14 @@ func agreementDoc(id string, qty int) store.Agreement {
 	}
 }
 
+// storeAgreement stores doc, as a new agreement, and returns its lock.
+func storeAgreement(t *testing.T, s store.Store, doc store.Agreement) []string {
+	t.Helper()
+	ctx := context.Background()
+	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, doc) }))
+	return []string{store.AgreementLock(doc.ID)}
+}
+
 // bulkDoc is an open bulk session of rows rows in as many chunks, started by the customer
 // of agreementDoc(agreement, …) with key (none when "").
 func bulkDoc(agreement, id, key string, rows int, created time.Time) store.Bulk {
@@ -299,9 +304,9 @@ func must(t *testing.T, err error) {
 
 func testRollback(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, agreementDoc("agr_a", 1)) }))
+	lock := storeAgreement(t, s, agreementDoc("agr_a", 1))
 	boom := errors.New("a rule refused")
-	err := s.Update(ctx, []string{store.AgreementLock("agr_a")}, func(tx store.Tx) error {
+	err := s.Update(ctx, lock, func(tx store.Tx) error {
 		a, _, _ := tx.Agreement(ctx, "agr_a")
 		a.SetAdmin("new@x.example", vssubs.RoleAdmin, store.Admin{Name: "New"})
 		must(t, tx.PutAgreement(ctx, a))
@@ -421,8 +426,8 @@ func testRollbackOfEveryWrite(t *testing.T, s store.Store) {
 	row := func(n int) vssubs.BulkRow {
 		return vssubs.BulkRow{Row: n, SubscriberInput: vssubs.SubscriberInput{Email: fmt.Sprintf("r%d@x.example", n), Level: vssubs.LevelEnterprise}}
 	}
-	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, agreementDoc("agr_r", 3)) }))
-	must(t, s.Update(ctx, []string{store.AgreementLock("agr_r")}, func(tx store.Tx) error {
+	lock := storeAgreement(t, s, agreementDoc("agr_r", 3))
+	must(t, s.Update(ctx, lock, func(tx store.Tx) error {
 		if _, err := tx.EnsureUser(ctx, store.User{ID: "usr_k", Email: "kept@x.example", Language: vssubs.LangEnglish}); err != nil {
 			return err
 		}
@@ -446,7 +451,7 @@ func testRollbackOfEveryWrite(t *testing.T, s store.Store) {
 	must(t, s.View(ctx, func(tx store.Tx) error { before = readRollbackState(ctx, t, tx); return nil }))
 
 	boom := errors.New("a rule refused")
-	err := s.Update(ctx, []string{store.AgreementLock("agr_r")}, func(tx store.Tx) error {
+	err := s.Update(ctx, lock, func(tx store.Tx) error {
 		if _, err := tx.EnsureUser(ctx, store.User{ID: "usr_n", Email: "new@x.example", Language: vssubs.LangFrench}); err != nil {
 			return err
 		}
@@ -510,7 +515,7 @@ func testRollbackOfEveryWrite(t *testing.T, s store.Store) {
 // only if they take turns does every increment count.
 func testLockSerializes(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, agreementDoc("agr_c", 1000)) }))
+	lock := storeAgreement(t, s, agreementDoc("agr_c", 1000))
 	const writers, each = 8, 10
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*each)
@@ -519,7 +524,7 @@ func testLockSerializes(t *testing.T, s store.Store) {
 		go func() {
 			defer wg.Done()
 			for range each {
-				errs <- s.Update(ctx, []string{store.AgreementLock("agr_c")}, func(tx store.Tx) error {
+				errs <- s.Update(ctx, lock, func(tx store.Tx) error {
 					a, _, err := tx.Agreement(ctx, "agr_c")
 					if err != nil {
 						return err
@@ -549,8 +554,7 @@ func testLockSerializes(t *testing.T, s store.Store) {
 func testSeatIndexes(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	lock := []string{store.AgreementLock("agr_s")}
-	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, agreementDoc("agr_s", 5)) }))
+	lock := storeAgreement(t, s, agreementDoc("agr_s", 5))
 	must(t, s.Update(ctx, lock, func(tx store.Tx) error {
 		for i, e := range []string{"c@x", "a@x", "b@x"} {
 			// Seat 1 is the newest, seat 2 the oldest; seat 3 stays held.
@@ -592,8 +596,7 @@ func testSeatIndexes(t *testing.T, s store.Store) {
 // added again, and the new one finds the subscriber.
 func testEmailChanges(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	lock := []string{store.AgreementLock("agr_e")}
-	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, agreementDoc("agr_e", 2)) }))
+	lock := storeAgreement(t, s, agreementDoc("agr_e", 2))
 	sub := store.Subscriber{SeatNo: 1, Subscriber: vssubs.Subscriber{ID: "sub_e", AgreementID: "agr_e",
 		SubscriberInput: vssubs.SubscriberInput{Email: "old@x.example", Level: vssubs.LevelEnterprise}, Status: vssubs.StatusAssigned}}
 	must(t, s.Update(ctx, lock, func(tx store.Tx) error { return tx.PutSubscriber(ctx, sub) }))
@@ -619,8 +622,7 @@ func testEmailChanges(t *testing.T, s store.Store) {
 func testExpiredBulks(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	lock := []string{store.AgreementLock("agr_b")}
-	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, agreementDoc("agr_b", 2)) }))
+	lock := storeAgreement(t, s, agreementDoc("agr_b", 2))
 	must(t, s.Update(ctx, lock, func(tx store.Tx) error {
 		return errors.Join(
 			tx.PutBulk(ctx, bulkDoc("agr_b", "blk_old", "k_old", 1, at.Add(-48*time.Hour))),
@@ -650,12 +652,12 @@ func testExpiredBulks(t *testing.T, s store.Store) {
 
 func testSubscriberPages(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	must(t, s.Update(ctx, nil, func(tx store.Tx) error { return tx.PutAgreement(ctx, agreementDoc("agr_p", 10)) }))
+	lock := storeAgreement(t, s, agreementDoc("agr_p", 10))
 	people := []struct{ id, first, email string }{
 		{"sub_01", "Ada", "ada@contoso.example"}, {"sub_02", "Grace", "grace@navy.example"},
 		{"sub_03", "Alan", "alan@contoso.example"}, {"sub_04", "Kat", "kj@nasa.example"},
 	}
-	must(t, s.Update(ctx, []string{store.AgreementLock("agr_p")}, func(tx store.Tx) error {
+	must(t, s.Update(ctx, lock, func(tx store.Tx) error {
 		for _, p := range people {
 			level := vssubs.LevelEnterprise
 			if p.first == "Grace" {
