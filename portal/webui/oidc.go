@@ -142,13 +142,16 @@ func (o *OIDCSignIn) signOutURL() string {
 	if o.endSession == "" {
 		return ""
 	}
-	back := strings.TrimSuffix(o.oauth.RedirectURL, CallbackPath) + "/signin"
-	q := url.Values{"client_id": {o.oauth.ClientID}, "post_logout_redirect_uri": {back}}
-	sep := "?"
-	if strings.Contains(o.endSession, "?") {
-		sep = "&"
+	end, err := url.Parse(o.endSession)
+	if err != nil {
+		return "" // NewOIDCSignIn parsed it: not reached
 	}
-	return o.endSession + sep + q.Encode()
+	// The page's own query, if it has one, is kept.
+	q := end.Query()
+	q.Set("client_id", o.oauth.ClientID)
+	q.Set("post_logout_redirect_uri", strings.TrimSuffix(o.oauth.RedirectURL, CallbackPath)+"/signin")
+	end.RawQuery = q.Encode()
+	return end.String()
 }
 
 // originOf returns the scheme and host of an http(s) URL, or "" for anything else.

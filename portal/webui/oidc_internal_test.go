@@ -30,3 +30,22 @@ func TestTheProvidersOriginsAreHostsOnly(t *testing.T) {
 		})
 	}
 }
+
+// Signing out sends the browser to the provider's end-session page with the UI's client
+// and its way back, keeping any query the page's address already has.
+func TestTheSignOutURLAddsToTheEndSessionPage(t *testing.T) {
+	for _, tc := range []struct{ name, end, want string }{
+		{"a plain page", "https://login.example.com/logout",
+			"https://login.example.com/logout?client_id=ui&post_logout_redirect_uri=https%3A%2F%2Fui.example.com%2Fsignin"},
+		{"a page with a query of its own", "https://login.example.com/logout?tenant=t1",
+			"https://login.example.com/logout?client_id=ui&post_logout_redirect_uri=https%3A%2F%2Fui.example.com%2Fsignin&tenant=t1"},
+		{"no page", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := &OIDCSignIn{endSession: tc.end, oauth: oauth2.Config{ClientID: "ui", RedirectURL: "https://ui.example.com" + CallbackPath}}
+			if diff := cmp.Diff(tc.want, o.signOutURL()); diff != "" {
+				t.Errorf("signOutURL (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
